@@ -1,0 +1,82 @@
+"""Authentication by bearer API key, and role guards per endpoint."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.handlers.base import BaseRouteHandler
+from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
+
+from app.context import AppContext
+from transfer.api_keys import digest_api_key
+from transfer.participants import find_by_api_key
+
+# Paths anyone may call without a key.
+PUBLIC_PATHS = ("/health", "/api/v1/clock", "/schema")
+# Resolved keys are cached briefly so a burst of bids does not look the key up every time; a
+# deactivated key stops working within this many seconds.
+KEY_CACHE_TTL_S = 5.0
+KEY_CACHE_MAX_ENTRIES = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """The authenticated participant, detached from any database session."""
+
+    id: int
+    name: str
+    roles: frozenset[str]
+    qualified_investor: bool
+
+    def has_any(self, roles: frozenset[str]) -> bool:
+        return bool(self.roles & roles)
+
+
+_key_cache: dict[str, tuple[float, Actor]] = {}
+
+
+def forget_cached_keys() -> None:
+    _key_cache.clear()
+
+
+class ApiKeyAuthentication(AbstractAuthenticationMiddleware):
+    async def authenticate_request(self, connection: ASGIConnection[Any, Any, Any, Any]) -> AuthenticationResult:
+        header = connection.headers.get("authorization", "")
+        scheme, _, api_key = header.partition(" ")
+        if scheme.lower() != "bearer" or not api_key.strip():
+            raise NotAuthorizedException(
+                "missing API key: send Authorization: Bearer <api key>",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        api_key = api_key.strip()
+        digest = digest_api_key(api_key)
+        now = time.monotonic()
+        cached = _key_cache.get(digest)
+        if cached is not None and cached[0] > now:
+            return AuthenticationResult(user=cached[1], auth=None)
+        context: AppContext = connection.app.state["ctx"]
+        async with context.database.read() as session:
+            participant = await find_by_api_key(session, api_key)
+        if participant is None:
+            raise NotAuthorizedException("unknown or inactive API key", headers={"WWW-Authenticate": "Bearer"})
+        actor = Actor(participant.id, participant.name, participant.role_set, participant.qualified_investor)
+        if len(_key_cache) >= KEY_CACHE_MAX_ENTRIES:
+            _key_cache.clear()
+        _key_cache[digest] = (now + KEY_CACHE_TTL_S, actor)
+        return AuthenticationResult(user=actor, auth=None)
+
+
+def requires(*roles: str) -> Any:
+    """A guard admitting participants holding any of these roles."""
+    wanted = frozenset(roles)
+
+    def guard(connection: ASGIConnection[Any, Any, Any, Any], _handler: BaseRouteHandler) -> None:
+        actor = connection.user
+        if not isinstance(actor, Actor) or not actor.has_any(wanted):
+            raise PermissionDeniedException(f"this endpoint needs the role {' or '.join(sorted(wanted))}")
+
+    return guard

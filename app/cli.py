@@ -1,0 +1,160 @@
+"""Command line: serve, migrate, participants, audit.
+
+    python -m app serve                  migrate (SQLite) and run API + scheduler
+    python -m app migrate                upgrade the schema to head
+    python -m app participants create --name N --roles bank,bidder
+    python -m app participants list
+    python -m app audit verify
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from app import migrate
+from app.context import AppContext
+from app.db import create_database
+from app.settings import Settings, SettingsError, load_settings
+from transfer import participants
+from transfer.audit import verify_chain
+from transfer.bootstrap import bootstrap
+from transfer.clock import system_clock
+from transfer.unit_of_work import UnitOfWork, run_in_transaction
+
+
+def _with_context(settings: Settings, action: Callable[[AppContext], Awaitable[int]]) -> int:
+    async def run() -> int:
+        database = create_database(settings.database_url)
+        try:
+            context = AppContext(settings, database, system_clock)
+            if database.is_sqlite:
+                await asyncio.to_thread(migrate.upgrade, settings.database_url)
+            else:
+                await migrate.require_current_schema(database)
+            return await action(context)
+        finally:
+            await database.dispose()
+
+    return asyncio.run(run())
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from app.logging_setup import configure_logging
+    from app.main import create_asgi_app
+
+    if args.demo:
+        settings = load_settings(demo=True)
+    configure_logging(settings.log_level)
+    if not settings.is_sqlite:
+        _with_context(settings, lambda _context: asyncio.sleep(0, 0))  # refuses a schema that is behind
+    app = create_asgi_app(settings)
+    print(f"ipx: serving on http://{settings.host}:{settings.port} (database {settings.database_url})", flush=True)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, access_log=False)
+    return 0
+
+
+def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> int:
+    migrate.upgrade(settings.database_url)
+    print(f"ipx: schema at {migrate.head_revision(settings.database_url)} on {settings.database_url}")
+    return 0
+
+
+def cmd_participants_create(settings: Settings, args: argparse.Namespace) -> int:
+    async def action(context: AppContext) -> int:
+        async def work(unit: UnitOfWork) -> participants.CreatedParticipant:
+            await bootstrap(unit.session)
+            return await participants.create_participant(
+                unit,
+                name=args.name,
+                roles=[r for r in args.roles.split(",") if r],
+                credit_code=args.credit_code,
+                qualified_investor=args.qualified_investor,
+            )
+
+        created = await run_in_transaction(context.database.write, work, actor_id=None, clock=context.clock)
+        print(f"participant {created.participant.id} {created.participant.name!r} roles={created.participant.roles}")
+        print(f"api key (shown once, store it now): {created.api_key}")
+        return 0
+
+    return _with_context(settings, action)
+
+
+def cmd_participants_list(settings: Settings, _args: argparse.Namespace) -> int:
+    async def action(context: AppContext) -> int:
+        async with context.database.read() as session:
+            rows, total = await participants.list_participants(session, limit=1000, offset=0)
+        print(f"{'id':>5}  {'roles':<24} {'key':<12} name")
+        for p in rows:
+            print(f"{p.id:>5}  {p.roles:<24} {p.api_key_prefix:<12} {p.name}")
+        print(f"{total} participant(s)")
+        return 0
+
+    return _with_context(settings, action)
+
+
+def cmd_audit_verify(settings: Settings, _args: argparse.Namespace) -> int:
+    async def action(context: AppContext) -> int:
+        async with context.database.read() as session:
+            report = await verify_chain(session)
+        if report.ok:
+            print(f"audit chain ok: {report.events_checked} events verified")
+            return 0
+        print(f"audit chain BROKEN at event {report.first_broken_seq}: {report.reason}"
+              f" ({report.events_checked} events verified before it)")
+        return 1
+
+    return _with_context(settings, action)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m app", description="IP-loan market and disposal engine")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="migrate if SQLite, then run the API and the scheduler")
+    serve.add_argument("--demo", action="store_true", help="seed a demo market (demo keys are logged)")
+    serve.set_defaults(handler=cmd_serve)
+    commands.add_parser("migrate", help="upgrade the schema to the newest revision").set_defaults(
+        handler=cmd_migrate
+    )
+    people = commands.add_parser("participants", help="manage participants").add_subparsers(
+        dest="action", required=True
+    )
+    create = people.add_parser("create", help="create a participant and print its API key")
+    create.add_argument("--name", required=True)
+    create.add_argument("--roles", required=True, help="comma-separated: admin,bank,bidder,agency,clearing")
+    create.add_argument("--credit-code", default=None, help="18-character unified social credit code")
+    create.add_argument("--qualified-investor", action="store_true")
+    create.set_defaults(handler=cmd_participants_create)
+    people.add_parser("list", help="list participants").set_defaults(handler=cmd_participants_list)
+    audit = commands.add_parser("audit", help="audit chain").add_subparsers(dest="action", required=True)
+    audit.add_parser("verify", help="re-hash the chain, report the first broken link").set_defaults(
+        handler=cmd_audit_verify
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except SettingsError as error:
+        print(f"ipx: configuration error: {error}", file=sys.stderr)
+        return 2
+    try:
+        handler: Any = args.handler
+        return int(handler(settings, args))
+    except migrate.SchemaBehind as error:
+        print(f"ipx: {error}", file=sys.stderr)
+        return 3
+    except Exception as error:
+        from transfer.errors import DomainError
+
+        if isinstance(error, DomainError):
+            print(f"ipx: refused: {error.message}", file=sys.stderr)
+            return 2
+        raise

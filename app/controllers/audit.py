@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+import msgspec
+from litestar import Controller, get
+
+from app.auth import requires
+from app.context import AppContext
+from transfer.audit import verify_chain
+
+
+class AuditVerification(msgspec.Struct):
+    ok: bool
+    events_checked: int
+    first_broken_seq: int | None
+    reason: str | None
+
+
+class AuditController(Controller):
+    path = "/api/v1/audit"
+    tags = ["audit"]
+
+    @get("/verify", guards=[requires("admin", "clearing")], summary="Re-hash the audit chain")
+    async def verify(self, ctx: AppContext) -> AuditVerification:
+        async with ctx.database.read() as session:
+            report = await verify_chain(session)
+        return AuditVerification(report.ok, report.events_checked, report.first_broken_seq, report.reason)

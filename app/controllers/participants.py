@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.params import Parameter
+
+from app.auth import Actor, requires
+from app.context import AppContext
+from app.mutation import run_mutation
+from app.schemas.funds import FundsMovement, FundsRecorded
+from app.schemas.participants import ParticipantCreate, ParticipantCreated, ParticipantOut, ParticipantPage
+from transfer import ledger, participants
+from transfer.money import parse_yuan
+from transfer.unit_of_work import UnitOfWork
+
+MAX_PAGE_SIZE = 200
+
+
+class ParticipantController(Controller):
+    path = "/api/v1/participants"
+    tags = ["participants"]
+
+    @post("/", guards=[requires("admin")], summary="Create a participant; the API key is shown once")
+    async def create(
+        self, request: Request[Actor, Any, Any], ctx: AppContext, data: ParticipantCreate
+    ) -> Response[bytes]:
+        async def work(unit: UnitOfWork) -> ParticipantCreated:
+            created = await participants.create_participant(
+                unit,
+                name=data.name,
+                roles=data.roles,
+                credit_code=data.credit_code,
+                qualified_investor=data.qualified_investor,
+            )
+            return ParticipantCreated(
+                id=created.participant.id,
+                name=created.participant.name,
+                roles=sorted(created.participant.role_set),
+                api_key=created.api_key,
+            )
+
+        return await run_mutation(request, ctx, work)
+
+    @get("/", guards=[requires("admin", "clearing")], summary="List participants, paginated")
+    async def list_all(
+        self,
+        ctx: AppContext,
+        limit: Annotated[int, Parameter(ge=1, le=MAX_PAGE_SIZE)] = 50,
+        offset: Annotated[int, Parameter(ge=0)] = 0,
+    ) -> ParticipantPage:
+        async with ctx.database.read() as session:
+            rows, total = await participants.list_participants(session, limit=limit, offset=offset)
+        return ParticipantPage([ParticipantOut.of(p) for p in rows], total, limit, offset)
+
+    @get("/me", summary="Own profile, roles and balances")
+    async def me(self, request: Request[Actor, Any, Any], ctx: AppContext) -> ParticipantOut:
+        async with ctx.database.read() as session:
+            participant = await participants.get_participant(session, request.user.id)
+            balances = await ledger.balances(session, participant.id)
+        return ParticipantOut.of(participant, balances)
+
+    @post("/{participant_id:int}/funds", guards=[requires("clearing")], summary="Record funds received")
+    async def record_funds(
+        self, request: Request[Actor, Any, Any], ctx: AppContext, participant_id: int, data: FundsMovement
+    ) -> Response[bytes]:
+        amount_fen = parse_yuan(data.amount, "amount")
+
+        async def work(unit: UnitOfWork) -> FundsRecorded:
+            transfer = await ledger.record_funds(unit, participant_id, amount_fen, data.reference)
+            return FundsRecorded.of(participant_id, transfer, await ledger.balances(unit.session, participant_id))
+
+        return await run_mutation(request, ctx, work)
+
+    @post("/{participant_id:int}/withdrawals", guards=[requires("clearing")], summary="Pay out available funds")
+    async def withdraw(
+        self, request: Request[Actor, Any, Any], ctx: AppContext, participant_id: int, data: FundsMovement
+    ) -> Response[bytes]:
+        amount_fen = parse_yuan(data.amount, "amount")
+
+        async def work(unit: UnitOfWork) -> FundsRecorded:
+            transfer = await ledger.withdraw(unit, participant_id, amount_fen, data.reference)
+            return FundsRecorded.of(participant_id, transfer, await ledger.balances(unit.session, participant_id))
+
+        return await run_mutation(request, ctx, work)

@@ -1,0 +1,103 @@
+"""The Litestar application factory and its start-up sequence."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import structlog
+from litestar import Litestar
+from litestar.di import Provide
+from litestar.middleware.base import DefineMiddleware
+from litestar.openapi import OpenAPIConfig
+
+from app import migrate
+from app.auth import PUBLIC_PATHS, ApiKeyAuthentication
+from app.context import AppContext
+from app.controllers.audit import AuditController
+from app.controllers.participants import ParticipantController
+from app.controllers.system import SystemController
+from app.db import Database, create_database
+from app.problems import exception_handlers
+from app.request_id import RequestIdMiddleware
+from app.scheduler import periodic_jobs, start_scheduler
+from app.settings import Settings
+from transfer import participants
+from transfer.bootstrap import bootstrap
+from transfer.clock import Clock, system_clock
+from transfer.unit_of_work import UnitOfWork, run_in_transaction
+
+log = structlog.get_logger("ipx.app")
+ROUTE_HANDLERS: list[Any] = [SystemController, ParticipantController, AuditController]
+
+
+async def prepare_database(context: AppContext) -> None:
+    """Schema and bootstrap rows: SQLite migrates itself; PostgreSQL must already be current."""
+    if context.database.is_sqlite:
+        await asyncio.to_thread(migrate.upgrade, context.settings.database_url)
+    else:
+        await migrate.require_current_schema(context.database)
+
+    async def setup(unit: UnitOfWork) -> None:
+        await bootstrap(unit.session)
+        if context.settings.admin_api_key:
+            await participants.ensure_admin(unit, context.settings.admin_api_key)
+
+    await run_in_transaction(context.database.write, setup, actor_id=None, clock=context.clock)
+
+
+def create_app(
+    settings: Settings,
+    *,
+    database: Database | None = None,
+    clock: Clock = system_clock,
+    run_scheduler: bool | None = None,
+) -> Litestar:
+    owns_database = database is None
+    context = AppContext(settings, database or create_database(settings.database_url), clock)
+    scheduler_on = settings.scheduler_enabled if run_scheduler is None else run_scheduler
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        await prepare_database(context)
+        if settings.demo:
+            from app.demo import seed_demo_market
+
+            await seed_demo_market(context)
+        scheduler = start_scheduler(context, periodic_jobs(context)) if scheduler_on else None
+        log.info("service started", database=context.database.write_engine.dialect.name)
+        try:
+            yield
+        finally:
+            if scheduler is not None:
+                scheduler.shutdown(wait=False)
+            if owns_database:
+                await context.database.dispose()
+
+    def provide_context() -> AppContext:
+        return context
+
+    return Litestar(
+        route_handlers=ROUTE_HANDLERS,
+        dependencies={"ctx": Provide(provide_context, sync_to_thread=False)},
+        middleware=[DefineMiddleware(ApiKeyAuthentication, exclude=[f"^{p}" for p in PUBLIC_PATHS])],
+        exception_handlers=exception_handlers,
+        lifespan=[lifespan],
+        state={"ctx": context},  # type: ignore[arg-type]
+        openapi_config=OpenAPIConfig(title="IP-loan secondary market and disposal engine", version="0.1.0"),
+        logging_config=None,  # structlog (app/logging_setup.py) owns logging
+        debug=False,
+    )
+
+
+def create_asgi_app(
+    settings: Settings,
+    *,
+    database: Database | None = None,
+    clock: Clock = system_clock,
+    run_scheduler: bool | None = None,
+) -> RequestIdMiddleware:
+    """The app as served: request ids wrap everything, so even a 401 or 404 carries one."""
+    return RequestIdMiddleware(create_app(settings, database=database, clock=clock, run_scheduler=run_scheduler))

@@ -1,0 +1,48 @@
+"""The one path every mutating endpoint takes: idempotency, one transaction, audit, JSON answer."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import msgspec
+from litestar import Request, Response
+
+from app import idempotency
+from app.auth import Actor
+from app.context import AppContext
+from transfer.unit_of_work import UnitOfWork, run_in_transaction
+
+Work = Callable[[UnitOfWork], Awaitable[Any]]
+
+
+async def run_mutation(
+    request: Request[Actor, Any, Any], context: AppContext, work: Work, *, status_code: int = 201
+) -> Response[bytes]:
+    """Run `work` in one transaction and answer with what it returns, encoded as JSON.
+
+    With an Idempotency-Key header the answer is stored in the same transaction; a retry with the
+    same key and body gets the stored answer (and an Idempotent-Replayed header), with no effect.
+    """
+    actor = request.user
+    key = request.headers.get("idempotency-key")
+    request_fingerprint = ""
+    if key is not None:
+        idempotency.check_key(key)
+        request_fingerprint = idempotency.fingerprint(request.method, request.url.path, await request.body())
+
+    async def in_transaction(unit: UnitOfWork) -> idempotency.StoredAnswer:
+        if key is not None:
+            stored = await idempotency.claim(unit.session, actor.id, key, request_fingerprint, unit.now)
+            if stored is not None:
+                return stored
+        body = msgspec.json.encode(await work(unit))
+        if key is not None:
+            await idempotency.complete(unit.session, actor.id, key, status_code, body)
+        return idempotency.StoredAnswer(status_code, body, replayed=False)
+
+    answer = await run_in_transaction(
+        context.database.write, in_transaction, actor_id=actor.id, clock=context.clock
+    )
+    headers = {"Idempotent-Replayed": "true"} if answer.replayed else None
+    return Response(answer.body, status_code=answer.status_code, media_type="application/json", headers=headers)

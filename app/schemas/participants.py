@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+
+from transfer.ledger import Balances
+from transfer.models import Participant
+from transfer.money import format_fen
+
+
+class ParticipantCreate(msgspec.Struct, forbid_unknown_fields=True):
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    roles: Annotated[list[str], msgspec.Meta(min_length=1, max_length=5)]
+    credit_code: Annotated[str, msgspec.Meta(min_length=18, max_length=18)] | None = None
+    qualified_investor: bool = False
+
+
+class ParticipantCreated(msgspec.Struct):
+    id: int
+    name: str
+    roles: list[str]
+    api_key: str
+    api_key_note: str = "shown once: store it now, only its hash is kept"
+
+
+class BalancesOut(msgspec.Struct):
+    available: str
+    held: str
+
+    @classmethod
+    def of(cls, balances: Balances) -> BalancesOut:
+        return cls(available=format_fen(balances.available_fen), held=format_fen(balances.held_fen))
+
+
+class ParticipantOut(msgspec.Struct):
+    id: int
+    name: str
+    roles: list[str]
+    credit_code: str | None
+    qualified_investor: bool
+    api_key_prefix: str
+    active: bool
+    created_at: str
+    balances: BalancesOut | None = None
+
+    @classmethod
+    def of(cls, participant: Participant, balances: Balances | None = None) -> ParticipantOut:
+        return cls(
+            id=participant.id,
+            name=participant.name,
+            roles=sorted(participant.role_set),
+            credit_code=participant.credit_code,
+            qualified_investor=participant.qualified_investor,
+            api_key_prefix=participant.api_key_prefix,
+            active=participant.active,
+            created_at=participant.created_at.isoformat(),
+            balances=BalancesOut.of(balances) if balances is not None else None,
+        )
+
+
+class ParticipantPage(msgspec.Struct):
+    items: list[ParticipantOut]
+    total: int
+    limit: int
+    offset: int

@@ -1,0 +1,389 @@
+"""The ledger: double-entry accounts, idempotent transfers and two-phase holds.
+
+Every movement debits one account and credits another by the same positive amount, so the sum
+of all balances stays zero. Balances change only through `_move`, one conditional UPDATE per
+account: an overdraft of a non-negative account is refused by the WHERE clause itself, which is
+correct under any number of concurrent writers on both databases (PostgreSQL re-checks the
+condition after waiting for the row lock; SQLite has a single writer).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from transfer.errors import Conflict, InsufficientFunds, NotFound
+from transfer.models import Account, LedgerTransfer
+from transfer.unit_of_work import UnitOfWork
+
+AVAILABLE = "available"
+HELD = "held"
+PARTICIPANT_ACCOUNT_CODES = (AVAILABLE, HELD)
+# Center accounts: fees earned, money in escrow between parties, and the outside world (banks'
+# settlement accounts), which goes negative as funds come in so the books still sum to zero.
+FEE_INCOME = "fee_income"
+ESCROW = "escrow"
+EXTERNAL = "external_settlement"
+CENTER_ACCOUNT_CODES = (FEE_INCOME, ESCROW, EXTERNAL)
+
+PENDING = "pending"
+POSTED = "posted"
+VOIDED = "voided"
+
+
+def participant_account_key(participant_id: int, code: str) -> str:
+    return f"participant:{participant_id}:{code}"
+
+
+def center_account_key(code: str) -> str:
+    return f"center:{code}"
+
+
+@dataclass(frozen=True, slots=True)
+class Balances:
+    available_fen: int
+    held_fen: int
+
+
+async def open_participant_accounts(session: AsyncSession, participant_id: int) -> None:
+    session.add_all(
+        Account(
+            key=participant_account_key(participant_id, code),
+            participant_id=participant_id,
+            code=code,
+            non_negative=True,
+            balance_fen=0,
+        )
+        for code in PARTICIPANT_ACCOUNT_CODES
+    )
+    await session.flush()
+
+
+async def ensure_center_accounts(session: AsyncSession) -> None:
+    existing = set(
+        (
+            await session.execute(
+                select(Account.code).where(Account.key.in_([center_account_key(c) for c in CENTER_ACCOUNT_CODES]))
+            )
+        ).scalars()
+    )
+    for code in CENTER_ACCOUNT_CODES:
+        if code not in existing:
+            session.add(
+                Account(
+                    key=center_account_key(code),
+                    participant_id=None,
+                    code=code,
+                    non_negative=code != EXTERNAL,
+                    balance_fen=0,
+                )
+            )
+    await session.flush()
+
+
+async def account_id(session: AsyncSession, key: str) -> int:
+    found = (await session.execute(select(Account.id).where(Account.key == key))).scalar_one_or_none()
+    if found is None:
+        raise NotFound("account_not_found", f"no ledger account {key}")
+    return found
+
+
+async def participant_account_id(session: AsyncSession, participant_id: int, code: str) -> int:
+    found = await session.execute(
+        select(Account.id).where(Account.key == participant_account_key(participant_id, code))
+    )
+    account = found.scalar_one_or_none()
+    if account is None:
+        raise NotFound("participant_not_found", f"participant {participant_id} does not exist", field="id")
+    return account
+
+
+async def balances(session: AsyncSession, participant_id: int) -> Balances:
+    rows = await session.execute(
+        select(Account.code, Account.balance_fen).where(Account.participant_id == participant_id)
+    )
+    by_code = dict(rows.tuples().all())
+    return Balances(available_fen=by_code.get(AVAILABLE, 0), held_fen=by_code.get(HELD, 0))
+
+
+async def ledger_sum_fen(session: AsyncSession) -> int:
+    return int((await session.execute(select(func.coalesce(func.sum(Account.balance_fen), 0)))).scalar_one())
+
+
+async def _move(session: AsyncSession, debit_id: int, credit_id: int, amount_fen: int) -> None:
+    """Debit one account and credit another; raise InsufficientFunds on an overdraft.
+
+    Accounts are updated in id order so two opposite movements cannot deadlock on PostgreSQL.
+    """
+    assert amount_fen > 0 and debit_id != credit_id
+    for account, delta in sorted(((debit_id, -amount_fen), (credit_id, amount_fen))):
+        statement = (
+            update(Account)
+            .where(Account.id == account)
+            .values(balance_fen=Account.balance_fen + delta)
+            .returning(Account.balance_fen)
+        )
+        if delta < 0:
+            statement = statement.where((Account.non_negative.is_(False)) | (Account.balance_fen >= -delta))
+        new_balance = (await session.execute(statement)).scalar_one_or_none()
+        if new_balance is None:
+            row = (
+                await session.execute(
+                    select(Account.participant_id, Account.balance_fen).where(Account.id == account)
+                )
+            ).one()
+            raise InsufficientFunds(row.participant_id or 0, -delta, row.balance_fen)
+
+
+async def _existing(
+    session: AsyncSession, transfer_id: str, **expected: object
+) -> LedgerTransfer | None:
+    """Return the transfer already stored under this id, if its content matches; refuse a clash."""
+    found = await session.get(LedgerTransfer, transfer_id)
+    if found is None:
+        return None
+    for name, value in expected.items():
+        if getattr(found, name) != value:
+            raise Conflict(
+                "transfer_id_reused",
+                f"transfer id {transfer_id} already exists with a different {name}",
+                field="id",
+            )
+    return found
+
+
+async def post_transfer(
+    unit: UnitOfWork,
+    transfer_id: str,
+    *,
+    debit_account_id: int,
+    credit_account_id: int,
+    amount_fen: int,
+    code: str,
+    reference: str | None = None,
+) -> LedgerTransfer:
+    """A plain movement. A repeated id with the same content is a no-op returning the original."""
+    session = unit.session
+    existing = await _existing(
+        session,
+        transfer_id,
+        kind=POSTED,
+        debit_account_id=debit_account_id,
+        credit_account_id=credit_account_id,
+        amount_fen=amount_fen,
+    )
+    if existing is not None:
+        return existing
+    await _move(session, debit_account_id, credit_account_id, amount_fen)
+    transfer = LedgerTransfer(
+        id=transfer_id,
+        kind=POSTED,
+        debit_account_id=debit_account_id,
+        credit_account_id=credit_account_id,
+        amount_fen=amount_fen,
+        code=code,
+        reference=reference,
+        created_at=unit.now,
+    )
+    session.add(transfer)
+    await session.flush()
+    return transfer
+
+
+async def hold(
+    unit: UnitOfWork,
+    transfer_id: str,
+    *,
+    participant_id: int,
+    amount_fen: int,
+    code: str,
+    reference: str | None = None,
+) -> LedgerTransfer:
+    """Move available -> held as a pending transfer that later posts or voids exactly once."""
+    session = unit.session
+    available = await participant_account_id(session, participant_id, AVAILABLE)
+    held = await participant_account_id(session, participant_id, HELD)
+    existing = await _existing(
+        session,
+        transfer_id,
+        kind=PENDING,
+        debit_account_id=available,
+        credit_account_id=held,
+        amount_fen=amount_fen,
+    )
+    if existing is not None:
+        return existing
+    await _move(session, available, held, amount_fen)
+    pending = LedgerTransfer(
+        id=transfer_id,
+        kind=PENDING,
+        debit_account_id=available,
+        credit_account_id=held,
+        amount_fen=amount_fen,
+        pending_status=PENDING,
+        code=code,
+        reference=reference,
+        created_at=unit.now,
+    )
+    session.add(pending)
+    await session.flush()
+    return pending
+
+
+async def _claim_pending(session: AsyncSession, pending_id: str, new_status: str) -> LedgerTransfer:
+    """Flip a hold from pending to posted/voided with one conditional UPDATE: exactly once."""
+    claimed = await session.execute(
+        update(LedgerTransfer)
+        .where(LedgerTransfer.id == pending_id, LedgerTransfer.pending_status == PENDING)
+        .values(pending_status=new_status)
+        .returning(LedgerTransfer.id)
+    )
+    if claimed.scalar_one_or_none() is None:
+        found = await session.get(LedgerTransfer, pending_id)
+        if found is None or found.kind != PENDING:
+            raise NotFound("hold_not_found", f"no hold {pending_id}", field="pending_id")
+        raise Conflict(
+            "hold_already_resolved", f"hold {pending_id} is already {found.pending_status}", field="pending_id"
+        )
+    found = await session.get(LedgerTransfer, pending_id)
+    assert found is not None
+    await session.refresh(found)
+    return found
+
+
+async def post_hold(
+    unit: UnitOfWork,
+    transfer_id: str,
+    *,
+    pending_id: str,
+    credit_account_id: int,
+    amount_fen: int | None = None,
+    code: str,
+    reference: str | None = None,
+) -> LedgerTransfer:
+    """Post a hold, in whole or part, to an account; any remainder returns to available funds."""
+    session = unit.session
+    existing = await _existing(session, transfer_id, kind="post_pending", pending_id=pending_id)
+    if existing is not None:
+        return existing
+    pending = await _claim_pending(session, pending_id, POSTED)
+    post_amount_fen = pending.amount_fen if amount_fen is None else amount_fen
+    if not 0 <= post_amount_fen <= pending.amount_fen:
+        raise Conflict(
+            "post_exceeds_hold",
+            f"cannot post {post_amount_fen} fen of a hold of {pending.amount_fen} fen",
+            field="amount",
+        )
+    held, available = pending.credit_account_id, pending.debit_account_id
+    if post_amount_fen > 0:
+        await _move(session, held, credit_account_id, post_amount_fen)
+    remainder_fen = pending.amount_fen - post_amount_fen
+    if remainder_fen > 0:
+        await _move(session, held, available, remainder_fen)
+    posting = LedgerTransfer(
+        id=transfer_id,
+        kind="post_pending",
+        debit_account_id=held,
+        credit_account_id=credit_account_id,
+        # A zero post still records the resolution; its amount is the hold's, its effect a release.
+        amount_fen=post_amount_fen or pending.amount_fen,
+        pending_id=pending_id,
+        code=code,
+        reference=reference,
+        created_at=unit.now,
+    )
+    if post_amount_fen == 0:
+        posting.credit_account_id = available
+    session.add(posting)
+    if remainder_fen > 0 and post_amount_fen > 0:
+        session.add(
+            LedgerTransfer(
+                id=f"{transfer_id}:release",
+                kind="void_pending",
+                debit_account_id=held,
+                credit_account_id=available,
+                amount_fen=remainder_fen,
+                pending_id=pending_id,
+                code=code,
+                reference=reference,
+                created_at=unit.now,
+            )
+        )
+    await session.flush()
+    return posting
+
+
+async def void_hold(
+    unit: UnitOfWork, transfer_id: str, *, pending_id: str, code: str, reference: str | None = None
+) -> LedgerTransfer:
+    """Release a hold back to available funds."""
+    session = unit.session
+    existing = await _existing(session, transfer_id, kind="void_pending", pending_id=pending_id)
+    if existing is not None:
+        return existing
+    pending = await _claim_pending(session, pending_id, VOIDED)
+    await _move(session, pending.credit_account_id, pending.debit_account_id, pending.amount_fen)
+    voiding = LedgerTransfer(
+        id=transfer_id,
+        kind="void_pending",
+        debit_account_id=pending.credit_account_id,
+        credit_account_id=pending.debit_account_id,
+        amount_fen=pending.amount_fen,
+        pending_id=pending_id,
+        code=code,
+        reference=reference,
+        created_at=unit.now,
+    )
+    session.add(voiding)
+    await session.flush()
+    return voiding
+
+
+async def record_funds(
+    unit: UnitOfWork, participant_id: int, amount_fen: int, reference: str
+) -> LedgerTransfer:
+    """Funds received from a participant's bank: external settlement -> available.
+
+    The transfer id is derived from the bank reference, so the same receipt can never be booked
+    twice, whatever the client retries.
+    """
+    available = await participant_account_id(unit.session, participant_id, AVAILABLE)
+    external = await account_id(unit.session, center_account_key(EXTERNAL))
+    transfer = await post_transfer(
+        unit,
+        f"funds:{participant_id}:{reference}",
+        debit_account_id=external,
+        credit_account_id=available,
+        amount_fen=amount_fen,
+        code="funds",
+        reference=reference,
+    )
+    unit.record(
+        "funds.recorded",
+        f"participant:{participant_id}",
+        {"transfer_id": transfer.id, "amount_fen": amount_fen, "reference": reference},
+    )
+    return transfer
+
+
+async def withdraw(unit: UnitOfWork, participant_id: int, amount_fen: int, reference: str) -> LedgerTransfer:
+    """Pay out available funds to the participant's bank: available -> external settlement."""
+    available = await participant_account_id(unit.session, participant_id, AVAILABLE)
+    external = await account_id(unit.session, center_account_key(EXTERNAL))
+    transfer = await post_transfer(
+        unit,
+        f"withdrawal:{participant_id}:{reference}",
+        debit_account_id=available,
+        credit_account_id=external,
+        amount_fen=amount_fen,
+        code="withdrawal",
+        reference=reference,
+    )
+    unit.record(
+        "funds.withdrawn",
+        f"participant:{participant_id}",
+        {"transfer_id": transfer.id, "amount_fen": amount_fen, "reference": reference},
+    )
+    return transfer

@@ -1,0 +1,18 @@
+"""Every table of the system. Importing this package registers them all on Base.metadata."""
+
+from transfer.models.audit import AuditEvent, AuditHead
+from transfer.models.base import Base, UTCDateTime
+from transfer.models.idempotency import IdempotencyRecord
+from transfer.models.ledger import Account, LedgerTransfer
+from transfer.models.participants import Participant
+
+__all__ = [
+    "Account",
+    "AuditEvent",
+    "AuditHead",
+    "Base",
+    "IdempotencyRecord",
+    "LedgerTransfer",
+    "Participant",
+    "UTCDateTime",
+]

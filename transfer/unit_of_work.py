@@ -1,0 +1,99 @@
+"""One service call = one database transaction = one batch of audit events.
+
+`run_in_transaction` opens the transaction, hands the work a UnitOfWork, appends the audit events
+last (see audit.append_events), commits, then runs after-commit callbacks (live events are published
+only for committed state). Serialization failures and deadlocks are retried with jitter, bounded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from transfer.audit import PendingEvent, append_events
+from transfer.clock import Clock
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 8
+# PostgreSQL serialization failure and deadlock: the whole unit of work runs again.
+RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
+
+
+class RetryTransaction(Exception):
+    """Raised by work that saw a race it can resolve by running again from the start."""
+
+
+class UnitOfWork:
+    def __init__(self, session: AsyncSession, actor_id: int | None, now: datetime) -> None:
+        self.session = session
+        self.actor_id = actor_id
+        # One clock reading per transaction: every timestamp the work writes agrees.
+        self.now = now
+        self.events: list[PendingEvent] = []
+        self._after_commit: list[Callable[[], Awaitable[None]]] = []
+
+    def record(self, type_: str, subject: str, payload: dict[str, Any]) -> None:
+        self.events.append(PendingEvent(self.now, self.actor_id, type_, subject, payload))
+
+    def after_commit(self, callback: Callable[[], Awaitable[None]]) -> None:
+        self._after_commit.append(callback)
+
+
+def sqlstate_of(error: DBAPIError) -> str | None:
+    original = error.orig
+    for attribute in ("sqlstate", "pgcode"):
+        value = getattr(original, attribute, None)
+        if isinstance(value, str):
+            return value
+    cause = getattr(original, "__cause__", None)
+    value = getattr(cause, "sqlstate", None)
+    return value if isinstance(value, str) else None
+
+
+def is_retryable(error: BaseException) -> bool:
+    if isinstance(error, RetryTransaction):
+        return True
+    if isinstance(error, DBAPIError):
+        if sqlstate_of(error) in RETRYABLE_SQLSTATES:
+            return True
+        # SQLite: only if a lock wait outlived busy_timeout; running again is the right answer.
+        return "database is locked" in str(error.orig)
+    return False
+
+
+async def run_in_transaction(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    work: Callable[[UnitOfWork], Awaitable[T]],
+    *,
+    actor_id: int | None,
+    clock: Clock,
+    attempts: int = MAX_ATTEMPTS,
+) -> T:
+    assert attempts >= 1
+    for attempt in range(1, attempts + 1):
+        try:
+            async with sessionmaker() as session, session.begin():
+                unit = UnitOfWork(session, actor_id, clock())
+                result = await work(unit)
+                await append_events(session, unit.events)
+        except Exception as error:
+            if attempt < attempts and is_retryable(error):
+                await asyncio.sleep(random.uniform(0, 0.005 * 2**attempt))
+                continue
+            raise
+        for callback in unit._after_commit:
+            try:
+                await callback()
+            except Exception:  # a live-event failure must never undo or fail a committed change
+                log.exception("after-commit callback failed")
+        return result
+    raise AssertionError("unreachable: the loop returns or raises")
