@@ -44,7 +44,9 @@ def forget_cached_keys() -> None:
 
 
 class ApiKeyAuthentication(AbstractAuthenticationMiddleware):
-    async def authenticate_request(self, connection: ASGIConnection[Any, Any, Any, Any]) -> AuthenticationResult:
+    async def authenticate_request(
+        self, connection: ASGIConnection[Any, Any, Any, Any]
+    ) -> AuthenticationResult:
         header = connection.headers.get("authorization", "")
         scheme, _, api_key = header.partition(" ")
         if scheme.lower() != "bearer" or not api_key.strip():
@@ -62,7 +64,9 @@ class ApiKeyAuthentication(AbstractAuthenticationMiddleware):
         async with context.database.read() as session:
             participant = await find_by_api_key(session, api_key)
         if participant is None:
-            raise NotAuthorizedException("unknown or inactive API key", headers={"WWW-Authenticate": "Bearer"})
+            raise NotAuthorizedException(
+                "unknown or inactive API key", headers={"WWW-Authenticate": "Bearer"}
+            )
         actor = Actor(participant.id, participant.name, participant.role_set, participant.qualified_investor)
         if len(_key_cache) >= KEY_CACHE_MAX_ENTRIES:
             _key_cache.clear()

@@ -1,10 +1,10 @@
 """Command line: serve, migrate, participants, audit.
 
-    python -m app serve                  migrate (SQLite) and run API + scheduler
-    python -m app migrate                upgrade the schema to head
-    python -m app participants create --name N --roles bank,bidder
-    python -m app participants list
-    python -m app audit verify
+python -m app serve                  migrate (SQLite) and run API + scheduler
+python -m app migrate                upgrade the schema to head
+python -m app participants create --name N --roles bank,bidder
+python -m app participants list
+python -m app audit verify
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from transfer import participants
 from transfer.audit import verify_chain
 from transfer.bootstrap import bootstrap
 from transfer.clock import system_clock
-from transfer.unit_of_work import UnitOfWork, run_in_transaction
+from transfer.unit_of_work import UnitOfWork
 
 
 def _with_context(settings: Settings, action: Callable[[AppContext], Awaitable[int]]) -> int:
@@ -54,7 +54,10 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     if not settings.is_sqlite:
         _with_context(settings, lambda _context: asyncio.sleep(0, 0))  # refuses a schema that is behind
     app = create_asgi_app(settings)
-    print(f"ipx: serving on http://{settings.host}:{settings.port} (database {settings.database_url})", flush=True)
+    print(
+        f"ipx: serving on http://{settings.host}:{settings.port} (database {settings.database_url})",
+        flush=True,
+    )
     uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, access_log=False)
     return 0
 
@@ -77,8 +80,10 @@ def cmd_participants_create(settings: Settings, args: argparse.Namespace) -> int
                 qualified_investor=args.qualified_investor,
             )
 
-        created = await run_in_transaction(context.database.write, work, actor_id=None, clock=context.clock)
-        print(f"participant {created.participant.id} {created.participant.name!r} roles={created.participant.roles}")
+        created = await context.transact(work, actor_id=None)
+        print(
+            f"participant {created.participant.id} {created.participant.name!r} roles={created.participant.roles}"
+        )
         print(f"api key (shown once, store it now): {created.api_key}")
         return 0
 
@@ -105,8 +110,10 @@ def cmd_audit_verify(settings: Settings, _args: argparse.Namespace) -> int:
         if report.ok:
             print(f"audit chain ok: {report.events_checked} events verified")
             return 0
-        print(f"audit chain BROKEN at event {report.first_broken_seq}: {report.reason}"
-              f" ({report.events_checked} events verified before it)")
+        print(
+            f"audit chain BROKEN at event {report.first_broken_seq}: {report.reason}"
+            f" ({report.events_checked} events verified before it)"
+        )
         return 1
 
     return _with_context(settings, action)

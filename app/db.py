@@ -8,6 +8,7 @@ second engine with plain deferred BEGIN so they never queue behind writers.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -54,6 +55,8 @@ class Database:
     read_engine: AsyncEngine
     write: async_sessionmaker[AsyncSession]
     read: async_sessionmaker[AsyncSession]
+    # SQLite has one writer: queue this process's write transactions here (see run_in_transaction).
+    write_gate: asyncio.Lock | None = None
 
     @property
     def is_sqlite(self) -> bool:
@@ -94,4 +97,5 @@ def create_database(url: str, *, null_pool: bool = False, pool_size: int = 10) -
         read_engine = write_engine
     write = async_sessionmaker(write_engine, expire_on_commit=False)
     read = async_sessionmaker(read_engine, expire_on_commit=False)
-    return Database(url, write_engine, read_engine, write, read)
+    gate = asyncio.Lock() if url.startswith("sqlite") else None
+    return Database(url, write_engine, read_engine, write, read, gate)

@@ -6,7 +6,7 @@ import structlog
 
 from app.context import AppContext
 from transfer import ledger, participants
-from transfer.unit_of_work import UnitOfWork, run_in_transaction
+from transfer.unit_of_work import UnitOfWork
 
 log = structlog.get_logger("ipx.demo")
 
@@ -37,7 +37,7 @@ async def seed_demo_market(context: AppContext) -> list[tuple[str, str]]:
             seeded.append((name, api_key))
         return seeded
 
-    seeded = await run_in_transaction(context.database.write, work, actor_id=None, clock=context.clock)
+    seeded = await context.transact(work, actor_id=None)
     for name, api_key in seeded:
         log.info("demo participant", name=name, api_key=api_key)
     return seeded

@@ -81,7 +81,9 @@ async def claim(
     return None
 
 
-async def complete(session: AsyncSession, participant_id: int, key: str, status_code: int, body: bytes) -> None:
+async def complete(
+    session: AsyncSession, participant_id: int, key: str, status_code: int, body: bytes
+) -> None:
     await session.execute(
         update(IdempotencyRecord)
         .where(IdempotencyRecord.participant_id == participant_id, IdempotencyRecord.key == key)

@@ -27,7 +27,7 @@ from app.settings import Settings
 from transfer import participants
 from transfer.bootstrap import bootstrap
 from transfer.clock import Clock, system_clock
-from transfer.unit_of_work import UnitOfWork, run_in_transaction
+from transfer.unit_of_work import UnitOfWork
 
 log = structlog.get_logger("ipx.app")
 ROUTE_HANDLERS: list[Any] = [SystemController, ParticipantController, AuditController]
@@ -36,7 +36,8 @@ ROUTE_HANDLERS: list[Any] = [SystemController, ParticipantController, AuditContr
 async def prepare_database(context: AppContext) -> None:
     """Schema and bootstrap rows: SQLite migrates itself; PostgreSQL must already be current."""
     if context.database.is_sqlite:
-        await asyncio.to_thread(migrate.upgrade, context.settings.database_url)
+        if await migrate.current_revision(context.database) != migrate.head_revision(context.database.url):
+            await asyncio.to_thread(migrate.upgrade, context.settings.database_url)
     else:
         await migrate.require_current_schema(context.database)
 
@@ -45,7 +46,7 @@ async def prepare_database(context: AppContext) -> None:
         if context.settings.admin_api_key:
             await participants.ensure_admin(unit, context.settings.admin_api_key)
 
-    await run_in_transaction(context.database.write, setup, actor_id=None, clock=context.clock)
+    await context.transact(setup, actor_id=None)
 
 
 def create_app(
@@ -100,4 +101,6 @@ def create_asgi_app(
     run_scheduler: bool | None = None,
 ) -> RequestIdMiddleware:
     """The app as served: request ids wrap everything, so even a 401 or 404 carries one."""
-    return RequestIdMiddleware(create_app(settings, database=database, clock=clock, run_scheduler=run_scheduler))
+    return RequestIdMiddleware(
+        create_app(settings, database=database, clock=clock, run_scheduler=run_scheduler)
+    )

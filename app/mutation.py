@@ -11,7 +11,7 @@ from litestar import Request, Response
 from app import idempotency
 from app.auth import Actor
 from app.context import AppContext
-from transfer.unit_of_work import UnitOfWork, run_in_transaction
+from transfer.unit_of_work import UnitOfWork
 
 Work = Callable[[UnitOfWork], Awaitable[Any]]
 
@@ -41,8 +41,8 @@ async def run_mutation(
             await idempotency.complete(unit.session, actor.id, key, status_code, body)
         return idempotency.StoredAnswer(status_code, body, replayed=False)
 
-    answer = await run_in_transaction(
-        context.database.write, in_transaction, actor_id=actor.id, clock=context.clock
-    )
+    answer = await context.transact(in_transaction, actor_id=actor.id)
     headers = {"Idempotent-Replayed": "true"} if answer.replayed else None
-    return Response(answer.body, status_code=answer.status_code, media_type="application/json", headers=headers)
+    return Response(
+        answer.body, status_code=answer.status_code, media_type="application/json", headers=headers
+    )

@@ -116,7 +116,10 @@ def _http_error(request: Request[Any, Any, Any], error: HTTPException) -> Respon
 def _unexpected_error(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
     log.exception("unhandled error", path=request.url.path)
     return problem(
-        request, HTTP_500_INTERNAL_SERVER_ERROR, "internal_error", "an unexpected error occurred; it was logged"
+        request,
+        HTTP_500_INTERNAL_SERVER_ERROR,
+        "internal_error",
+        "an unexpected error occurred; it was logged",
     )
 
 

@@ -14,7 +14,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from app import idempotency
 from app.context import AppContext
-from transfer.unit_of_work import UnitOfWork, run_in_transaction
+from transfer.unit_of_work import UnitOfWork
 
 log = structlog.get_logger("ipx.scheduler")
 
@@ -30,7 +30,7 @@ async def purge_idempotency_records(context: AppContext) -> None:
     async def work(unit: UnitOfWork) -> int:
         return await idempotency.purge_expired(unit.session, unit.now, context.settings.idempotency_ttl_s)
 
-    purged = await run_in_transaction(context.database.write, work, actor_id=None, clock=context.clock)
+    purged = await context.transact(work, actor_id=None)
     if purged:
         log.info("idempotency records purged", count=purged)
 
@@ -51,7 +51,12 @@ def start_scheduler(context: AppContext, jobs: list[PeriodicJob]) -> AsyncIOSche
 
         # max_instances=1 and coalesce: a slow tick is never overlapped by the next one.
         scheduler.add_job(
-            run, "interval", seconds=job.every_s, id=job.name, max_instances=1, coalesce=True,
+            run,
+            "interval",
+            seconds=job.every_s,
+            id=job.name,
+            max_instances=1,
+            coalesce=True,
             misfire_grace_time=None,
         )
     scheduler.start()

@@ -143,7 +143,9 @@ async def verify_chain(session: AsyncSession) -> VerifyReport:
     head = (await session.execute(select(AuditHead).where(AuditHead.id == 1))).scalar_one_or_none()
     if head is not None and (head.last_seq != checked or head.last_hash != prev_hash):
         return VerifyReport(
-            False, checked, checked + 1 if head.last_seq > checked else head.last_seq,
+            False,
+            checked,
+            checked + 1 if head.last_seq > checked else head.last_seq,
             "the chain head does not match the last event (events removed or appended outside the chain)",
         )
     return VerifyReport(True, checked)

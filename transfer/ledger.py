@@ -1,10 +1,14 @@
 """The ledger: double-entry accounts, idempotent transfers and two-phase holds.
 
 Every movement debits one account and credits another by the same positive amount, so the sum
-of all balances stays zero. Balances change only through `_move`, one conditional UPDATE per
-account: an overdraft of a non-negative account is refused by the WHERE clause itself, which is
-correct under any number of concurrent writers on both databases (PostgreSQL re-checks the
-condition after waiting for the row lock; SQLite has a single writer).
+of all balances stays zero. Movements add to the unit of work's net delta per account; the deltas
+are applied once, just before commit, with one conditional UPDATE per account in account-id order:
+
+* an overdraft of a non-negative account is refused by the WHERE clause itself, correct under any
+  number of concurrent writers on both databases (PostgreSQL re-checks the condition after waiting
+  for the row lock; SQLite has a single writer), and aborts the whole unit of work;
+* every transaction locks its accounts in the same global order, so transactions touching the
+  same accounts in different orders cannot deadlock, and the row locks are held only until commit.
 """
 
 from __future__ import annotations
@@ -65,7 +69,9 @@ async def ensure_center_accounts(session: AsyncSession) -> None:
     existing = set(
         (
             await session.execute(
-                select(Account.code).where(Account.key.in_([center_account_key(c) for c in CENTER_ACCOUNT_CODES]))
+                select(Account.code).where(
+                    Account.key.in_([center_account_key(c) for c in CENTER_ACCOUNT_CODES])
+                )
             )
         ).scalars()
     )
@@ -104,7 +110,7 @@ async def balances(session: AsyncSession, participant_id: int) -> Balances:
     rows = await session.execute(
         select(Account.code, Account.balance_fen).where(Account.participant_id == participant_id)
     )
-    by_code = dict(rows.tuples().all())
+    by_code = {code: balance for code, balance in rows.all()}
     return Balances(available_fen=by_code.get(AVAILABLE, 0), held_fen=by_code.get(HELD, 0))
 
 
@@ -112,13 +118,24 @@ async def ledger_sum_fen(session: AsyncSession) -> int:
     return int((await session.execute(select(func.coalesce(func.sum(Account.balance_fen), 0)))).scalar_one())
 
 
-async def _move(session: AsyncSession, debit_id: int, credit_id: int, amount_fen: int) -> None:
-    """Debit one account and credit another; raise InsufficientFunds on an overdraft.
+def _move(unit: UnitOfWork, debit_id: int, credit_id: int, amount_fen: int) -> None:
+    assert amount_fen > 0
+    assert debit_id != credit_id
+    deltas = unit.balance_deltas_fen
+    deltas[debit_id] = deltas.get(debit_id, 0) - amount_fen
+    deltas[credit_id] = deltas.get(credit_id, 0) + amount_fen
+    unit.before_commit("ledger.apply_balance_deltas", lambda: apply_balance_deltas(unit))
 
-    Accounts are updated in id order so two opposite movements cannot deadlock on PostgreSQL.
-    """
-    assert amount_fen > 0 and debit_id != credit_id
-    for account, delta in sorted(((debit_id, -amount_fen), (credit_id, amount_fen))):
+
+async def apply_balance_deltas(unit: UnitOfWork) -> None:
+    """Apply the unit's net deltas in account-id order; raise InsufficientFunds on an overdraft."""
+    session = unit.session
+    deltas = sorted(unit.balance_deltas_fen.items())
+    unit.balance_deltas_fen.clear()
+    assert sum(delta for _, delta in deltas) == 0, "a unit of work's movements must balance"
+    for account, delta in deltas:
+        if delta == 0:
+            continue
         statement = (
             update(Account)
             .where(Account.id == account)
@@ -137,9 +154,13 @@ async def _move(session: AsyncSession, debit_id: int, credit_id: int, amount_fen
             raise InsufficientFunds(row.participant_id or 0, -delta, row.balance_fen)
 
 
-async def _existing(
-    session: AsyncSession, transfer_id: str, **expected: object
-) -> LedgerTransfer | None:
+async def current_balances(unit: UnitOfWork, participant_id: int) -> Balances:
+    """Balances as this unit of work will leave them (applies its pending movements first)."""
+    await apply_balance_deltas(unit)
+    return await balances(unit.session, participant_id)
+
+
+async def _existing(session: AsyncSession, transfer_id: str, **expected: object) -> LedgerTransfer | None:
     """Return the transfer already stored under this id, if its content matches; refuse a clash."""
     found = await session.get(LedgerTransfer, transfer_id)
     if found is None:
@@ -176,7 +197,7 @@ async def post_transfer(
     )
     if existing is not None:
         return existing
-    await _move(session, debit_account_id, credit_account_id, amount_fen)
+    _move(unit, debit_account_id, credit_account_id, amount_fen)
     transfer = LedgerTransfer(
         id=transfer_id,
         kind=POSTED,
@@ -215,7 +236,7 @@ async def hold(
     )
     if existing is not None:
         return existing
-    await _move(session, available, held, amount_fen)
+    _move(unit, available, held, amount_fen)
     pending = LedgerTransfer(
         id=transfer_id,
         kind=PENDING,
@@ -245,7 +266,9 @@ async def _claim_pending(session: AsyncSession, pending_id: str, new_status: str
         if found is None or found.kind != PENDING:
             raise NotFound("hold_not_found", f"no hold {pending_id}", field="pending_id")
         raise Conflict(
-            "hold_already_resolved", f"hold {pending_id} is already {found.pending_status}", field="pending_id"
+            "hold_already_resolved",
+            f"hold {pending_id} is already {found.pending_status}",
+            field="pending_id",
         )
     found = await session.get(LedgerTransfer, pending_id)
     assert found is not None
@@ -278,10 +301,10 @@ async def post_hold(
         )
     held, available = pending.credit_account_id, pending.debit_account_id
     if post_amount_fen > 0:
-        await _move(session, held, credit_account_id, post_amount_fen)
+        _move(unit, held, credit_account_id, post_amount_fen)
     remainder_fen = pending.amount_fen - post_amount_fen
     if remainder_fen > 0:
-        await _move(session, held, available, remainder_fen)
+        _move(unit, held, available, remainder_fen)
     posting = LedgerTransfer(
         id=transfer_id,
         kind="post_pending",
@@ -324,7 +347,7 @@ async def void_hold(
     if existing is not None:
         return existing
     pending = await _claim_pending(session, pending_id, VOIDED)
-    await _move(session, pending.credit_account_id, pending.debit_account_id, pending.amount_fen)
+    _move(unit, pending.credit_account_id, pending.debit_account_id, pending.amount_fen)
     voiding = LedgerTransfer(
         id=transfer_id,
         kind="void_pending",

@@ -95,7 +95,9 @@ async def create_participant(
 
 async def find_by_api_key(session: AsyncSession, api_key: str) -> Participant | None:
     found = (
-        await session.execute(select(Participant).where(Participant.api_key_sha256 == digest_api_key(api_key)))
+        await session.execute(
+            select(Participant).where(Participant.api_key_sha256 == digest_api_key(api_key))
+        )
     ).scalar_one_or_none()
     # The lookup is by digest; the constant-time comparison guards against any timing leak of it.
     if found is None or not found.active or not digests_match(found.api_key_sha256, api_key):

@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -40,12 +41,32 @@ class UnitOfWork:
         self.now = now
         self.events: list[PendingEvent] = []
         self._after_commit: list[Callable[[], Awaitable[None]]] = []
+        self._before_commit: dict[str, Callable[[], Awaitable[None]]] = {}
+        # Net balance change per ledger account, applied once just before commit (transfer.ledger).
+        self.balance_deltas_fen: dict[int, int] = {}
 
     def record(self, type_: str, subject: str, payload: dict[str, Any]) -> None:
         self.events.append(PendingEvent(self.now, self.actor_id, type_, subject, payload))
 
     def after_commit(self, callback: Callable[[], Awaitable[None]]) -> None:
         self._after_commit.append(callback)
+
+    def before_commit(self, name: str, callback: Callable[[], Awaitable[None]]) -> None:
+        """Run once, last thing before the audit append and commit (registered once per name)."""
+        self._before_commit.setdefault(name, callback)
+
+    async def run_before_commit(self) -> None:
+        for callback in list(self._before_commit.values()):
+            await callback()
+
+
+@asynccontextmanager
+async def _gated(gate: asyncio.Lock | None) -> AsyncIterator[None]:
+    if gate is None:
+        yield
+        return
+    async with gate:
+        yield
 
 
 def sqlstate_of(error: DBAPIError) -> str | None:
@@ -77,13 +98,17 @@ async def run_in_transaction(
     actor_id: int | None,
     clock: Clock,
     attempts: int = MAX_ATTEMPTS,
+    gate: asyncio.Lock | None = None,
 ) -> T:
+    """gate: an in-process lock taken around each attempt. On SQLite it queues this process's
+    writers in the event loop instead of in SQLite's busy handler, which polls with sleeps."""
     assert attempts >= 1
     for attempt in range(1, attempts + 1):
         try:
-            async with sessionmaker() as session, session.begin():
+            async with _gated(gate), sessionmaker() as session, session.begin():
                 unit = UnitOfWork(session, actor_id, clock())
                 result = await work(unit)
+                await unit.run_before_commit()
                 await append_events(session, unit.events)
         except Exception as error:
             if attempt < attempts and is_retryable(error):

@@ -68,11 +68,15 @@ class ParticipantController(Controller):
 
         async def work(unit: UnitOfWork) -> FundsRecorded:
             transfer = await ledger.record_funds(unit, participant_id, amount_fen, data.reference)
-            return FundsRecorded.of(participant_id, transfer, await ledger.balances(unit.session, participant_id))
+            return FundsRecorded.of(
+                participant_id, transfer, await ledger.current_balances(unit, participant_id)
+            )
 
         return await run_mutation(request, ctx, work)
 
-    @post("/{participant_id:int}/withdrawals", guards=[requires("clearing")], summary="Pay out available funds")
+    @post(
+        "/{participant_id:int}/withdrawals", guards=[requires("clearing")], summary="Pay out available funds"
+    )
     async def withdraw(
         self, request: Request[Actor, Any, Any], ctx: AppContext, participant_id: int, data: FundsMovement
     ) -> Response[bytes]:
@@ -80,6 +84,8 @@ class ParticipantController(Controller):
 
         async def work(unit: UnitOfWork) -> FundsRecorded:
             transfer = await ledger.withdraw(unit, participant_id, amount_fen, data.reference)
-            return FundsRecorded.of(participant_id, transfer, await ledger.balances(unit.session, participant_id))
+            return FundsRecorded.of(
+                participant_id, transfer, await ledger.current_balances(unit, participant_id)
+            )
 
         return await run_mutation(request, ctx, work)

@@ -20,7 +20,9 @@ class SystemController(Controller):
         try:
             await ctx.database.ping()
         except Exception as error:  # the answer must say the database is down, not crash
-            return problem(request, 503, "database_unreachable", f"database is unreachable: {type(error).__name__}")
+            return problem(
+                request, 503, "database_unreachable", f"database is unreachable: {type(error).__name__}"
+            )
         return Response({"status": "ok", "database": "ok"})
 
     @get("/api/v1/clock", summary="Server time; countdowns run on this, never the browser's clock")

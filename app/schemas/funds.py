@@ -4,9 +4,9 @@ from typing import Annotated
 
 import msgspec
 
+from transfer.ledger import Balances
 from transfer.models import LedgerTransfer
 from transfer.money import format_fen
-from transfer.ledger import Balances
 
 
 class FundsMovement(msgspec.Struct, forbid_unknown_fields=True):
