@@ -12,6 +12,7 @@ from transfer import ledger
 from transfer.api_keys import digest_api_key, digests_match, display_prefix, new_api_key
 from transfer.errors import DomainError, NotFound
 from transfer.models import Participant
+from transfer.rules.uscc import validate_uscc
 from transfer.unit_of_work import UnitOfWork
 
 ROLES = ("admin", "bank", "bidder", "agency", "clearing")
@@ -48,8 +49,6 @@ def _validate_name(name: str) -> str:
 def _validate_credit_code(credit_code: str | None) -> str | None:
     if credit_code is None:
         return None
-    from transfer.rules.uscc import validate_uscc
-
     reason = validate_uscc(credit_code)
     if reason is not None:
         raise DomainError("invalid_credit_code", reason, field="credit_code")
