@@ -26,7 +26,8 @@ class RequestIdMiddleware:
             return
         incoming = dict(scope["headers"]).get(REQUEST_ID_HEADER, b"")
         request_id = incoming.decode() if _SAFE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
-        scope.setdefault("state", {})["request_id"] = request_id
+        # A fresh dict per request: a server may hand every request the same lifespan state.
+        scope["state"] = {**scope.get("state", {}), "request_id": request_id}
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(request_id=request_id)
         started = time.perf_counter()

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from transfer.models import AuditEvent, AuditHead
@@ -82,7 +82,7 @@ async def append_events(session: AsyncSession, events: Sequence[PendingEvent]) -
             }
         )
         prev_hash = digest
-    await session.execute(AuditEvent.__table__.insert(), rows)
+    await session.execute(insert(AuditEvent), rows)
     await session.execute(
         update(AuditHead).where(AuditHead.id == 1).values(last_seq=seq, last_hash=prev_hash)
     )

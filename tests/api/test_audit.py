@@ -1,0 +1,96 @@
+from __future__ import annotations
+
+import asyncio
+import json
+
+import httpx
+from sqlalchemy import select, text
+
+from app.db import Database
+from tests.conftest import Market
+from transfer.models import AuditEvent
+
+
+async def _events(database: Database) -> list[AuditEvent]:
+    async with database.read() as session:
+        return list((await session.execute(select(AuditEvent).order_by(AuditEvent.seq))).scalars())
+
+
+async def test_every_state_change_appends_a_chained_event(
+    client: httpx.AsyncClient, market: Market, database: Database
+) -> None:
+    bank_id, _ = await market.participant(["bank"], name="Audit Bank", funds="12.34")
+
+    events = await _events(database)
+
+    types = [e.type for e in events]
+    # admin ensured at start, the bank, the clearing desk, the funds.
+    assert types == ["participant.created"] * 3 + ["funds.recorded"]
+    assert [e.seq for e in events] == [1, 2, 3, 4]
+    assert all(later.prev_hash == earlier.hash for earlier, later in zip(events, events[1:], strict=False))
+    funds = events[-1]
+    assert funds.subject == f"participant:{bank_id}"
+    assert json.loads(funds.payload)["amount_fen"] == 1234
+    assert funds.actor_id is not None
+
+
+async def test_verify_reports_ok_on_an_untouched_chain(client: httpx.AsyncClient, market: Market) -> None:
+    await market.participant(["bank"], funds="1.00")
+
+    report = (await client.get("/api/v1/audit/verify", headers=market.admin)).json()
+
+    assert report == {"ok": True, "events_checked": 4, "first_broken_seq": None, "reason": None}
+
+
+async def test_editing_an_event_is_detected_and_named(
+    client: httpx.AsyncClient, market: Market, database: Database
+) -> None:
+    await market.participant(["bank"], funds="1.00")
+    async with database.write_engine.begin() as connection:
+        await connection.execute(
+            text("UPDATE audit_events SET payload = :forged WHERE seq = 4"),
+            {"forged": json.dumps({"amount_fen": 100000000})},
+        )
+
+    report = (await client.get("/api/v1/audit/verify", headers=market.admin)).json()
+
+    assert report["ok"] is False
+    assert report["first_broken_seq"] == 4
+    assert report["events_checked"] == 3
+    assert "does not match its hash" in report["reason"]
+
+
+async def test_removing_an_event_is_detected(client: httpx.AsyncClient, market: Market, database: Database) -> None:
+    await market.participant(["bank"], funds="1.00")
+    async with database.write_engine.begin() as connection:
+        await connection.execute(text("DELETE FROM audit_events WHERE seq = 2"))
+
+    report = (await client.get("/api/v1/audit/verify", headers=market.admin)).json()
+
+    assert (report["ok"], report["first_broken_seq"]) == (False, 2)
+
+
+async def test_concurrent_writers_keep_one_unbroken_chain(
+    client: httpx.AsyncClient, market: Market, database: Database
+) -> None:
+    bank_id, bank = await market.participant(["bank"])
+    clearing = await market.clearing()
+
+    responses = await asyncio.gather(
+        *(
+            client.post(
+                f"/api/v1/participants/{bank_id}/funds",
+                json={"amount": "1.00", "reference": f"burst-{index}"},
+                headers=clearing,
+            )
+            for index in range(30)
+        )
+    )
+
+    assert {r.status_code for r in responses} == {201}
+    events = await _events(database)
+    assert [e.seq for e in events] == list(range(1, len(events) + 1))
+    assert len(events) == 3 + 30
+    report = (await client.get("/api/v1/audit/verify", headers=clearing)).json()
+    assert report["ok"] is True
+    assert (await market.balances(bank))["available"] == "30.00"
