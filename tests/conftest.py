@@ -125,9 +125,9 @@ def settings(database: Database) -> Settings:
 async def client(settings: Settings, database: Database) -> AsyncIterator[httpx.AsyncClient]:
     app = create_asgi_app(settings, database=database, run_scheduler=False)
     async with (
-        LifespanManager(app) as manager,
+        LifespanManager(app),
         httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=manager.app), base_url="http://ipx.test", timeout=60
+            transport=httpx.ASGITransport(app=app), base_url="http://ipx.test", timeout=60
         ) as http,
     ):
         yield http

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 
 import httpx
@@ -27,7 +28,7 @@ async def test_every_state_change_appends_a_chained_event(
     # admin ensured at start, the bank, the clearing desk, the funds.
     assert types == ["participant.created"] * 3 + ["funds.recorded"]
     assert [e.seq for e in events] == [1, 2, 3, 4]
-    assert all(later.prev_hash == earlier.hash for earlier, later in zip(events, events[1:], strict=False))
+    assert all(later.prev_hash == earlier.hash for earlier, later in itertools.pairwise(events))
     funds = events[-1]
     assert funds.subject == f"participant:{bank_id}"
     assert json.loads(funds.payload)["amount_fen"] == 1234
@@ -60,7 +61,9 @@ async def test_editing_an_event_is_detected_and_named(
     assert "does not match its hash" in report["reason"]
 
 
-async def test_removing_an_event_is_detected(client: httpx.AsyncClient, market: Market, database: Database) -> None:
+async def test_removing_an_event_is_detected(
+    client: httpx.AsyncClient, market: Market, database: Database
+) -> None:
     await market.participant(["bank"], funds="1.00")
     async with database.write_engine.begin() as connection:
         await connection.execute(text("DELETE FROM audit_events WHERE seq = 2"))

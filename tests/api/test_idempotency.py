@@ -44,12 +44,17 @@ async def test_same_key_different_body_is_refused_with_422_and_changes_nothing(
     assert refused.status_code == 422
     assert refused.json()["code"] == "idempotency_key_reused"
     assert refused.json()["errors"] == [
-        {"field": "Idempotency-Key", "reason": "this Idempotency-Key was used with a different request; use a new key"}
+        {
+            "field": "Idempotency-Key",
+            "reason": "this Idempotency-Key was used with a different request; use a new key",
+        }
     ]
     assert (await market.balances(bank))["available"] == "10.00"
 
 
-async def test_concurrent_retries_with_one_key_have_one_effect(client: httpx.AsyncClient, market: Market) -> None:
+async def test_concurrent_retries_with_one_key_have_one_effect(
+    client: httpx.AsyncClient, market: Market
+) -> None:
     _, admin_headers = None, market.admin
     headers = {**admin_headers, "Idempotency-Key": "create-bank-7"}
     body = {"name": "Concurrent Bank", "roles": ["bank"]}
@@ -71,8 +76,12 @@ async def test_keys_are_per_participant(client: httpx.AsyncClient, market: Marke
     url = f"/api/v1/participants/{bank_id}/funds"
     key = {"Idempotency-Key": "shared-key"}
 
-    first = await client.post(url, json={"amount": "1.00", "reference": "X1"}, headers={**(await market.clearing()), **key})
-    second = await client.post(url, json={"amount": "2.00", "reference": "X2"}, headers={**other_clearing, **key})
+    first = await client.post(
+        url, json={"amount": "1.00", "reference": "X1"}, headers={**(await market.clearing()), **key}
+    )
+    second = await client.post(
+        url, json={"amount": "2.00", "reference": "X2"}, headers={**other_clearing, **key}
+    )
 
     assert (first.status_code, second.status_code) == (201, 201)
     assert (await market.balances(bank))["available"] == "3.00"

@@ -41,7 +41,9 @@ async def test_bad_money_is_refused_with_422_naming_the_field_and_changes_nothin
 
 
 @pytest.mark.parametrize("amount", ["1", "1.5", "1.50", "1234567.89", "0.01"])
-async def test_good_money_is_booked_to_the_fen(client: httpx.AsyncClient, market: Market, amount: str) -> None:
+async def test_good_money_is_booked_to_the_fen(
+    client: httpx.AsyncClient, market: Market, amount: str
+) -> None:
     bank_id, bank = await market.participant(["bank"])
 
     response = await client.post(
@@ -73,7 +75,9 @@ async def test_withdrawal_beyond_funds_says_by_how_much(client: httpx.AsyncClien
 
 async def test_funds_for_unknown_participant_is_404(client: httpx.AsyncClient, market: Market) -> None:
     response = await client.post(
-        "/api/v1/participants/999999/funds", json={"amount": "1.00", "reference": "R"}, headers=await market.clearing()
+        "/api/v1/participants/999999/funds",
+        json={"amount": "1.00", "reference": "R"},
+        headers=await market.clearing(),
     )
 
     assert response.status_code == 404
@@ -105,7 +109,9 @@ async def test_bad_participant_is_refused_naming_the_field(
 
 async def test_malformed_json_is_a_400_problem(client: httpx.AsyncClient, market: Market) -> None:
     response = await client.post(
-        "/api/v1/participants", content=b"{not json", headers={**market.admin, "content-type": "application/json"}
+        "/api/v1/participants",
+        content=b"{not json",
+        headers={**market.admin, "content-type": "application/json"},
     )
 
     assert response.status_code == 400

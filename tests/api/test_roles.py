@@ -14,7 +14,12 @@ ENDPOINTS = [
     ("GET", "/api/v1/participants", None, {"admin", "clearing"}),
     ("GET", "/api/v1/participants/me", None, set(ROLES)),
     ("POST", "/api/v1/participants/{target}/funds", {"amount": "1.00", "reference": "r1"}, {"clearing"}),
-    ("POST", "/api/v1/participants/{target}/withdrawals", {"amount": "1.00", "reference": "w1"}, {"clearing"}),
+    (
+        "POST",
+        "/api/v1/participants/{target}/withdrawals",
+        {"amount": "1.00", "reference": "w1"},
+        {"clearing"},
+    ),
     ("GET", "/api/v1/audit/verify", None, {"admin", "clearing"}),
 ]
 
@@ -71,7 +76,11 @@ async def test_participant_sees_only_its_own_profile(client: httpx.AsyncClient, 
     mine = (await client.get("/api/v1/participants/me", headers=first)).json()
     theirs = (await client.get("/api/v1/participants/me", headers=second)).json()
 
-    assert (mine["id"], mine["name"], mine["balances"]) == (first_id, "First", {"available": "5.00", "held": "0.00"})
+    assert (mine["id"], mine["name"], mine["balances"]) == (
+        first_id,
+        "First",
+        {"available": "5.00", "held": "0.00"},
+    )
     assert (theirs["id"], theirs["balances"]["available"]) == (second_id, "0.00")
     listing = await client.get("/api/v1/participants", headers=first)
     assert listing.status_code == 403

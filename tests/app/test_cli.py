@@ -32,7 +32,8 @@ def test_participants_create_prints_a_key_and_audit_verify_checks_the_chain(tmp_
     assert "participant 1 'Bank of Ningbo' roles=bank,bidder" in created.stdout
     key_line = created.stdout.strip().splitlines()[-1]
     assert key_line.startswith("api key (shown once, store it now): ipx_")
-    assert "Bank of Ningbo" in listed.stdout and "1 participant(s)" in listed.stdout
+    assert "Bank of Ningbo" in listed.stdout
+    assert "1 participant(s)" in listed.stdout
     assert verified.returncode == 0
     assert verified.stdout.strip() == "audit chain ok: 1 events verified"
 
@@ -45,7 +46,9 @@ def test_participants_create_prints_a_key_and_audit_verify_checks_the_chain(tmp_
 
 
 def test_participants_create_refuses_an_unknown_role(tmp_path: Path) -> None:
-    result = _cli(f"sqlite:///{tmp_path}/cli.db", "participants", "create", "--name", "X", "--roles", "emperor")
+    result = _cli(
+        f"sqlite:///{tmp_path}/cli.db", "participants", "create", "--name", "X", "--roles", "emperor"
+    )
 
     assert result.returncode == 2
     assert "unknown role emperor" in result.stderr

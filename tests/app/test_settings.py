@@ -54,7 +54,11 @@ def test_every_variable_is_read_from_the_environment() -> None:
     [
         ("IPX_PORT", "eighty", "IPX_PORT must be an integer, got 'eighty'"),
         ("IPX_PORT", "70000", "IPX_PORT must be between 1 and 65535, got 70000"),
-        ("IPX_FEE_WAIVER_START", "2025-02-30", "IPX_FEE_WAIVER_START must be a date YYYY-MM-DD, got '2025-02-30'"),
+        (
+            "IPX_FEE_WAIVER_START",
+            "2025-02-30",
+            "IPX_FEE_WAIVER_START must be a date YYYY-MM-DD, got '2025-02-30'",
+        ),
         ("IPX_LOG_LEVEL", "LOUD", "IPX_LOG_LEVEL must be one of"),
         ("IPX_DATABASE_URL", "mysql://x", "IPX_DATABASE_URL must be a sqlite:/// or postgresql:// URL"),
         ("IPX_ADMIN_API_KEY", "short", "IPX_ADMIN_API_KEY must be at least 16 characters"),
@@ -72,7 +76,11 @@ def test_a_wrong_value_names_the_variable(variable: str, value: str, message: st
 def test_the_service_refuses_to_start_with_a_one_line_message(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "app", "serve"],
-        env={"IPX_PORT": "not-a-port", "PATH": "/usr/bin:/bin", "IPX_DATABASE_URL": f"sqlite:///{tmp_path}/x.db"},
+        env={
+            "IPX_PORT": "not-a-port",
+            "PATH": "/usr/bin:/bin",
+            "IPX_DATABASE_URL": f"sqlite:///{tmp_path}/x.db",
+        },
         capture_output=True,
         text=True,
         timeout=60,

@@ -3,13 +3,16 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from sqlalchemy import func, select
 
 from app import migrate
 from app.context import AppContext
 from app.db import create_database
 from app.main import prepare_database
 from app.settings import load_settings
-from tests.conftest import POSTGRES_ADMIN_URL, _postgres_admin, _postgres_test_url
+from tests.conftest import _postgres_admin, _postgres_test_url
+from transfer.models import Participant
+from transfer.participants import find_by_api_key
 
 
 async def test_service_refuses_a_postgres_schema_that_is_behind(database_urls: dict[str, str]) -> None:
@@ -26,7 +29,6 @@ async def test_service_refuses_a_postgres_schema_that_is_behind(database_urls: d
     finally:
         await database.dispose()
         await _postgres_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    assert POSTGRES_ADMIN_URL
 
 
 async def test_sqlite_migrates_itself_and_ensures_the_admin(tmp_path: object) -> None:
@@ -38,15 +40,10 @@ async def test_sqlite_migrates_itself_and_ensures_the_admin(tmp_path: object) ->
         await prepare_database(AppContext(settings, database))  # a second start changes nothing
 
         assert await migrate.current_revision(database) == migrate.head_revision(url)
-        from transfer.participants import find_by_api_key
-
         async with database.read() as session:
             admin = await find_by_api_key(session, "an-admin-key-of-length")
-            assert admin is not None and admin.role_set == frozenset({"admin"})
-            from sqlalchemy import func, select
-
-            from transfer.models import Participant
-
+            assert admin is not None
+            assert admin.role_set == frozenset({"admin"})
             assert (await session.execute(select(func.count()).select_from(Participant))).scalar_one() == 1
     finally:
         await database.dispose()
