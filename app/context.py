@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from app.db import Database
 from app.settings import Settings
+from auction.policy import AuctionPolicy
 from transfer.clock import Clock, system_clock
 from transfer.unit_of_work import UnitOfWork, run_in_transaction
 
@@ -19,9 +20,30 @@ class AppContext:
     settings: Settings
     database: Database
     clock: Clock = field(default=system_clock)
+    # Publishes committed live events (app.live); None until the app wires its channels.
+    publish: Callable[[list[tuple[str, dict[str, Any]]]], Awaitable[None]] | None = None
+
+    @property
+    def auction_policy(self) -> AuctionPolicy:
+        s = self.settings
+        return AuctionPolicy(
+            min_duration_s=s.auction_min_duration_s,
+            min_notice_s=s.auction_min_notice_s,
+            deposit_min_bps=s.auction_deposit_min_bps,
+            deposit_max_bps=s.auction_deposit_max_bps,
+            extension_window_s=s.auction_extension_window_s,
+            extension_s=s.auction_extension_s,
+            max_extension_s=s.auction_max_extension_s,
+            payment_deadline_s=s.payment_deadline_s,
+        )
 
     async def transact(self, work: Callable[[UnitOfWork], Awaitable[T]], *, actor_id: int | None) -> T:
         """Run one unit of work as one write transaction on this context's database."""
         return await run_in_transaction(
-            self.database.write, work, actor_id=actor_id, clock=self.clock, gate=self.database.write_gate
+            self.database.write,
+            work,
+            actor_id=actor_id,
+            clock=self.clock,
+            gate=self.database.write_gate,
+            publish=self.publish,
         )

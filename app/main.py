@@ -16,10 +16,12 @@ from litestar.openapi import OpenAPIConfig
 from app import migrate
 from app.auth import PUBLIC_PATHS, ApiKeyAuthentication
 from app.context import AppContext
+from app.controllers.auctions import AuctionController
 from app.controllers.audit import AuditController
 from app.controllers.participants import ParticipantController
 from app.controllers.system import SystemController
 from app.db import Database, create_database
+from app.live import create_channels, publisher
 from app.problems import exception_handlers
 from app.request_id import RequestIdMiddleware
 from app.scheduler import periodic_jobs, start_scheduler
@@ -30,7 +32,7 @@ from transfer.clock import Clock, system_clock
 from transfer.unit_of_work import UnitOfWork
 
 log = structlog.get_logger("ipx.app")
-ROUTE_HANDLERS: list[Any] = [SystemController, ParticipantController, AuditController]
+ROUTE_HANDLERS: list[Any] = [SystemController, ParticipantController, AuctionController, AuditController]
 
 
 async def prepare_database(context: AppContext) -> None:
@@ -57,7 +59,10 @@ def create_app(
     run_scheduler: bool | None = None,
 ) -> Litestar:
     owns_database = database is None
-    context = AppContext(settings, database or create_database(settings.database_url), clock)
+    channels = create_channels()
+    context = AppContext(
+        settings, database or create_database(settings.database_url), clock, publisher(channels)
+    )
     scheduler_on = settings.scheduler_enabled if run_scheduler is None else run_scheduler
 
     @asynccontextmanager
@@ -84,6 +89,7 @@ def create_app(
         route_handlers=ROUTE_HANDLERS,
         dependencies={"ctx": Provide(provide_context, sync_to_thread=False)},
         middleware=[DefineMiddleware(ApiKeyAuthentication, exclude=[f"^{p}" for p in PUBLIC_PATHS])],
+        plugins=[channels],
         exception_handlers=exception_handlers,
         lifespan=[lifespan],
         state={"ctx": context},  # type: ignore[arg-type]

@@ -14,6 +14,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from app import idempotency
 from app.context import AppContext
+from auction import closing
 from transfer.unit_of_work import UnitOfWork
 
 log = structlog.get_logger("ipx.scheduler")
@@ -35,8 +36,33 @@ async def purge_idempotency_records(context: AppContext) -> None:
         log.info("idempotency records purged", count=purged)
 
 
+async def close_due_auctions(context: AppContext) -> None:
+    """Close every auction past its end, in batches; each batch is one transaction."""
+    deadline_s = context.settings.payment_deadline_s
+    while True:
+        closed = await context.transact(lambda unit: closing.close_due(unit, deadline_s), actor_id=None)
+        if closed:
+            log.info("auctions closed", count=closed)
+        if closed < closing.CLOSE_BATCH_SIZE:
+            return
+
+
+async def default_overdue_winners(context: AppContext) -> None:
+    while True:
+        defaulted = await context.transact(closing.default_overdue, actor_id=None)
+        if defaulted:
+            log.info("winners defaulted", count=defaulted)
+        if defaulted < closing.CLOSE_BATCH_SIZE:
+            return
+
+
 def periodic_jobs(context: AppContext) -> list[PeriodicJob]:
-    return [PeriodicJob("purge_idempotency_records", purge_idempotency_records, 3600.0)]
+    tick_s = context.settings.scheduler_tick_s
+    return [
+        PeriodicJob("close_due_auctions", close_due_auctions, tick_s),
+        PeriodicJob("default_overdue_winners", default_overdue_winners, tick_s),
+        PeriodicJob("purge_idempotency_records", purge_idempotency_records, 3600.0),
+    ]
 
 
 def start_scheduler(context: AppContext, jobs: list[PeriodicJob]) -> AsyncIOScheduler:

@@ -1,0 +1,203 @@
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.channels import ChannelsPlugin
+from litestar.params import Parameter
+from litestar.response import ServerSentEvent
+
+from app.auth import Actor, requires
+from app.context import AppContext
+from app.live import event_stream
+from app.mutation import run_mutation
+from app.schemas.auctions import (
+    AuctionCreate,
+    AuctionOut,
+    AuctionPage,
+    BidHistory,
+    BidHistoryItem,
+    BidIn,
+    BidOut,
+    CancelIn,
+    PaymentIn,
+    PaymentOut,
+    RegistrationOut,
+    require_aware,
+)
+from auction import queries
+from auction.bidding import place_bid
+from auction.closing import pay
+from auction.creation import AuctionSpec, cancel_auction, create_auction
+from auction.policy import RUNNING_STATES, SEALED_KINDS
+from auction.registration import register
+from transfer.money import format_fen, parse_yuan
+from transfer.unit_of_work import UnitOfWork
+
+MAX_PAGE_SIZE = 200
+
+
+def _optional_yuan(value: str | None, field: str) -> int | None:
+    return None if value is None else parse_yuan(value, field)
+
+
+def _spec(data: AuctionCreate) -> AuctionSpec:
+    return AuctionSpec(
+        kind=data.kind,
+        lot_title=data.lot.title,
+        lot_description=data.lot.description,
+        listing_id=data.lot.listing_id,
+        collateral_ids=tuple(data.lot.collateral_ids),
+        start_price_fen=parse_yuan(data.start_price, "start_price"),
+        increment_fen=parse_yuan(data.increment, "increment"),
+        deposit_fen=parse_yuan(data.deposit, "deposit", allow_zero=True),
+        reserve_price_fen=_optional_yuan(data.reserve_price, "reserve_price"),
+        starts_at=require_aware(data.starts_at, "starts_at"),
+        ends_at=require_aware(data.ends_at, "ends_at"),
+        extension_window_s=data.extension_window_s,
+        extension_s=data.extension_s,
+        decrement_fen=_optional_yuan(data.decrement, "decrement"),
+        step_s=data.step_s,
+        floor_price_fen=_optional_yuan(data.floor_price, "floor_price"),
+        rerun_of_id=data.rerun_of,
+    )
+
+
+class AuctionController(Controller):
+    path = "/api/v1/auctions"
+    tags = ["auctions"]
+
+    @post("/", guards=[requires("bank", "admin")], summary="Put a lot up for auction")
+    async def create(
+        self, request: Request[Actor, Any, Any], ctx: AppContext, data: AuctionCreate
+    ) -> Response[bytes]:
+        spec = _spec(data)
+
+        async def work(unit: UnitOfWork) -> AuctionOut:
+            auction = await create_auction(unit, request.user.id, spec, ctx.auction_policy)
+            return AuctionOut.of(auction, unit.now)
+
+        return await run_mutation(request, ctx, work)
+
+    @get("/", summary="Auctions, soonest end first, paginated")
+    async def list_all(
+        self,
+        ctx: AppContext,
+        state_filter: Annotated[str | None, Parameter(query="state")] = None,
+        limit: Annotated[int, Parameter(ge=1, le=MAX_PAGE_SIZE)] = 50,
+        offset: Annotated[int, Parameter(ge=0)] = 0,
+    ) -> AuctionPage:
+        now = ctx.clock()
+        async with ctx.database.read() as session:
+            rows, total = await queries.list_auctions(session, state=state_filter, limit=limit, offset=offset)
+        return AuctionPage([AuctionOut.of(a, now) for a in rows], total, limit, offset)
+
+    @get(
+        "/{auction_id:int}",
+        summary="State, current price, leading paddle, end (sealed: no prices until close)",
+    )
+    async def detail(self, request: Request[Actor, Any, Any], ctx: AppContext, auction_id: int) -> AuctionOut:
+        async with ctx.database.read() as session:
+            auction = await queries.get_auction(session, auction_id)
+            mine = await queries.find_registration(session, auction_id, request.user.id)
+        return AuctionOut.of(auction, ctx.clock(), mine)
+
+    @post(
+        "/{auction_id:int}/registrations",
+        guards=[requires("bidder")],
+        summary="Hold the deposit, get a paddle",
+    )
+    async def register(
+        self, request: Request[Actor, Any, Any], ctx: AppContext, auction_id: int
+    ) -> Response[bytes]:
+        async def work(unit: UnitOfWork) -> RegistrationOut:
+            return RegistrationOut.of(await register(unit, auction_id, request.user.id))
+
+        return await run_mutation(request, ctx, work)
+
+    @post(
+        "/{auction_id:int}/bids", guards=[requires("bidder")], summary="Bid (with an optional proxy maximum)"
+    )
+    async def bid(
+        self, request: Request[Actor, Any, Any], ctx: AppContext, auction_id: int, data: BidIn
+    ) -> Response[bytes]:
+        amount_fen = parse_yuan(data.amount, "amount")
+        max_amount_fen = _optional_yuan(data.max_amount, "max_amount")
+        deadline_s = ctx.settings.payment_deadline_s
+
+        async def work(unit: UnitOfWork) -> BidOut:
+            result = await place_bid(
+                unit, auction_id, request.user.id, amount_fen, max_amount_fen, payment_deadline_s=deadline_s
+            )
+            return BidOut.of(result, unit.now)
+
+        return await run_mutation(request, ctx, work)
+
+    @get("/{auction_id:int}/bids", summary="Public bid history by paddle (no maxima, no identities)")
+    async def history(
+        self,
+        ctx: AppContext,
+        auction_id: int,
+        after_sequence: Annotated[int, Parameter(ge=0)] = 0,
+        limit: Annotated[int, Parameter(ge=1, le=MAX_PAGE_SIZE)] = 100,
+    ) -> BidHistory:
+        async with ctx.database.read() as session:
+            auction = await queries.get_auction(session, auction_id)
+            sealed_until_close = auction.kind in SEALED_KINDS and auction.state in RUNNING_STATES
+            bids = (
+                []
+                if sealed_until_close
+                else await queries.bid_history(
+                    session,
+                    auction_id,
+                    after_sequence=after_sequence,
+                    limit=limit,
+                    live_only=auction.kind in SEALED_KINDS,
+                )
+            )
+        next_after = bids[-1].sequence if len(bids) == limit else None
+        return BidHistory(auction_id, sealed_until_close, [BidHistoryItem.of(b) for b in bids], next_after)
+
+    @get("/{auction_id:int}/events", summary="Server-sent events: bid, extended, closed (with server time)")
+    async def events(
+        self, request: Request[Actor, Any, Any], ctx: AppContext, channels: ChannelsPlugin, auction_id: int
+    ) -> ServerSentEvent:
+        async with ctx.database.read() as session:
+            auction = await queries.get_auction(session, auction_id)
+        hello = {"auction": AuctionOut.of(auction, ctx.clock())}
+        return event_stream(channels, f"auction:{auction_id}", ctx.clock, hello)
+
+    @post("/{auction_id:int}/payments", summary="The winner pays the balance from available funds")
+    async def payment(
+        self, request: Request[Actor, Any, Any], ctx: AppContext, auction_id: int, data: PaymentIn
+    ) -> Response[bytes]:
+        async def work(unit: UnitOfWork) -> PaymentOut:
+            auction = await pay(unit, auction_id, request.user.id)
+            mine = await queries.find_registration(unit.session, auction_id, request.user.id)
+            assert mine is not None
+            assert auction.final_price_fen is not None
+            applied_fen = mine.deposit_fen if mine.deposit_hold_id else 0
+            return PaymentOut(
+                auction.id,
+                auction.state,
+                format_fen(auction.final_price_fen),
+                format_fen(applied_fen),
+                format_fen(auction.final_price_fen - applied_fen),
+                unit.now.isoformat(),
+            )
+
+        return await run_mutation(request, ctx, work)
+
+    @post(
+        "/{auction_id:int}/cancel", guards=[requires("bank", "admin")], summary="Cancel before the first bid"
+    )
+    async def cancel(
+        self, request: Request[Actor, Any, Any], ctx: AppContext, auction_id: int, data: CancelIn
+    ) -> Response[bytes]:
+        async def work(unit: UnitOfWork) -> AuctionOut:
+            auction = await cancel_auction(
+                unit, auction_id, request.user.id, is_admin="admin" in request.user.roles, reason=data.reason
+            )
+            return AuctionOut.of(auction, unit.now)
+
+        return await run_mutation(request, ctx, work, status_code=200)

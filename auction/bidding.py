@@ -1,0 +1,271 @@
+"""Bids: every bid on a lot runs under that lot's row lock.
+
+Without the lock two bids read the same state, both "win", and the proxy resolution of one is lost;
+with it, bids on one lot apply strictly in receipt order (the sequence), which is exactly the order a
+replay of the history uses. Different lots never wait for each other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import update
+
+from auction.closing import close_auction
+from auction.creation import descending_rules, lock_auction
+from auction.errors import BidRefused
+from auction.models import Auction, Bid, Registration
+from auction.policy import FIRST_ACCEPTOR_KINDS, RUNNING_STATES, SEALED_KINDS, AuctionKind, AuctionState
+from auction.registration import registration_of
+from auction.rules import (
+    EnglishBid,
+    EnglishRules,
+    EnglishState,
+    Refusal,
+    RefusalReason,
+    SealedKind,
+    SealedRules,
+    SoftCloseRules,
+    apply_bid,
+    clock_price_fen,
+    extended_end,
+    in_extension_window,
+    sealed_bid_refusal,
+    timing_refusal,
+)
+from transfer.errors import DomainError, Forbidden
+from transfer.money import format_fen
+from transfer.unit_of_work import UnitOfWork
+
+
+@dataclass(frozen=True, slots=True)
+class BidResult:
+    auction: Auction
+    bid: Bid
+    bidder_leads: bool
+    extended: bool
+
+
+def english_rules(auction: Auction) -> EnglishRules:
+    return EnglishRules(auction.start_price_fen, auction.increment_fen, auction.reserve_price_fen)
+
+
+def english_state(auction: Auction) -> EnglishState:
+    return EnglishState(
+        price_fen=auction.price_fen,
+        leader_id=auction.leader_id,
+        leader_max_fen=auction.leader_max_fen,
+        runner_up_max_fen=auction.runner_up_max_fen,
+        floor_fen=auction.floor_fen,
+        reserve_met=auction.reserve_met if auction.leader_id is not None else False,
+        bid_count=auction.bid_count,
+        last_sequence=auction.last_sequence or None,
+    )
+
+
+async def place_bid(
+    unit: UnitOfWork,
+    auction_id: int,
+    bidder_id: int,
+    amount_fen: int,
+    max_amount_fen: int | None,
+    *,
+    payment_deadline_s: int,
+) -> BidResult:
+    auction = await lock_auction(unit, auction_id)
+    registration = await registration_of(unit, auction.id, bidder_id)
+    if registration is None or registration.deposit_state != "held" or registration.barred:
+        raise Forbidden(
+            "not_registered",
+            "register on the auction (and have its deposit held) before bidding",
+            field="auction",
+        )
+    if auction.state not in RUNNING_STATES:
+        raise BidRefused(Refusal(RefusalReason.CLOSED))
+    timing = timing_refusal(unit.now, auction.starts_at, auction.ends_at)
+    if timing is not None:
+        raise BidRefused(timing)
+    kind = AuctionKind(auction.kind)
+    if kind is AuctionKind.ENGLISH:
+        return await _english_bid(unit, auction, registration, amount_fen, max_amount_fen)
+    if max_amount_fen is not None:
+        raise DomainError(
+            "max_amount_not_allowed", f"a {kind.value} auction takes no max_amount", field="max_amount"
+        )
+    if kind in SEALED_KINDS:
+        return await _sealed_bid(unit, auction, registration, amount_fen)
+    assert kind in FIRST_ACCEPTOR_KINDS
+    return await _acceptance(unit, auction, registration, amount_fen, payment_deadline_s)
+
+
+def _new_bid(
+    unit: UnitOfWork,
+    auction: Auction,
+    registration: Registration,
+    amount_fen: int,
+    max_amount_fen: int | None,
+) -> Bid:
+    auction.last_sequence += 1
+    bid = Bid(
+        auction_id=auction.id,
+        registration_id=registration.id,
+        bidder_id=registration.bidder_id,
+        paddle=registration.paddle,
+        sequence=auction.last_sequence,
+        amount_fen=amount_fen,
+        max_amount_fen=max_amount_fen,
+        leading_after=False,
+        superseded=False,
+        received_at=unit.now,
+    )
+    unit.session.add(bid)
+    if auction.state == AuctionState.SCHEDULED:
+        auction.state = AuctionState.OPEN.value
+    return bid
+
+
+async def _english_bid(
+    unit: UnitOfWork,
+    auction: Auction,
+    registration: Registration,
+    amount_fen: int,
+    max_amount_fen: int | None,
+) -> BidResult:
+    outcome = apply_bid(
+        english_state(auction),
+        EnglishBid(registration.bidder_id, amount_fen, max_amount_fen, unit.now, auction.last_sequence + 1),
+        english_rules(auction),
+    )
+    if outcome.refusal is not None:
+        raise BidRefused(outcome.refusal)
+    state = outcome.state
+    bid = _new_bid(unit, auction, registration, amount_fen, max_amount_fen)
+    assert state.last_sequence == auction.last_sequence
+    if state.leader_id != auction.leader_id:
+        auction.leader_paddle = registration.paddle
+    auction.price_fen = state.price_fen
+    auction.leader_id = state.leader_id
+    auction.leader_max_fen = state.leader_max_fen
+    auction.runner_up_max_fen = state.runner_up_max_fen
+    auction.floor_fen = state.floor_fen
+    auction.reserve_met = state.reserve_met
+    auction.bid_count = state.bid_count
+    bid.price_after_fen = state.price_fen
+    bid.leading_after = outcome.bidder_leads
+    soft_close = SoftCloseRules(auction.extension_window_s, auction.extension_s, auction.max_end_at)
+    extended = False
+    if in_extension_window(unit.now, auction.ends_at, soft_close):
+        new_end = extended_end(unit.now, auction.ends_at, soft_close)
+        if new_end != auction.ends_at:
+            auction.ends_at = new_end
+            extended = True
+    unit.record(
+        "auction.bid",
+        f"auction:{auction.id}",
+        {
+            "sequence": bid.sequence,
+            "bidder_id": registration.bidder_id,
+            "paddle": registration.paddle,
+            "amount_fen": amount_fen,
+            "max_amount_fen": max_amount_fen,
+            "price_fen": state.price_fen,
+            "leader_paddle": auction.leader_paddle,
+            "ends_at": auction.ends_at.isoformat(),
+        },
+    )
+    channel = f"auction:{auction.id}"
+    unit.publish(
+        channel,
+        {
+            "event": "bid",
+            "sequence": bid.sequence,
+            "paddle": registration.paddle,
+            "amount": format_fen(amount_fen),
+            "current_price": format_fen(state.price_fen or 0),
+            "leading_paddle": auction.leader_paddle,
+            "reserve_met": state.reserve_met,
+            "bid_count": state.bid_count,
+            "ends_at": auction.ends_at.isoformat(),
+            "server_time": unit.now.isoformat(),
+        },
+    )
+    if extended:
+        unit.publish(
+            channel,
+            {
+                "event": "extended",
+                "ends_at": auction.ends_at.isoformat(),
+                "server_time": unit.now.isoformat(),
+            },
+        )
+    return BidResult(auction, bid, outcome.bidder_leads, extended)
+
+
+async def _sealed_bid(
+    unit: UnitOfWork, auction: Auction, registration: Registration, amount_fen: int
+) -> BidResult:
+    rules = SealedRules(
+        SealedKind(auction.kind), auction.start_price_fen, auction.increment_fen, auction.reserve_price_fen
+    )
+    refusal = sealed_bid_refusal(amount_fen, rules)
+    if refusal is not None:
+        raise BidRefused(refusal)
+    # One live envelope per bidder: the new one replaces the old until close.
+    await unit.session.execute(
+        update(Bid)
+        .where(
+            Bid.auction_id == auction.id, Bid.bidder_id == registration.bidder_id, Bid.superseded.is_(False)
+        )
+        .values(superseded=True)
+    )
+    bid = _new_bid(unit, auction, registration, amount_fen, None)
+    auction.bid_count += 1
+    unit.record(
+        "auction.sealed_bid",
+        f"auction:{auction.id}",
+        {
+            "sequence": bid.sequence,
+            "bidder_id": registration.bidder_id,
+            "paddle": registration.paddle,
+            "amount_fen": amount_fen,
+        },
+    )
+    return BidResult(auction, bid, bidder_leads=False, extended=False)
+
+
+async def _acceptance(
+    unit: UnitOfWork, auction: Auction, registration: Registration, amount_fen: int, payment_deadline_s: int
+) -> BidResult:
+    """Descending clock or fixed price: the first acceptor wins at the price on the clock now."""
+    if auction.kind == AuctionKind.DESCENDING:
+        price_fen = clock_price_fen(descending_rules(auction), unit.now)
+    else:
+        price_fen = auction.start_price_fen
+    if amount_fen < price_fen:
+        raise BidRefused(Refusal(RefusalReason.BELOW_MINIMUM, minimum_fen=price_fen))
+    bid = _new_bid(unit, auction, registration, amount_fen, None)
+    bid.price_after_fen = price_fen
+    bid.leading_after = True
+    auction.bid_count += 1
+    auction.price_fen = price_fen
+    auction.leader_id = registration.bidder_id
+    auction.leader_paddle = registration.paddle
+    unit.record(
+        "auction.accepted",
+        f"auction:{auction.id}",
+        {
+            "sequence": bid.sequence,
+            "bidder_id": registration.bidder_id,
+            "paddle": registration.paddle,
+            "price_fen": price_fen,
+        },
+    )
+    await close_auction(unit, auction, payment_deadline_s)
+    return BidResult(auction, bid, bidder_leads=True, extended=False)
+
+
+def descending_price_now(auction: Auction, now: datetime) -> int | None:
+    if auction.kind != AuctionKind.DESCENDING or now < auction.starts_at:
+        return None
+    return clock_price_fen(descending_rules(auction), min(now, auction.ends_at))

@@ -1,0 +1,284 @@
+"""Closing auctions exactly once, and the winner's payment or default.
+
+Closers claim due auctions with FOR UPDATE SKIP LOCKED on PostgreSQL, so any number of scheduler
+processes can run at once: each auction is claimed by one closer, and the state check under the lock
+makes a second close of the same auction impossible. On SQLite the write lock does the same.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from auction.creation import descending_rules, lock_auction
+from auction.models import Auction, Bid, Registration
+from auction.policy import RUNNING_STATES, SEALED_KINDS, AuctionKind, AuctionState
+from auction.rules import (
+    Acceptance,
+    CloseOutcome,
+    EnglishRules,
+    EnglishState,
+    SealedBid,
+    SealedKind,
+    SealedRules,
+    Sold,
+    close_descending,
+    close_english,
+    close_fixed_price,
+    close_sealed,
+)
+from transfer import ledger
+from transfer.errors import Conflict, Forbidden
+from transfer.money import format_fen
+from transfer.unit_of_work import UnitOfWork
+
+CLOSE_BATCH_SIZE = 200
+
+
+async def _outcome(unit: UnitOfWork, auction: Auction) -> CloseOutcome:
+    kind = AuctionKind(auction.kind)
+    if kind is AuctionKind.ENGLISH:
+        state = EnglishState(
+            price_fen=auction.price_fen,
+            leader_id=auction.leader_id,
+            leader_max_fen=auction.leader_max_fen,
+            runner_up_max_fen=auction.runner_up_max_fen,
+            floor_fen=auction.floor_fen,
+            reserve_met=auction.reserve_met and auction.leader_id is not None,
+            bid_count=auction.bid_count,
+        )
+        rules = EnglishRules(auction.start_price_fen, auction.increment_fen, auction.reserve_price_fen)
+        return close_english(state, rules)
+    bids = list(
+        (
+            await unit.session.execute(
+                select(Bid)
+                .where(Bid.auction_id == auction.id, Bid.superseded.is_(False))
+                .order_by(Bid.sequence)
+            )
+        ).scalars()
+    )
+    if kind in SEALED_KINDS:
+        sealed_rules = SealedRules(
+            SealedKind(auction.kind),
+            auction.start_price_fen,
+            auction.increment_fen,
+            auction.reserve_price_fen,
+        )
+        return close_sealed(
+            [SealedBid(b.bidder_id, b.amount_fen, b.received_at, b.sequence) for b in bids], sealed_rules
+        )
+    acceptances = [Acceptance(b.bidder_id, b.received_at, b.sequence) for b in bids]
+    if kind is AuctionKind.DESCENDING:
+        return close_descending(descending_rules(auction), acceptances)
+    return close_fixed_price(auction.start_price_fen, acceptances)
+
+
+async def escrow_account_id(unit: UnitOfWork) -> int:
+    return await ledger.account_id(unit.session, ledger.center_account_key(ledger.ESCROW))
+
+
+async def close_auction(unit: UnitOfWork, auction: Auction, payment_deadline_s: int) -> None:
+    """Resolve a locked, running auction: winner and price, every deposit posted or released."""
+    assert auction.state in RUNNING_STATES
+    outcome = await _outcome(unit, auction)
+    registrations = list(
+        (
+            await unit.session.execute(select(Registration).where(Registration.auction_id == auction.id))
+        ).scalars()
+    )
+    winner_id = outcome.winner_id if isinstance(outcome, Sold) else None
+    escrow_id = await escrow_account_id(unit) if winner_id is not None else 0
+    for registration in registrations:
+        if registration.deposit_state != "held":
+            continue
+        if registration.bidder_id == winner_id:
+            if registration.deposit_hold_id is not None:
+                # The winner's deposit goes toward the price: held in escrow until payment or default.
+                await ledger.post_hold(
+                    unit,
+                    f"{registration.deposit_hold_id}:apply",
+                    pending_id=registration.deposit_hold_id,
+                    credit_account_id=escrow_id,
+                    code="deposit_apply",
+                    reference=f"auction:{auction.id}",
+                )
+            registration.deposit_state = "applied"
+        else:
+            if registration.deposit_hold_id is not None:
+                await ledger.void_hold(
+                    unit,
+                    f"{registration.deposit_hold_id}:void",
+                    pending_id=registration.deposit_hold_id,
+                    code="deposit_refund",
+                    reference=f"auction:{auction.id}",
+                )
+            registration.deposit_state = "refunded"
+    auction.closed_at = unit.now
+    payload: dict[str, object] = {"event": "closed", "server_time": unit.now.isoformat()}
+    if isinstance(outcome, Sold):
+        winner = next(r for r in registrations if r.bidder_id == outcome.winner_id)
+        auction.state = AuctionState.AWAITING_PAYMENT.value
+        auction.winner_id = outcome.winner_id
+        auction.final_price_fen = outcome.price_fen
+        auction.price_fen = outcome.price_fen
+        auction.leader_id = outcome.winner_id
+        auction.leader_paddle = winner.paddle
+        auction.payment_due_at = unit.now + timedelta(seconds=payment_deadline_s)
+        payload.update(
+            outcome="sold",
+            winning_paddle=winner.paddle,
+            final_price=format_fen(outcome.price_fen),
+            payment_due_at=auction.payment_due_at.isoformat(),
+        )
+    else:
+        auction.state = AuctionState.UNSOLD.value
+        auction.unsold_reason = outcome.reason.value
+        payload.update(outcome="unsold", reason=outcome.reason.value)
+    unit.record(
+        "auction.closed",
+        f"auction:{auction.id}",
+        {
+            "state": auction.state,
+            "winner_id": auction.winner_id,
+            "final_price_fen": auction.final_price_fen,
+            "unsold_reason": auction.unsold_reason,
+            "ends_at": auction.ends_at.isoformat(),
+            "deposits_refunded": sum(1 for r in registrations if r.deposit_state == "refunded"),
+        },
+    )
+    unit.publish(f"auction:{auction.id}", payload)
+
+
+async def close_due(unit: UnitOfWork, payment_deadline_s: int, limit: int = CLOSE_BATCH_SIZE) -> int:
+    """Close up to `limit` auctions whose end has passed; returns how many it closed."""
+    due = (
+        (
+            await unit.session.execute(
+                select(Auction)
+                .where(Auction.state.in_([s.value for s in RUNNING_STATES]), Auction.ends_at <= unit.now)
+                .order_by(Auction.ends_at, Auction.id)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            )
+        )
+        .scalars()
+        .all()
+    )
+    for auction in due:
+        await close_auction(unit, auction, payment_deadline_s)
+    return len(due)
+
+
+async def default_overdue(unit: UnitOfWork, limit: int = CLOSE_BATCH_SIZE) -> int:
+    """Winners past their payment deadline default: the deposit goes to the seller, the bidder is barred."""
+    overdue = (
+        (
+            await unit.session.execute(
+                select(Auction)
+                .where(
+                    Auction.state == AuctionState.AWAITING_PAYMENT.value, Auction.payment_due_at <= unit.now
+                )
+                .order_by(Auction.payment_due_at, Auction.id)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            )
+        )
+        .scalars()
+        .all()
+    )
+    if not overdue:
+        return 0
+    escrow_id = await escrow_account_id(unit)
+    for auction in overdue:
+        winner = (
+            await unit.session.execute(
+                select(Registration).where(
+                    Registration.auction_id == auction.id, Registration.bidder_id == auction.winner_id
+                )
+            )
+        ).scalar_one()
+        if winner.deposit_hold_id is not None:
+            seller_account = await ledger.participant_account_id(
+                unit.session, auction.seller_id, ledger.AVAILABLE
+            )
+            await ledger.post_transfer(
+                unit,
+                f"{winner.deposit_hold_id}:forfeit",
+                debit_account_id=escrow_id,
+                credit_account_id=seller_account,
+                amount_fen=winner.deposit_fen,
+                code="deposit_forfeit",
+                reference=f"auction:{auction.id}",
+            )
+        winner.deposit_state = "forfeited"
+        winner.barred = True
+        auction.state = AuctionState.DEFAULTED.value
+        unit.record(
+            "auction.defaulted",
+            f"auction:{auction.id}",
+            {"winner_id": auction.winner_id, "deposit_forfeited_fen": winner.deposit_fen},
+        )
+        unit.publish(f"auction:{auction.id}", {"event": "defaulted", "server_time": unit.now.isoformat()})
+    return len(overdue)
+
+
+async def pay(unit: UnitOfWork, auction_id: int, bidder_id: int) -> Auction:
+    """The winner pays the balance from available funds; the seller receives the whole price."""
+    auction = await lock_auction(unit, auction_id)
+    if auction.winner_id != bidder_id:
+        raise Forbidden("not_the_winner", "only the winner of this auction pays for it")
+    if auction.state != AuctionState.AWAITING_PAYMENT:
+        raise Conflict("not_awaiting_payment", f"the auction is {auction.state}, not awaiting payment")
+    assert auction.payment_due_at is not None and auction.final_price_fen is not None
+    if unit.now > auction.payment_due_at:
+        raise Conflict("payment_deadline_passed", "the payment deadline has passed; the winner is in default")
+    winner = (
+        await unit.session.execute(
+            select(Registration).where(
+                Registration.auction_id == auction.id, Registration.bidder_id == bidder_id
+            )
+        )
+    ).scalar_one()
+    applied_fen = winner.deposit_fen if winner.deposit_hold_id is not None else 0
+    balance_fen = auction.final_price_fen - applied_fen
+    assert balance_fen >= 0
+    escrow_id = await escrow_account_id(unit)
+    if balance_fen > 0:
+        buyer_account = await ledger.participant_account_id(unit.session, bidder_id, ledger.AVAILABLE)
+        await ledger.post_transfer(
+            unit,
+            f"auction:{auction.id}:payment",
+            debit_account_id=buyer_account,
+            credit_account_id=escrow_id,
+            amount_fen=balance_fen,
+            code="auction_payment",
+            reference=f"auction:{auction.id}",
+        )
+    seller_account = await ledger.participant_account_id(unit.session, auction.seller_id, ledger.AVAILABLE)
+    await ledger.post_transfer(
+        unit,
+        f"auction:{auction.id}:proceeds",
+        debit_account_id=escrow_id,
+        credit_account_id=seller_account,
+        amount_fen=auction.final_price_fen,
+        code="auction_proceeds",
+        reference=f"auction:{auction.id}",
+    )
+    # Checked here so the winner hears the shortfall for this request.
+    await ledger.apply_balance_deltas(unit)
+    auction.state = AuctionState.SOLD.value
+    auction.paid_at = unit.now
+    unit.record(
+        "auction.paid",
+        f"auction:{auction.id}",
+        {
+            "winner_id": bidder_id,
+            "balance_fen": balance_fen,
+            "deposit_applied_fen": applied_fen,
+            "price_fen": auction.final_price_fen,
+        },
+    )
+    unit.publish(f"auction:{auction.id}", {"event": "sold", "server_time": unit.now.isoformat()})
+    return auction

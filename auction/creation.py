@@ -1,0 +1,262 @@
+"""Putting a lot up for auction, and cancelling it before the first bid."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from auction.models import Auction, Registration
+from auction.policy import RUNNING_STATES, AuctionKind, AuctionPolicy, AuctionState
+from auction.rules import DescendingRules, PriceGrid
+from transfer import ledger
+from transfer.errors import Conflict, DomainError, Forbidden, NotFound
+from transfer.money import format_fen
+from transfer.unit_of_work import UnitOfWork
+
+MAX_COLLATERAL_IDS = 100
+
+
+@dataclass(frozen=True, slots=True)
+class AuctionSpec:
+    kind: str
+    lot_title: str
+    start_price_fen: int
+    increment_fen: int
+    deposit_fen: int
+    starts_at: datetime
+    ends_at: datetime
+    lot_description: str | None = None
+    listing_id: int | None = None
+    collateral_ids: Sequence[int] = ()
+    reserve_price_fen: int | None = None
+    extension_window_s: int | None = None
+    extension_s: int | None = None
+    decrement_fen: int | None = None
+    step_s: int | None = None
+    floor_price_fen: int | None = None
+    rerun_of_id: int | None = None
+
+
+def _validate(spec: AuctionSpec, policy: AuctionPolicy, now: datetime) -> AuctionKind:
+    try:
+        kind = AuctionKind(spec.kind)
+    except ValueError:
+        raise DomainError(
+            "unknown_kind", f"kind must be one of {', '.join(k.value for k in AuctionKind)}", field="kind"
+        ) from None
+    if spec.starts_at < now:
+        raise DomainError("starts_in_past", "starts_at must not be in the past", field="starts_at")
+    if spec.starts_at < now + timedelta(seconds=policy.min_notice_s):
+        raise DomainError(
+            "notice_too_short",
+            f"starts_at must be at least {policy.min_notice_s} s after the auction is created",
+            field="starts_at",
+        )
+    if spec.ends_at <= spec.starts_at:
+        raise DomainError("ends_before_start", "ends_at must be after starts_at", field="ends_at")
+    if spec.ends_at - spec.starts_at < timedelta(seconds=policy.min_duration_s):
+        raise DomainError(
+            "duration_too_short",
+            f"bidding must last at least {policy.min_duration_s} s (IPX_AUCTION_MIN_DURATION_S)",
+            field="ends_at",
+        )
+    if spec.increment_fen <= 0:
+        raise DomainError("increment_not_positive", "increment must be greater than zero", field="increment")
+    PriceGrid(spec.start_price_fen, spec.increment_fen)
+    low_fen = -(-spec.start_price_fen * policy.deposit_min_bps // 10_000)
+    high_fen = spec.start_price_fen * policy.deposit_max_bps // 10_000
+    if not low_fen <= spec.deposit_fen <= high_fen:
+        raise DomainError(
+            "deposit_out_of_range",
+            f"deposit must lie between {format_fen(low_fen)} and {format_fen(high_fen)}"
+            f" ({policy.deposit_min_bps / 100:g} %–{policy.deposit_max_bps / 100:g} % of the start price)",
+            field="deposit",
+        )
+    if spec.reserve_price_fen is not None and spec.reserve_price_fen < spec.start_price_fen:
+        raise DomainError(
+            "reserve_below_start", "reserve_price must not be below start_price", field="reserve_price"
+        )
+    if kind is AuctionKind.DESCENDING:
+        for name, value in (
+            ("decrement", spec.decrement_fen),
+            ("step_s", spec.step_s),
+            ("floor_price", spec.floor_price_fen),
+        ):
+            if value is None or value <= 0:
+                raise DomainError(
+                    "descending_needs_clock", f"a descending auction needs {name} > 0", field=name
+                )
+        assert spec.decrement_fen is not None and spec.step_s is not None and spec.floor_price_fen is not None
+        if spec.floor_price_fen > spec.start_price_fen:
+            raise DomainError(
+                "floor_above_start", "floor_price must not exceed start_price", field="floor_price"
+            )
+    elif spec.decrement_fen is not None or spec.step_s is not None or spec.floor_price_fen is not None:
+        raise DomainError(
+            "clock_only_for_descending",
+            "decrement, step_s and floor_price are for descending auctions",
+            field="kind",
+        )
+    for name, window in (("extension_window_s", spec.extension_window_s), ("extension_s", spec.extension_s)):
+        if window is not None and not 0 <= window <= 86_400:
+            raise DomainError("extension_out_of_range", f"{name} must lie between 0 and 86400", field=name)
+    if len(spec.collateral_ids) > MAX_COLLATERAL_IDS:
+        raise DomainError(
+            "too_many_collateral_ids",
+            f"at most {MAX_COLLATERAL_IDS} collateral ids",
+            field="lot.collateral_ids",
+        )
+    return kind
+
+
+async def create_auction(
+    unit: UnitOfWork, seller_id: int, spec: AuctionSpec, policy: AuctionPolicy
+) -> Auction:
+    kind = _validate(spec, policy, unit.now)
+    if spec.rerun_of_id is not None:
+        previous = await unit.session.get(Auction, spec.rerun_of_id)
+        if previous is None:
+            raise NotFound(
+                "auction_not_found", f"auction {spec.rerun_of_id} does not exist", field="rerun_of"
+            )
+        if previous.seller_id != seller_id:
+            raise Forbidden(
+                "not_your_auction", "only the seller of an auction may re-run it", field="rerun_of"
+            )
+        if previous.state not in (AuctionState.UNSOLD, AuctionState.DEFAULTED):
+            raise Conflict(
+                "rerun_not_failed", "only an unsold or defaulted auction can be re-run", field="rerun_of"
+            )
+    extension_window_s = (
+        policy.extension_window_s if spec.extension_window_s is None else spec.extension_window_s
+    )
+    extension_s = policy.extension_s if spec.extension_s is None else spec.extension_s
+    if kind is not AuctionKind.ENGLISH:
+        # Soft close answers a visible bidding war; sealed and first-acceptor sales have none.
+        extension_window_s = extension_s = 0
+    max_end_at = (
+        spec.ends_at + timedelta(seconds=policy.max_extension_s)
+        if policy.max_extension_s is not None
+        else None
+    )
+    auction = Auction(
+        seller_id=seller_id,
+        kind=kind.value,
+        state=AuctionState.SCHEDULED.value,
+        lot_title=spec.lot_title.strip(),
+        lot_description=spec.lot_description,
+        listing_id=spec.listing_id,
+        collateral_ids=json.dumps(sorted(set(spec.collateral_ids))),
+        rerun_of_id=spec.rerun_of_id,
+        start_price_fen=spec.start_price_fen,
+        reserve_price_fen=spec.reserve_price_fen,
+        increment_fen=spec.increment_fen,
+        deposit_fen=spec.deposit_fen,
+        decrement_fen=spec.decrement_fen,
+        step_s=spec.step_s,
+        floor_price_fen=spec.floor_price_fen,
+        starts_at=spec.starts_at,
+        ends_at=spec.ends_at,
+        scheduled_ends_at=spec.ends_at,
+        extension_window_s=extension_window_s,
+        extension_s=extension_s,
+        max_end_at=max_end_at,
+        reserve_met=spec.reserve_price_fen is None,
+        bid_count=0,
+        last_sequence=0,
+        registration_count=0,
+        created_at=unit.now,
+    )
+    unit.session.add(auction)
+    await unit.session.flush()
+    unit.record(
+        "auction.created",
+        f"auction:{auction.id}",
+        {
+            "seller_id": seller_id,
+            "kind": kind.value,
+            "lot_title": auction.lot_title,
+            "start_price_fen": spec.start_price_fen,
+            "reserve_price_fen": spec.reserve_price_fen,
+            "increment_fen": spec.increment_fen,
+            "deposit_fen": spec.deposit_fen,
+            "starts_at": spec.starts_at.isoformat(),
+            "ends_at": spec.ends_at.isoformat(),
+            "listing_id": spec.listing_id,
+            "rerun_of_id": spec.rerun_of_id,
+        },
+    )
+    return auction
+
+
+def descending_rules(auction: Auction) -> DescendingRules:
+    assert (
+        auction.decrement_fen is not None
+        and auction.step_s is not None
+        and auction.floor_price_fen is not None
+    )
+    return DescendingRules(
+        start_price_fen=auction.start_price_fen,
+        decrement_fen=auction.decrement_fen,
+        step_s=auction.step_s,
+        floor_price_fen=auction.floor_price_fen,
+        starts_at=auction.starts_at,
+    )
+
+
+async def lock_auction(unit: UnitOfWork, auction_id: int) -> Auction:
+    """Load an auction under its row lock (FOR UPDATE on PostgreSQL; SQLite holds the write lock).
+
+    Every change to an auction happens under this lock, so bids, registrations, closing and payment
+    of one lot are serialized while different lots proceed in parallel.
+    """
+    auction = (
+        await unit.session.execute(
+            select(Auction)
+            .where(Auction.id == auction_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    ).scalar_one_or_none()
+    if auction is None:
+        raise NotFound("auction_not_found", f"auction {auction_id} does not exist", field="id")
+    return auction
+
+
+async def cancel_auction(
+    unit: UnitOfWork, auction_id: int, actor_id: int, *, is_admin: bool, reason: str
+) -> Auction:
+    auction = await lock_auction(unit, auction_id)
+    if auction.seller_id != actor_id and not is_admin:
+        raise Forbidden("not_your_auction", "only the seller or an admin may cancel an auction")
+    if auction.state not in RUNNING_STATES:
+        raise Conflict(
+            "auction_not_running", f"the auction is {auction.state}; only a running auction can be cancelled"
+        )
+    if auction.bid_count > 0:
+        raise Conflict("auction_has_bids", "an auction can be cancelled only before its first bid")
+    if not reason.strip():
+        raise DomainError("reason_required", "a cancellation needs a reason", field="reason")
+    registrations = (
+        await unit.session.execute(select(Registration).where(Registration.auction_id == auction.id))
+    ).scalars()
+    for registration in registrations:
+        await release_deposit(unit, registration, "deposit_refund_cancelled")
+    auction.state = AuctionState.CANCELLED.value
+    auction.cancel_reason = reason.strip()
+    auction.closed_at = unit.now
+    unit.record("auction.cancelled", f"auction:{auction.id}", {"reason": auction.cancel_reason})
+    unit.publish(f"auction:{auction.id}", {"event": "cancelled", "reason": auction.cancel_reason})
+    return auction
+
+
+async def release_deposit(unit: UnitOfWork, registration: Registration, code: str) -> None:
+    if registration.deposit_hold_id is not None and registration.deposit_state == "held":
+        await ledger.void_hold(
+            unit, f"{registration.deposit_hold_id}:void", pending_id=registration.deposit_hold_id, code=code
+        )
+    registration.deposit_state = "refunded"
