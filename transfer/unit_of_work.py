@@ -42,11 +42,16 @@ class UnitOfWork:
         self.events: list[PendingEvent] = []
         self._after_commit: list[Callable[[], Awaitable[None]]] = []
         self._before_commit: dict[str, Callable[[], Awaitable[None]]] = {}
+        # Live events (channel, payload) published only after commit, best effort.
+        self.live_events: list[tuple[str, dict[str, Any]]] = []
         # Net balance change per ledger account, applied once just before commit (transfer.ledger).
         self.balance_deltas_fen: dict[int, int] = {}
 
     def record(self, type_: str, subject: str, payload: dict[str, Any]) -> None:
         self.events.append(PendingEvent(self.now, self.actor_id, type_, subject, payload))
+
+    def publish(self, channel: str, payload: dict[str, Any]) -> None:
+        self.live_events.append((channel, payload))
 
     def after_commit(self, callback: Callable[[], Awaitable[None]]) -> None:
         self._after_commit.append(callback)
@@ -99,6 +104,7 @@ async def run_in_transaction(
     clock: Clock,
     attempts: int = MAX_ATTEMPTS,
     gate: asyncio.Lock | None = None,
+    publish: Callable[[list[tuple[str, dict[str, Any]]]], Awaitable[None]] | None = None,
 ) -> T:
     """gate: an in-process lock taken around each attempt. On SQLite it queues this process's
     writers in the event loop instead of in SQLite's busy handler, which polls with sleeps."""
@@ -115,7 +121,11 @@ async def run_in_transaction(
                 await asyncio.sleep(random.uniform(0, 0.005 * 2**attempt))
                 continue
             raise
-        for callback in unit._after_commit:
+        callbacks = list(unit._after_commit)
+        if publish is not None and unit.live_events:
+            events = unit.live_events
+            callbacks.append(lambda: publish(events))
+        for callback in callbacks:
             try:
                 await callback()
             except Exception:  # a live-event failure must never undo or fail a committed change
