@@ -12,6 +12,7 @@ import os
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +24,10 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from app import migrate
 from app.auth import forget_cached_keys
+from app.context import AppContext
 from app.db import Database, async_url, create_database
 from app.main import create_asgi_app
+from app.request_id import RequestIdMiddleware
 from app.settings import Settings, load_settings
 from transfer.bootstrap import bootstrap
 from transfer.models import Base
@@ -121,9 +124,41 @@ def settings(database: Database) -> Settings:
     )
 
 
+class FakeClock:
+    """The server's clock in tests: starts at the real time, moves only when told."""
+
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC).replace(microsecond=0)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> datetime:
+        self.now += timedelta(seconds=seconds)
+        return self.now
+
+    def set(self, instant: datetime) -> None:
+        self.now = instant
+
+
 @pytest.fixture
-async def client(settings: Settings, database: Database) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_asgi_app(settings, database=database, run_scheduler=False)
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def app(settings: Settings, database: Database, clock: FakeClock) -> RequestIdMiddleware:
+    return create_asgi_app(settings, database=database, clock=clock, run_scheduler=False)
+
+
+@pytest.fixture
+def context(app: RequestIdMiddleware) -> AppContext:
+    context: AppContext = app.app.state["ctx"]
+    return context
+
+
+@pytest.fixture
+async def client(app: RequestIdMiddleware) -> AsyncIterator[httpx.AsyncClient]:
     async with (
         LifespanManager(app),
         httpx.AsyncClient(
@@ -183,3 +218,10 @@ def market(client: httpx.AsyncClient) -> Market:
 @pytest.fixture
 def project_root() -> Path:
     return Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def house(client: httpx.AsyncClient, market: Market, clock: FakeClock, context: AppContext) -> Any:
+    from tests.api.auction_support import AuctionHouse
+
+    return AuctionHouse(client, market, clock, context)

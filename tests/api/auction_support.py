@@ -1,0 +1,89 @@
+"""Helpers for auction API tests: a bank, funded bidders, auctions put up and closed by the tick."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import httpx
+
+from app.context import AppContext
+from app.scheduler import close_due_auctions, default_overdue_winners
+from tests.conftest import FakeClock, Market
+
+
+class AuctionHouse:
+    def __init__(
+        self, http: httpx.AsyncClient, market: Market, clock: FakeClock, context: AppContext
+    ) -> None:
+        self.http = http
+        self.market = market
+        self.clock = clock
+        self.context = context
+
+    async def bank(self) -> tuple[int, dict[str, str]]:
+        return await self.market.participant(["bank"], name="Seller Bank")
+
+    async def bidders(self, count: int, funds: str = "100000.00") -> list[tuple[int, dict[str, str]]]:
+        return [
+            await self.market.participant(["bidder"], funds=funds, name=f"Bidder {i}") for i in range(count)
+        ]
+
+    def body(self, **overrides: Any) -> dict[str, Any]:
+        now = self.clock()
+        body: dict[str, Any] = {
+            "lot": {"title": "Invention patent ZL2020 1 0000001.X", "collateral_ids": [7, 8]},
+            "kind": "english",
+            "start_price": "1000.00",
+            "increment": "10.00",
+            "deposit": "100.00",
+            "starts_at": (now + timedelta(seconds=10)).isoformat(),
+            "ends_at": (now + timedelta(hours=1)).isoformat(),
+        }
+        body.update(overrides)
+        return body
+
+    async def create(self, seller: dict[str, str], **overrides: Any) -> dict[str, Any]:
+        response = await self.http.post("/api/v1/auctions", json=self.body(**overrides), headers=seller)
+        assert response.status_code == 201, response.text
+        return dict(response.json())
+
+    async def register(self, auction_id: int, bidder: dict[str, str]) -> int:
+        response = await self.http.post(f"/api/v1/auctions/{auction_id}/registrations", headers=bidder)
+        assert response.status_code == 201, response.text
+        return int(response.json()["paddle"])
+
+    async def bid(
+        self, auction_id: int, bidder: dict[str, str], amount: str, max_amount: str | None = None
+    ) -> httpx.Response:
+        body = {"amount": amount} if max_amount is None else {"amount": amount, "max_amount": max_amount}
+        return await self.http.post(f"/api/v1/auctions/{auction_id}/bids", json=body, headers=bidder)
+
+    async def view(self, auction_id: int, viewer: dict[str, str]) -> dict[str, Any]:
+        response = await self.http.get(f"/api/v1/auctions/{auction_id}", headers=viewer)
+        assert response.status_code == 200, response.text
+        return dict(response.json())
+
+    async def tick(self) -> None:
+        """One scheduler tick, as APScheduler runs it."""
+        await close_due_auctions(self.context)
+        await default_overdue_winners(self.context)
+
+    async def ledger_sum(self) -> int:
+        from transfer import ledger
+
+        async with self.context.database.read() as session:
+            return await ledger.ledger_sum_fen(session)
+
+    async def pending_holds(self) -> int:
+        from sqlalchemy import func, select
+
+        from transfer.models import LedgerTransfer
+
+        async with self.context.database.read() as session:
+            query = (
+                select(func.count())
+                .select_from(LedgerTransfer)
+                .where(LedgerTransfer.pending_status == "pending")
+            )
+            return int((await session.execute(query)).scalar_one())
