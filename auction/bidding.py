@@ -74,6 +74,11 @@ async def place_bid(
     payment_deadline_s: int,
 ) -> BidResult:
     auction = await lock_auction(unit, auction_id)
+    if auction.state not in RUNNING_STATES:
+        raise BidRefused(Refusal(RefusalReason.CLOSED))
+    timing = timing_refusal(unit.now, auction.starts_at, auction.ends_at)
+    if timing is not None:
+        raise BidRefused(timing)
     registration = await registration_of(unit, auction.id, bidder_id)
     if registration is None or registration.deposit_state != "held" or registration.barred:
         raise Forbidden(
@@ -81,11 +86,6 @@ async def place_bid(
             "register on the auction (and have its deposit held) before bidding",
             field="auction",
         )
-    if auction.state not in RUNNING_STATES:
-        raise BidRefused(Refusal(RefusalReason.CLOSED))
-    timing = timing_refusal(unit.now, auction.starts_at, auction.ends_at)
-    if timing is not None:
-        raise BidRefused(timing)
     kind = AuctionKind(auction.kind)
     if kind is AuctionKind.ENGLISH:
         return await _english_bid(unit, auction, registration, amount_fen, max_amount_fen)
