@@ -8,6 +8,7 @@ only for committed state). Serialization failures and deadlocks are retried with
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -123,8 +124,7 @@ async def run_in_transaction(
             raise
         callbacks = list(unit._after_commit)
         if publish is not None and unit.live_events:
-            events = unit.live_events
-            callbacks.append(lambda: publish(events))
+            callbacks.append(functools.partial(publish, unit.live_events))
         for callback in callbacks:
             try:
                 await callback()

@@ -8,6 +8,7 @@ import random
 import pytest
 from sqlalchemy import func, select
 
+from app.scheduler import close_due_auctions
 from auction.models import Auction, Bid
 from auction.rules import EnglishBid, EnglishRules, replay
 from tests.api.auction_support import AuctionHouse
@@ -16,9 +17,13 @@ from transfer.models import AuditEvent
 CLIENTS = 64
 
 
-async def test_sixty_four_clients_bidding_at_once_give_the_replay_of_the_accepted_bids(house: AuctionHouse) -> None:
+async def test_sixty_four_clients_bidding_at_once_give_the_replay_of_the_accepted_bids(
+    house: AuctionHouse,
+) -> None:
     _, seller = await house.bank()
-    bidders = [await house.market.participant(["bidder"], funds="50000.00", name=f"C{i}") for i in range(CLIENTS)]
+    bidders = [
+        await house.market.participant(["bidder"], funds="50000.00", name=f"C{i}") for i in range(CLIENTS)
+    ]
     auction = await house.create(seller, start_price="1000.00", increment="10.00", deposit="100.00")
     await asyncio.gather(*(house.register(auction["id"], headers) for _, headers in bidders))
     house.clock.advance(10)
@@ -47,7 +52,11 @@ async def test_sixty_four_clients_bidding_at_once_give_the_replay_of_the_accepte
     async with house.context.database.read() as session:
         stored = await session.get(Auction, auction["id"])
         history = list(
-            (await session.execute(select(Bid).where(Bid.auction_id == auction["id"]).order_by(Bid.sequence))).scalars()
+            (
+                await session.execute(
+                    select(Bid).where(Bid.auction_id == auction["id"]).order_by(Bid.sequence)
+                )
+            ).scalars()
         )
     assert stored is not None
     # Every accepted bid is in the history exactly once, in receipt order, with no gaps.
@@ -81,7 +90,9 @@ async def test_concurrent_closers_close_each_auction_exactly_once(house: Auction
 
     async with house.context.database.read() as session:
         closed_events = (
-            await session.execute(select(func.count()).select_from(AuditEvent).where(AuditEvent.type == "auction.closed"))
+            await session.execute(
+                select(func.count()).select_from(AuditEvent).where(AuditEvent.type == "auction.closed")
+            )
         ).scalar_one()
         states = set((await session.execute(select(Auction.state))).scalars())
     assert closed_events == 12
@@ -114,8 +125,6 @@ async def test_a_closer_that_crashes_midway_changes_nothing_and_the_next_tick_cl
 
     monkeypatch.setattr(ledger, "void_hold", crash)
     with pytest.raises(RuntimeError):
-        from app.scheduler import close_due_auctions
-
         await close_due_auctions(house.context)
     assert (await house.view(auction["id"], a))["state"] == "closing"
     assert await house.market.balances(a) == {"available": "99900.00", "held": "100.00"}

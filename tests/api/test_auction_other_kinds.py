@@ -24,10 +24,19 @@ async def test_sealed_second_price_hides_everything_until_close_then_charges_the
     with_max = await house.bid(auction["id"], c, "1200.00", max_amount="1500.00")
 
     assert replaced.status_code == 201
-    assert (replaced.json()["current_price"], replaced.json()["leading_paddle"], replaced.json()["leading"]) == (None, None, None)
+    assert (
+        replaced.json()["current_price"],
+        replaced.json()["leading_paddle"],
+        replaced.json()["leading"],
+    ) == (None, None, None)
     assert (with_max.status_code, with_max.json()["errors"][0]["field"]) == (422, "max_amount")
     view = await house.view(auction["id"], b)
-    assert (view["current_price"], view["leading_paddle"], view["bid_count"], view["reserve_met"]) == (None, None, None, None)
+    assert (view["current_price"], view["leading_paddle"], view["bid_count"], view["reserve_met"]) == (
+        None,
+        None,
+        None,
+        None,
+    )
     history = (await house.http.get(f"/api/v1/auctions/{auction['id']}/bids", headers=b)).json()
     assert (history["sealed_until_close"], history["items"]) == (True, [])
 
@@ -35,9 +44,17 @@ async def test_sealed_second_price_hides_everything_until_close_then_charges_the
     await house.tick()
 
     closed = await house.view(auction["id"], b)
-    assert (closed["state"], closed["winning_paddle"], closed["final_price"]) == ("awaiting_payment", 1, "1300.00")
+    assert (closed["state"], closed["winning_paddle"], closed["final_price"]) == (
+        "awaiting_payment",
+        1,
+        "1300.00",
+    )
     revealed = (await house.http.get(f"/api/v1/auctions/{auction['id']}/bids", headers=b)).json()
-    assert sorted((i["paddle"], i["amount"]) for i in revealed["items"]) == [(1, "1800.00"), (2, "1300.00"), (3, "1200.00")]
+    assert sorted((i["paddle"], i["amount"]) for i in revealed["items"]) == [
+        (1, "1800.00"),
+        (2, "1300.00"),
+        (3, "1200.00"),
+    ]
     assert await house.pending_holds() == 0
 
 
@@ -106,7 +123,9 @@ async def test_descending_clock_never_goes_below_the_floor(house: AuctionHouse) 
 async def test_fixed_price_sale_goes_to_the_first_acceptor(house: AuctionHouse) -> None:
     _, seller = await house.bank()
     (_, a), (_, b) = await house.bidders(2)
-    auction = await house.create(seller, kind="fixed_price", start_price="1800.00", increment="1.00", deposit="100.00")
+    auction = await house.create(
+        seller, kind="fixed_price", start_price="1800.00", increment="1.00", deposit="100.00"
+    )
     await house.register(auction["id"], a)
     await house.register(auction["id"], b)
     house.clock.advance(10)

@@ -24,7 +24,9 @@ class SteppingClock:
 
 
 async def run_at(database: Database, clock: Callable[[], datetime], work, actor_id: int | None = None):  # type: ignore[no-untyped-def]
-    return await run_in_transaction(database.write, work, actor_id=actor_id, clock=clock, gate=database.write_gate)
+    return await run_in_transaction(
+        database.write, work, actor_id=actor_id, clock=clock, gate=database.write_gate
+    )
 
 
 async def english_auction(
@@ -41,7 +43,9 @@ async def english_auction(
     funds_fen: int = 100_000_000,
 ) -> tuple[int, int, list[int]]:
     seller = await new_participant(database, ["bank"], name="Seller")
-    bidder_ids = [await new_participant(database, ["bidder"], funds_fen, name=f"B{i}") for i in range(bidders)]
+    bidder_ids = [
+        await new_participant(database, ["bidder"], funds_fen, name=f"B{i}") for i in range(bidders)
+    ]
     spec = AuctionSpec(
         kind="english",
         lot_title="Utility patent ZL2021 2 0000002.Y",

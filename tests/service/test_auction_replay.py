@@ -25,11 +25,15 @@ BIDS_PER_STREAM = 25
 
 
 @pytest.mark.parametrize("seed", range(STREAMS))
-async def test_random_bid_stream_through_the_service_matches_the_reference_model(database: Database, seed: int) -> None:
+async def test_random_bid_stream_through_the_service_matches_the_reference_model(
+    database: Database, seed: int
+) -> None:
     randomness = random.Random(seed)
     clock = SteppingClock()
     reserve = randomness.choice([None, 120_000, 135_500])
-    auction_id, _, bidders = await english_auction(database, clock, bidders=4, reserve_price_fen=reserve, duration_s=1200)
+    auction_id, _, bidders = await english_auction(
+        database, clock, bidders=4, reserve_price_fen=reserve, duration_s=1200
+    )
     rules = EnglishRules(100_000, 1_000, reserve)
     reference = Reference(rules, ())
     async with database.read() as session:
@@ -40,12 +44,16 @@ async def test_random_bid_stream_through_the_service_matches_the_reference_model
         bidder = randomness.choice(bidders)
         price = reference.price_fen() or rules.start_price_fen
         amount = price + rules.increment_fen * randomness.randint(-1, 4) + randomness.choice([0, 0, 0, 500])
-        max_amount = None if randomness.random() < 0.4 else amount + rules.increment_fen * randomness.randint(-1, 30)
+        max_amount = (
+            None if randomness.random() < 0.4 else amount + rules.increment_fen * randomness.randint(-1, 30)
+        )
         candidate = EnglishBid(bidder, amount, max_amount, clock.now, len(reference.accepted) + 1)
         open_now = clock.now < expected_end
         admitted = open_now and reference.admits(candidate)
 
-        async def work(unit: UnitOfWork, bidder: int = bidder, amount: int = amount, max_amount: int | None = max_amount) -> None:
+        async def work(
+            unit: UnitOfWork, bidder: int = bidder, amount: int = amount, max_amount: int | None = max_amount
+        ) -> None:
             await place_bid(unit, auction_id, bidder, amount, max_amount, payment_deadline_s=3600)
 
         try:
@@ -62,7 +70,11 @@ async def test_random_bid_stream_through_the_service_matches_the_reference_model
     async with database.read() as session:
         auction = await session.get(Auction, auction_id)
         assert auction is not None
-        history = list((await session.execute(select(Bid).where(Bid.auction_id == auction_id).order_by(Bid.sequence))).scalars())
+        history = list(
+            (
+                await session.execute(select(Bid).where(Bid.auction_id == auction_id).order_by(Bid.sequence))
+            ).scalars()
+        )
     assert [b.sequence for b in history] == list(range(1, len(reference.accepted) + 1))
     assert [(b.bidder_id, b.amount_fen, b.max_amount_fen) for b in history] == [
         (b.bidder_id, b.amount_fen, b.max_amount_fen) for b in reference.accepted
