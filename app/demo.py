@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import structlog
+from sqlalchemy import select
 
 from app.context import AppContext
+from auction.creation import AuctionSpec, create_auction
+from auction.models import Auction
+from auction.registration import register
 from transfer import ledger, participants
 from transfer.unit_of_work import UnitOfWork
 
@@ -40,4 +46,38 @@ async def seed_demo_market(context: AppContext) -> list[tuple[str, str]]:
     seeded = await context.transact(work, actor_id=None)
     for name, api_key in seeded:
         log.info("demo participant", name=name, api_key=api_key)
+    await _seed_demo_auction(context)
     return seeded
+
+
+async def _seed_demo_auction(context: AppContext) -> None:
+    """One live English auction of a pledged patent, with both demo bidders registered."""
+
+    async def work(unit: UnitOfWork) -> int | None:
+        bank = await participants.find_by_api_key(unit.session, DEMO_PARTICIPANTS[2][2])
+        assert bank is not None
+        if (await unit.session.execute(select(Auction.id).where(Auction.seller_id == bank.id))).first():
+            return None
+        policy = context.auction_policy
+        starts_at = unit.now + timedelta(seconds=max(60, policy.min_notice_s))
+        spec = AuctionSpec(
+            kind="english",
+            lot_title="Invention patent ZL2019 1 0123456.7 — lithium battery separator (pledged, loan in default)",
+            lot_description="Disposal of the pledged patent of a defaulted IP-pledge loan; appraisal 1,850,000.00",
+            start_price_fen=1_300_000_00,  # 70 % of appraisal, 规定第10条
+            increment_fen=10_000_00,
+            deposit_fen=130_000_00,
+            starts_at=starts_at,
+            ends_at=starts_at + timedelta(seconds=max(86_400, policy.min_duration_s)),
+            reserve_price_fen=1_500_000_00,
+        )
+        auction = await create_auction(unit, bank.id, spec, policy)
+        for _, _, api_key, _ in (DEMO_PARTICIPANTS[3], DEMO_PARTICIPANTS[4]):
+            bidder = await participants.find_by_api_key(unit.session, api_key)
+            assert bidder is not None
+            await register(unit, auction.id, bidder.id)
+        return auction.id
+
+    auction_id = await context.transact(work, actor_id=None)
+    if auction_id is not None:
+        log.info("demo auction", auction_id=auction_id, opens_in_s=60)
