@@ -18,6 +18,7 @@ from app.auth import PUBLIC_PATHS, ApiKeyAuthentication
 from app.context import AppContext
 from app.controllers.auctions import AuctionController
 from app.controllers.audit import AuditController
+from app.controllers.fee_policy import FeePolicyController
 from app.controllers.participants import ParticipantController
 from app.controllers.system import SystemController
 from app.db import Database, create_database
@@ -32,7 +33,13 @@ from transfer.clock import Clock, system_clock
 from transfer.unit_of_work import UnitOfWork
 
 log = structlog.get_logger("ipx.app")
-ROUTE_HANDLERS: list[Any] = [SystemController, ParticipantController, AuctionController, AuditController]
+ROUTE_HANDLERS: list[Any] = [
+    SystemController,
+    ParticipantController,
+    AuctionController,
+    AuditController,
+    FeePolicyController,
+]
 
 
 async def prepare_database(context: AppContext) -> None:

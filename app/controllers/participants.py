@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
@@ -10,8 +11,11 @@ from app.context import AppContext
 from app.mutation import run_mutation
 from app.schemas.funds import FundsMovement, FundsRecorded
 from app.schemas.participants import ParticipantCreate, ParticipantCreated, ParticipantOut, ParticipantPage
+from app.schemas.statements import StatementOut
 from transfer import ledger, participants
 from transfer.money import parse_yuan
+from transfer.rules.fee_waiver import shanghai_trade_date
+from transfer.statements import daily_statement
 from transfer.unit_of_work import UnitOfWork
 
 MAX_PAGE_SIZE = 200
@@ -59,6 +63,17 @@ class ParticipantController(Controller):
             participant = await participants.get_participant(session, request.user.id)
             balances = await ledger.balances(session, participant.id)
         return ParticipantOut.of(participant, balances)
+
+    @get("/me/statement", summary="Own daily statement (Asia/Shanghai calendar day)")
+    async def statement(
+        self,
+        request: Request[Actor, Any, Any],
+        ctx: AppContext,
+        day: Annotated[date | None, Parameter(query="date")] = None,
+    ) -> StatementOut:
+        wanted = day or shanghai_trade_date(ctx.clock())
+        async with ctx.database.read() as session:
+            return StatementOut.of(await daily_statement(session, request.user.id, wanted))
 
     @post("/{participant_id:int}/funds", guards=[requires("clearing")], summary="Record funds received")
     async def record_funds(

@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+import msgspec
+
+from app.schemas.participants import BalancesOut
+from transfer.money import format_fen
+from transfer.statements import Statement
+
+
+class StatementLineOut(msgspec.Struct):
+    at: str
+    transfer_id: str
+    code: str
+    reference: str | None
+    account: str
+    amount: str
+
+
+class StatementOut(msgspec.Struct):
+    participant_id: int
+    date: str
+    calendar: str
+    opening: BalancesOut
+    closing: BalancesOut
+    lines: list[StatementLineOut]
+    truncated: bool
+
+    @classmethod
+    def of(cls, statement: Statement) -> StatementOut:
+        return cls(
+            participant_id=statement.participant_id,
+            date=statement.day.isoformat(),
+            calendar="Asia/Shanghai",
+            opening=BalancesOut.of(statement.opening),
+            closing=BalancesOut.of(statement.closing),
+            lines=[
+                StatementLineOut(
+                    line.at.isoformat(),
+                    line.transfer_id,
+                    line.code,
+                    line.reference,
+                    line.account,
+                    format_fen(line.amount_fen),
+                )
+                for line in statement.lines
+            ],
+            truncated=statement.truncated,
+        )
