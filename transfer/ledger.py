@@ -14,8 +14,9 @@ are applied once, just before commit, with one conditional UPDATE per account in
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from transfer.errors import Conflict, InsufficientFunds, NotFound
@@ -128,22 +129,44 @@ def _move(unit: UnitOfWork, debit_id: int, credit_id: int, amount_fen: int) -> N
 
 
 async def apply_balance_deltas(unit: UnitOfWork) -> None:
-    """Apply the unit's net deltas in account-id order; raise InsufficientFunds on an overdraft."""
+    """Apply the unit's net deltas in account-id order; raise InsufficientFunds on an overdraft.
+
+    A run of consecutive credits (which need no overdraft check) goes to the database as one
+    executemany, so a distribution to 100,000 holders is not 100,000 round trips; the global
+    account-id order is kept across runs, which is what rules out deadlocks.
+    """
     session = unit.session
     deltas = sorted(unit.balance_deltas_fen.items())
     unit.balance_deltas_fen.clear()
     assert sum(delta for _, delta in deltas) == 0, "a unit of work's movements must balance"
+    credit_run: list[dict[str, int]] = []
+
+    async def flush_credits() -> None:
+        if credit_run:
+            # The Core table, not the ORM entity: a plain executemany, no ORM bulk-by-primary-key.
+            accounts = cast(Table, Account.__table__)
+            await session.execute(
+                update(accounts)
+                .where(accounts.c.id == bindparam("account"))
+                .values(balance_fen=accounts.c.balance_fen + bindparam("delta")),
+                list(credit_run),
+            )
+            credit_run.clear()
+
     for account, delta in deltas:
         if delta == 0:
             continue
+        if delta > 0:
+            credit_run.append({"account": account, "delta": delta})
+            continue
+        await flush_credits()
         statement = (
             update(Account)
             .where(Account.id == account)
+            .where((Account.non_negative.is_(False)) | (Account.balance_fen >= -delta))
             .values(balance_fen=Account.balance_fen + delta)
             .returning(Account.balance_fen)
         )
-        if delta < 0:
-            statement = statement.where((Account.non_negative.is_(False)) | (Account.balance_fen >= -delta))
         new_balance = (await session.execute(statement)).scalar_one_or_none()
         if new_balance is None:
             row = (
@@ -152,6 +175,47 @@ async def apply_balance_deltas(unit: UnitOfWork) -> None:
                 )
             ).one()
             raise InsufficientFunds(row.participant_id or 0, -delta, row.balance_fen)
+    await flush_credits()
+
+
+@dataclass(frozen=True, slots=True)
+class NewTransfer:
+    id: str
+    debit_account_id: int
+    credit_account_id: int
+    amount_fen: int
+    code: str
+    reference: str | None = None
+
+
+async def post_many(unit: UnitOfWork, transfers: list[NewTransfer]) -> None:
+    """Many plain movements with fresh ids in one insert (distributions, bulk closes).
+
+    Unlike post_transfer there is no per-id replay check: the caller derives ids from a record that
+    is itself created once, and the primary key refuses any repeat.
+    """
+    if not transfers:
+        return
+    for transfer in transfers:
+        _move(unit, transfer.debit_account_id, transfer.credit_account_id, transfer.amount_fen)
+    await unit.session.execute(
+        insert(LedgerTransfer),
+        [
+            {
+                "id": t.id,
+                "kind": POSTED,
+                "debit_account_id": t.debit_account_id,
+                "credit_account_id": t.credit_account_id,
+                "amount_fen": t.amount_fen,
+                "pending_id": None,
+                "pending_status": None,
+                "code": t.code,
+                "reference": t.reference,
+                "created_at": unit.now,
+            }
+            for t in transfers
+        ],
+    )
 
 
 async def current_balances(unit: UnitOfWork, participant_id: int) -> Balances:
