@@ -10,6 +10,7 @@ from app.db import Database
 from app.settings import Settings
 from auction.policy import AuctionPolicy
 from transfer.clock import Clock, system_clock
+from transfer.market_policy import MarketPolicy
 from transfer.unit_of_work import UnitOfWork, run_in_transaction
 
 T = TypeVar("T")
@@ -35,7 +36,13 @@ class AppContext:
             extension_s=s.auction_extension_s,
             max_extension_s=s.auction_max_extension_s,
             payment_deadline_s=s.payment_deadline_s,
+            market=self.market_policy,
         )
+
+    @property
+    def market_policy(self) -> MarketPolicy:
+        s = self.settings
+        return MarketPolicy(s.fee_waiver_start, s.fee_waiver_years, s.settlement_days)
 
     async def transact(self, work: Callable[[UnitOfWork], Awaitable[T]], *, actor_id: int | None) -> T:
         """Run one unit of work as one write transaction on this context's database."""

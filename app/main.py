@@ -18,8 +18,12 @@ from app.auth import PUBLIC_PATHS, ApiKeyAuthentication
 from app.context import AppContext
 from app.controllers.auctions import AuctionController
 from app.controllers.audit import AuditController
+from app.controllers.clearing import ClearingController
 from app.controllers.fee_policy import FeePolicyController
+from app.controllers.loans import LoanController
+from app.controllers.market import ListingController, OfferController, TradeController
 from app.controllers.participants import ParticipantController
+from app.controllers.servicing import ServicingController
 from app.controllers.system import SystemController
 from app.db import Database, create_database
 from app.live import create_channels, publisher
@@ -36,9 +40,15 @@ log = structlog.get_logger("ipx.app")
 ROUTE_HANDLERS: list[Any] = [
     SystemController,
     ParticipantController,
+    LoanController,
+    ServicingController,
+    ListingController,
+    OfferController,
+    TradeController,
     AuctionController,
-    AuditController,
+    ClearingController,
     FeePolicyController,
+    AuditController,
 ]
 
 

@@ -15,6 +15,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from app import idempotency
 from app.context import AppContext
 from auction import closing
+from transfer import listings, settlement
 from transfer.unit_of_work import UnitOfWork
 
 log = structlog.get_logger("ipx.scheduler")
@@ -38,9 +39,9 @@ async def purge_idempotency_records(context: AppContext) -> None:
 
 async def close_due_auctions(context: AppContext) -> None:
     """Close every auction past its end, in batches; each batch is one transaction."""
-    deadline_s = context.settings.payment_deadline_s
+    policy = context.auction_policy
     while True:
-        closed = await context.transact(lambda unit: closing.close_due(unit, deadline_s), actor_id=None)
+        closed = await context.transact(lambda unit: closing.close_due(unit, policy), actor_id=None)
         if closed:
             log.info("auctions closed", count=closed)
         if closed < closing.CLOSE_BATCH_SIZE:
@@ -56,11 +57,34 @@ async def default_overdue_winners(context: AppContext) -> None:
             return
 
 
+async def close_due_subscription_books(context: AppContext) -> None:
+    policy = context.market_policy
+    while True:
+        closed = await context.transact(
+            lambda unit: listings.close_due_subscriptions(unit, policy), actor_id=None
+        )
+        if closed:
+            log.info("subscription books allocated", count=closed)
+        if closed < listings.CLOSE_BATCH_SIZE:
+            return
+
+
+async def fail_overdue_trades(context: AppContext) -> None:
+    while True:
+        failed = await context.transact(settlement.fail_overdue_trades, actor_id=None)
+        if failed:
+            log.info("trades failed past their settlement date", count=failed)
+        if failed < settlement.FAIL_BATCH_SIZE:
+            return
+
+
 def periodic_jobs(context: AppContext) -> list[PeriodicJob]:
     tick_s = context.settings.scheduler_tick_s
     return [
         PeriodicJob("close_due_auctions", close_due_auctions, tick_s),
         PeriodicJob("default_overdue_winners", default_overdue_winners, tick_s),
+        PeriodicJob("close_due_subscription_books", close_due_subscription_books, tick_s),
+        PeriodicJob("fail_overdue_trades", fail_overdue_trades, 60.0),
         PeriodicJob("purge_idempotency_records", purge_idempotency_records, 3600.0),
     ]
 

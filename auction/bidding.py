@@ -16,7 +16,14 @@ from auction.closing import close_auction
 from auction.creation import descending_rules, lock_auction
 from auction.errors import BidRefused
 from auction.models import Auction, Bid, Registration
-from auction.policy import FIRST_ACCEPTOR_KINDS, RUNNING_STATES, SEALED_KINDS, AuctionKind, AuctionState
+from auction.policy import (
+    FIRST_ACCEPTOR_KINDS,
+    RUNNING_STATES,
+    SEALED_KINDS,
+    AuctionKind,
+    AuctionPolicy,
+    AuctionState,
+)
 from auction.registration import registration_of
 from auction.rules import (
     EnglishBid,
@@ -71,7 +78,7 @@ async def place_bid(
     amount_fen: int,
     max_amount_fen: int | None,
     *,
-    payment_deadline_s: int,
+    policy: AuctionPolicy,
 ) -> BidResult:
     auction = await lock_auction(unit, auction_id)
     if auction.state not in RUNNING_STATES:
@@ -96,7 +103,7 @@ async def place_bid(
     if kind in SEALED_KINDS:
         return await _sealed_bid(unit, auction, registration, amount_fen)
     assert kind in FIRST_ACCEPTOR_KINDS
-    return await _acceptance(unit, auction, registration, amount_fen, payment_deadline_s)
+    return await _acceptance(unit, auction, registration, amount_fen, policy)
 
 
 def _new_bid(
@@ -235,7 +242,7 @@ async def _sealed_bid(
 
 
 async def _acceptance(
-    unit: UnitOfWork, auction: Auction, registration: Registration, amount_fen: int, payment_deadline_s: int
+    unit: UnitOfWork, auction: Auction, registration: Registration, amount_fen: int, policy: AuctionPolicy
 ) -> BidResult:
     """Descending clock or fixed price: the first acceptor wins at the price on the clock now."""
     if auction.kind == AuctionKind.DESCENDING:
@@ -261,7 +268,7 @@ async def _acceptance(
             "price_fen": price_fen,
         },
     )
-    await close_auction(unit, auction, payment_deadline_s)
+    await close_auction(unit, auction, policy)
     return BidResult(auction, bid, bidder_leads=True, extended=False)
 
 

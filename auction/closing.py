@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from auction.creation import descending_rules, lock_auction
 from auction.models import Auction, Bid, Registration
-from auction.policy import RUNNING_STATES, SEALED_KINDS, AuctionKind, AuctionState
+from auction.policy import RUNNING_STATES, SEALED_KINDS, AuctionKind, AuctionPolicy, AuctionState
 from auction.rules import (
     Acceptance,
     CloseOutcome,
@@ -79,7 +79,7 @@ async def escrow_account_id(unit: UnitOfWork) -> int:
     return await ledger.account_id(unit.session, ledger.center_account_key(ledger.ESCROW))
 
 
-async def close_auction(unit: UnitOfWork, auction: Auction, payment_deadline_s: int) -> None:
+async def close_auction(unit: UnitOfWork, auction: Auction, policy: AuctionPolicy) -> None:
     """Resolve a locked, running auction: winner and price, every deposit posted or released."""
     assert auction.state in RUNNING_STATES
     outcome = await _outcome(unit, auction)
@@ -89,11 +89,14 @@ async def close_auction(unit: UnitOfWork, auction: Auction, payment_deadline_s: 
         ).scalars()
     )
     winner_id = outcome.winner_id if isinstance(outcome, Sold) else None
-    escrow_id = await escrow_account_id(unit) if winner_id is not None else 0
+    # An auction of a listing sells a loan or an income right: its result is a trade, settled
+    # delivery versus payment by clearing, so every deposit (the winner's too) is released here.
+    settles_by_trade = winner_id is not None and auction.listing_id is not None and policy.market is not None
+    escrow_id = await escrow_account_id(unit) if winner_id is not None and not settles_by_trade else 0
     for registration in registrations:
         if registration.deposit_state != "held":
             continue
-        if registration.bidder_id == winner_id:
+        if registration.bidder_id == winner_id and not settles_by_trade:
             if registration.deposit_hold_id is not None:
                 # The winner's deposit goes toward the price: held in escrow until payment or default.
                 await ledger.post_hold(
@@ -125,12 +128,23 @@ async def close_auction(unit: UnitOfWork, auction: Auction, payment_deadline_s: 
         auction.price_fen = outcome.price_fen
         auction.leader_id = outcome.winner_id
         auction.leader_paddle = winner.paddle
-        auction.payment_due_at = unit.now + timedelta(seconds=payment_deadline_s)
+        auction.payment_due_at = unit.now + timedelta(seconds=policy.payment_deadline_s)
+        if settles_by_trade:
+            from transfer.listings import trade_from_auction
+
+            assert auction.listing_id is not None
+            assert policy.market is not None
+            trade = await trade_from_auction(
+                unit, auction.listing_id, outcome.winner_id, outcome.price_fen, policy.market
+            )
+            auction.state = AuctionState.SOLD.value
+            auction.payment_due_at = None
+            payload["trade_id"] = trade.id
         payload.update(
             outcome="sold",
             winning_paddle=winner.paddle,
             final_price=format_fen(outcome.price_fen),
-            payment_due_at=auction.payment_due_at.isoformat(),
+            payment_due_at=auction.payment_due_at.isoformat() if auction.payment_due_at else None,
         )
     else:
         auction.state = AuctionState.UNSOLD.value
@@ -151,7 +165,7 @@ async def close_auction(unit: UnitOfWork, auction: Auction, payment_deadline_s: 
     unit.publish(f"auction:{auction.id}", payload)
 
 
-async def close_due(unit: UnitOfWork, payment_deadline_s: int, limit: int = CLOSE_BATCH_SIZE) -> int:
+async def close_due(unit: UnitOfWork, policy: AuctionPolicy, limit: int = CLOSE_BATCH_SIZE) -> int:
     """Close up to `limit` auctions whose end has passed; returns how many it closed."""
     due = (
         (
@@ -167,7 +181,7 @@ async def close_due(unit: UnitOfWork, payment_deadline_s: int, limit: int = CLOS
         .all()
     )
     for auction in due:
-        await close_auction(unit, auction, payment_deadline_s)
+        await close_auction(unit, auction, policy)
     return len(due)
 
 

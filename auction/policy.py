@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from transfer.market_policy import MarketPolicy
+
 
 class AuctionKind(StrEnum):
     ENGLISH = "english"
@@ -41,3 +43,5 @@ class AuctionPolicy:
     extension_s: int = 300
     max_extension_s: int | None = None
     payment_deadline_s: int = 604_800
+    # The center's fee and settlement settings, for auctions of listings (their result is a trade).
+    market: MarketPolicy | None = None

@@ -123,11 +123,11 @@ class AuctionController(Controller):
     ) -> Response[bytes]:
         amount_fen = parse_yuan(data.amount, "amount")
         max_amount_fen = _optional_yuan(data.max_amount, "max_amount")
-        deadline_s = ctx.settings.payment_deadline_s
+        policy = ctx.auction_policy
 
         async def work(unit: UnitOfWork) -> BidOut:
             result = await place_bid(
-                unit, auction_id, request.user.id, amount_fen, max_amount_fen, payment_deadline_s=deadline_s
+                unit, auction_id, request.user.id, amount_fen, max_amount_fen, policy=policy
             )
             return BidOut.of(result, unit.now)
 

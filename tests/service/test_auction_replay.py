@@ -14,7 +14,7 @@ from auction.closing import close_due
 from auction.errors import BidRefused
 from auction.models import Auction, Bid
 from auction.rules import EnglishBid, EnglishRules
-from tests.service.auction_support import SteppingClock, english_auction, run_at
+from tests.service.auction_support import POLICY, SteppingClock, english_auction, run_at
 from tests.service.support import ledger_sum
 from tests.unit.auction.test_english_properties import Reference
 from transfer.errors import InsufficientFunds
@@ -54,7 +54,7 @@ async def test_random_bid_stream_through_the_service_matches_the_reference_model
         async def work(
             unit: UnitOfWork, bidder: int = bidder, amount: int = amount, max_amount: int | None = max_amount
         ) -> None:
-            await place_bid(unit, auction_id, bidder, amount, max_amount, payment_deadline_s=3600)
+            await place_bid(unit, auction_id, bidder, amount, max_amount, policy=POLICY)
 
         try:
             await run_at(database, clock, work, bidder)
@@ -83,7 +83,7 @@ async def test_random_bid_stream_through_the_service_matches_the_reference_model
     assert auction.ends_at == expected_end
 
     clock.now = max(clock.now, auction.ends_at)
-    await run_at(database, clock, lambda unit: close_due(unit, 3600))
+    await run_at(database, clock, lambda unit: close_due(unit, POLICY))
     async with database.read() as session:
         closed = await session.get(Auction, auction_id)
         assert closed is not None

@@ -4,7 +4,10 @@ from transfer.models.audit import AuditEvent, AuditHead
 from transfer.models.base import Base, UTCDateTime
 from transfer.models.idempotency import IdempotencyRecord
 from transfer.models.ledger import Account, LedgerTransfer
+from transfer.models.loans import CollateralItem, CollateralPledge, IncomeRight, Loan  # noqa: F401
+from transfer.models.market import BorrowerNotice, FeeLine, Listing, Offer, Trade  # noqa: F401
 from transfer.models.participants import Participant
+from transfer.models.servicing import Repayment, RepaymentShare  # noqa: F401
 
 __all__ = [
     "Account",

@@ -1,0 +1,210 @@
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import AsyncIterator
+from datetime import date
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, get
+from litestar.params import Parameter
+from litestar.response import Stream
+
+from app.auth import requires
+from app.context import AppContext
+from auction.reconcile import pending_deposits_on_finished_auctions
+from transfer import reports
+from transfer.errors import DomainError
+from transfer.money import format_fen
+from transfer.rules.fee_waiver import shanghai_trade_date
+
+MAX_PERIOD_DAYS = 3_660
+MAX_PAGE_SIZE = 1_000
+CSV_HEADER = [
+    "line_id",
+    "trade_id",
+    "trade_date",
+    "kind",
+    "is_ip_pledge",
+    "price",
+    "item",
+    "payer",
+    "payer_id",
+    "gross",
+    "waived",
+    "charged",
+    "rule",
+]
+
+
+class TotalsOut(msgspec.Struct):
+    gross: str
+    waived: str
+    charged: str
+
+    @classmethod
+    def of(cls, totals: reports.FeeTotals) -> TotalsOut:
+        return cls(
+            format_fen(totals.gross_fen), format_fen(totals.waived_fen), format_fen(totals.charged_fen)
+        )
+
+
+class FeeLineRow(msgspec.Struct):
+    line_id: int
+    trade_id: int
+    trade_date: str
+    kind: str
+    is_ip_pledge: bool
+    price: str
+    item: str
+    payer: str
+    payer_id: int
+    gross: str
+    waived: str
+    charged: str
+    rule: str
+
+
+class FeeWaiverOut(msgspec.Struct):
+    period_from: str
+    period_to: str
+    trades: int
+    totals: TotalsOut
+    by_institution: dict[str, TotalsOut]
+    by_kind: dict[str, TotalsOut]
+    by_item: dict[str, TotalsOut]
+    lines: list[FeeLineRow]
+    next_after_line_id: int | None
+
+
+class BreakOut(msgspec.Struct):
+    kind: str
+    subject: str
+    detail: str
+
+
+class ReconciliationOut(msgspec.Struct):
+    date: str
+    clean: bool
+    summary: str
+    trades_settled: int
+    trades_created: int
+    funds_records: int
+    ledger_sum: str
+    breaks: list[BreakOut]
+
+
+def _row(values: tuple[Any, ...]) -> list[str]:
+    line_id, trade_id, trade_date, kind, ip, price, item, payer, payer_id, gross, waived, charged, rule = (
+        values
+    )
+    return [
+        str(line_id),
+        str(trade_id),
+        trade_date.isoformat(),
+        kind,
+        "true" if ip else "false",
+        format_fen(price),
+        item,
+        payer,
+        str(payer_id),
+        format_fen(gross),
+        format_fen(waived),
+        format_fen(charged),
+        rule,
+    ]
+
+
+def _period(period_from: date, period_to: date) -> None:
+    if period_to < period_from:
+        raise DomainError("period_reversed", "to must not be before from", field="to")
+    if (period_to - period_from).days > MAX_PERIOD_DAYS:
+        raise DomainError("period_too_long", f"a report covers at most {MAX_PERIOD_DAYS} days", field="to")
+
+
+class ClearingController(Controller):
+    path = "/api/v1/clearing"
+    tags = ["clearing"]
+    guards = [requires("clearing")]
+
+    @get("/fee-waivers", summary="Every trade's fee lines in a period, with totals; ?format=csv for CSV")
+    async def fee_waivers(
+        self,
+        ctx: AppContext,
+        period_from: Annotated[date, Parameter(query="from")],
+        period_to: Annotated[date, Parameter(query="to")],
+        output_format: Annotated[str, Parameter(query="format", pattern="^(json|csv)$")] = "json",
+        after_line_id: Annotated[int, Parameter(ge=0)] = 0,
+        limit: Annotated[int, Parameter(ge=1, le=MAX_PAGE_SIZE)] = 200,
+    ) -> Any:
+        _period(period_from, period_to)
+        if output_format == "csv":
+            return Stream(
+                self._csv(ctx, period_from, period_to),
+                media_type="text/csv; charset=utf-8",
+                headers={
+                    "Content-Disposition": f'attachment; filename="fee-waivers-{period_from}-{period_to}.csv"'
+                },
+            )
+        async with ctx.database.read() as session:
+            report = await reports.fee_waiver_report(session, period_from, period_to)
+            lines = await reports.fee_waiver_lines(
+                session, period_from, period_to, after_line_id=after_line_id, limit=limit
+            )
+        return FeeWaiverOut(
+            period_from=period_from.isoformat(),
+            period_to=period_to.isoformat(),
+            trades=report.trade_count,
+            totals=TotalsOut.of(report.totals),
+            by_institution={str(k): TotalsOut.of(v) for k, v in sorted(report.by_institution.items())},
+            by_kind={k: TotalsOut.of(v) for k, v in sorted(report.by_kind.items())},
+            by_item={k: TotalsOut.of(v) for k, v in sorted(report.by_item.items())},
+            lines=[FeeLineRow(**_named(line)) for line in lines],
+            next_after_line_id=lines[-1][0] if len(lines) == limit else None,
+        )
+
+    async def _csv(self, ctx: AppContext, period_from: date, period_to: date) -> AsyncIterator[str]:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(CSV_HEADER)
+        async with ctx.database.read() as session:
+            async for values in reports.iter_fee_waiver_lines(session, period_from, period_to):
+                writer.writerow(_row(tuple(values)))
+                if buffer.tell() > 64_000:
+                    yield buffer.getvalue()
+                    buffer.seek(0)
+                    buffer.truncate()
+        yield buffer.getvalue()
+
+    @get("/reconciliation", summary="Trades vs ledger vs funds records for a day: breaks, or clean")
+    async def reconciliation(
+        self, ctx: AppContext, day: Annotated[date | None, Parameter(query="date")] = None
+    ) -> ReconciliationOut:
+        wanted = day or shanghai_trade_date(ctx.clock())
+        async with ctx.database.read() as session:
+            result = await reports.reconcile(
+                session,
+                wanted,
+                waiver_start=ctx.settings.fee_waiver_start,
+                waiver_years=ctx.settings.fee_waiver_years,
+            )
+            result.breaks += await pending_deposits_on_finished_auctions(session)
+        return ReconciliationOut(
+            date=wanted.isoformat(),
+            clean=result.clean,
+            summary="clean: no breaks" if result.clean else f"{len(result.breaks)} break(s)",
+            trades_settled=result.trades_settled,
+            trades_created=result.trades_created,
+            funds_records=result.funds_records,
+            ledger_sum=format_fen(result.ledger_sum_fen),
+            breaks=[BreakOut(b.kind, b.subject, b.detail) for b in result.breaks],
+        )
+
+
+def _named(line: Any) -> dict[str, Any]:
+    values = _row(tuple(line))
+    named: dict[str, Any] = dict(zip(CSV_HEADER, values, strict=True))
+    named["line_id"], named["trade_id"], named["payer_id"] = int(line[0]), int(line[1]), int(line[8])
+    named["is_ip_pledge"] = bool(line[4])
+    return named

@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import msgspec
+from litestar import Controller, Request, Response, post
+
+from app.auth import Actor
+from app.context import AppContext
+from app.mutation import run_mutation
+from transfer.money import format_fen, parse_yuan
+from transfer.servicing import record_repayment
+from transfer.unit_of_work import UnitOfWork
+
+
+class RepaymentIn(msgspec.Struct, forbid_unknown_fields=True):
+    principal: str
+    interest: str
+    received_on: date
+
+
+class HolderLineOut(msgspec.Struct):
+    holder_id: int
+    share_ppm: int
+    principal: str
+    interest: str
+    total: str
+
+
+class RepaymentOut(msgspec.Struct):
+    repayment_id: int
+    loan_id: int
+    principal: str
+    interest: str
+    received_on: str
+    outstanding_principal: str
+    holders: int
+    distribution: list[HolderLineOut]
+
+
+# A distribution answer lists at most this many holders; the ledger and the audit have them all.
+MAX_LINES_IN_ANSWER = 1_000
+
+
+class ServicingController(Controller):
+    path = "/api/v1/loans"
+    tags = ["servicing"]
+
+    @post("/{loan_id:int}/repayments", summary="Servicer: a repayment, distributed to holders to the fen")
+    async def repay(
+        self, request: Request[Actor, Any, Any], ctx: AppContext, loan_id: int, data: RepaymentIn
+    ) -> Response[bytes]:
+        principal_fen = parse_yuan(data.principal, "principal", allow_zero=True)
+        interest_fen = parse_yuan(data.interest, "interest", allow_zero=True)
+
+        async def work(unit: UnitOfWork) -> RepaymentOut:
+            repayment, shares = await record_repayment(
+                unit,
+                loan_id,
+                request.user.id,
+                principal_fen=principal_fen,
+                interest_fen=interest_fen,
+                received_on=data.received_on,
+            )
+            from transfer.ownership import lock_loan
+
+            loan = await lock_loan(unit, loan_id)
+            return RepaymentOut(
+                repayment.id,
+                loan_id,
+                format_fen(principal_fen),
+                format_fen(interest_fen),
+                data.received_on.isoformat(),
+                format_fen(loan.outstanding_principal_fen),
+                len(shares),
+                [
+                    HolderLineOut(
+                        s.holder_id,
+                        s.share_ppm,
+                        format_fen(s.principal_fen),
+                        format_fen(s.interest_fen),
+                        format_fen(s.principal_fen + s.interest_fen),
+                    )
+                    for s in shares[:MAX_LINES_IN_ANSWER]
+                ],
+            )
+
+        return await run_mutation(request, ctx, work)

@@ -1,0 +1,119 @@
+"""Servicing: a repayment received by the servicer is distributed to the income-right holders.
+
+Each holder gets its share of principal and of interest by the largest-remainder method, to the fen,
+so the parts add up exactly; the money moves from the external settlement account (the borrower paid
+the servicer's bank) to each holder's available funds in one bulk ledger write.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import insert, select
+
+from transfer import ledger
+from transfer.errors import Conflict, DomainError, Forbidden
+from transfer.models import Account
+from transfer.models.loans import IncomeRight
+from transfer.models.servicing import Repayment, RepaymentShare
+from transfer.ownership import lock_loan
+from transfer.rules.distribution import HolderShare, distribute_repayment
+from transfer.unit_of_work import UnitOfWork
+
+
+async def record_repayment(
+    unit: UnitOfWork,
+    loan_id: int,
+    servicer_id: int,
+    *,
+    principal_fen: int,
+    interest_fen: int,
+    received_on: date,
+) -> tuple[Repayment, list[RepaymentShare]]:
+    loan = await lock_loan(unit, loan_id)
+    if loan.servicer_id != servicer_id:
+        raise Forbidden("not_servicer", "only the loan's servicer records its repayments")
+    if principal_fen < 0 or interest_fen < 0 or principal_fen + interest_fen == 0:
+        raise DomainError(
+            "empty_repayment", "a repayment needs principal or interest greater than zero", field="principal"
+        )
+    if principal_fen > loan.outstanding_principal_fen:
+        raise Conflict(
+            "repayment_exceeds_outstanding",
+            f"principal exceeds the outstanding principal of {loan.outstanding_principal_fen} fen",
+            field="principal",
+        )
+    holders = list(
+        (
+            await unit.session.execute(
+                select(IncomeRight.holder_id, IncomeRight.share_ppm)
+                .where(IncomeRight.loan_id == loan_id, IncomeRight.share_ppm > 0)
+                .order_by(IncomeRight.holder_id)
+            )
+        ).all()
+    )
+    lines = distribute_repayment(principal_fen, interest_fen, [HolderShare(h, ppm) for h, ppm in holders])
+    repayment = Repayment(
+        loan_id=loan_id,
+        servicer_id=servicer_id,
+        principal_fen=principal_fen,
+        interest_fen=interest_fen,
+        received_on=received_on,
+        holder_count=len(lines),
+        created_at=unit.now,
+    )
+    unit.session.add(repayment)
+    await unit.session.flush()
+    external = await ledger.account_id(unit.session, ledger.center_account_key(ledger.EXTERNAL))
+    accounts = dict(
+        (
+            await unit.session.execute(
+                select(Account.participant_id, Account.id).where(
+                    Account.participant_id.in_([line.holder_id for line in lines]),
+                    Account.code == ledger.AVAILABLE,
+                )
+            )
+        ).all()
+    )
+    await ledger.post_many(
+        unit,
+        [
+            ledger.NewTransfer(
+                id=f"repayment:{repayment.id}:{line.holder_id}",
+                debit_account_id=external,
+                credit_account_id=accounts[line.holder_id],
+                amount_fen=line.amount_fen,
+                code="repayment",
+                reference=f"loan:{loan_id}",
+            )
+            for line in lines
+            if line.amount_fen > 0
+        ],
+    )
+    shares = [
+        {
+            "repayment_id": repayment.id,
+            "holder_id": line.holder_id,
+            "share_ppm": line.share_ppm,
+            "principal_fen": line.principal_fen,
+            "interest_fen": line.interest_fen,
+        }
+        for line in lines
+    ]
+    await unit.session.execute(insert(RepaymentShare), shares)
+    loan.outstanding_principal_fen -= principal_fen
+    assert sum(line.principal_fen for line in lines) == principal_fen
+    assert sum(line.interest_fen for line in lines) == interest_fen
+    unit.record(
+        "loan.repayment_distributed",
+        f"loan:{loan_id}",
+        {
+            "repayment_id": repayment.id,
+            "principal_fen": principal_fen,
+            "interest_fen": interest_fen,
+            "received_on": received_on.isoformat(),
+            "holders": len(lines),
+            "outstanding_principal_fen": loan.outstanding_principal_fen,
+        },
+    )
+    return repayment, [RepaymentShare(**share) for share in shares]
