@@ -14,6 +14,7 @@ from auction.policy import RUNNING_STATES, AuctionKind, AuctionPolicy, AuctionSt
 from auction.rules import DescendingRules, PriceGrid
 from transfer import ledger
 from transfer.errors import Conflict, DomainError, Forbidden, NotFound
+from transfer.locking import lock_row
 from transfer.money import format_fen
 from transfer.unit_of_work import UnitOfWork
 
@@ -214,17 +215,7 @@ async def lock_auction(unit: UnitOfWork, auction_id: int) -> Auction:
     Every change to an auction happens under this lock, so bids, registrations, closing and payment
     of one lot are serialized while different lots proceed in parallel.
     """
-    auction = (
-        await unit.session.execute(
-            select(Auction)
-            .where(Auction.id == auction_id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
-    ).scalar_one_or_none()
-    if auction is None:
-        raise NotFound("auction_not_found", f"auction {auction_id} does not exist", field="id")
-    return auction
+    return await lock_row(unit, Auction, auction_id, code="auction_not_found", noun="auction", field="id")
 
 
 async def cancel_auction(

@@ -15,6 +15,7 @@ from sqlalchemy import func, select, update
 
 from transfer.errors import Conflict, DomainError, Forbidden, NotFound
 from transfer.loans import is_ip_pledge_loan
+from transfer.locking import lock_row
 from transfer.market_policy import MarketPolicy
 from transfer.models import Participant
 from transfer.models.market import Listing, Offer, Trade
@@ -130,17 +131,7 @@ async def create_listing(unit: UnitOfWork, seller_id: int, spec: ListingSpec) ->
 
 
 async def lock_listing(unit: UnitOfWork, listing_id: int) -> Listing:
-    listing = (
-        await unit.session.execute(
-            select(Listing)
-            .where(Listing.id == listing_id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
-    ).scalar_one_or_none()
-    if listing is None:
-        raise NotFound("listing_not_found", f"listing {listing_id} does not exist", field="id")
-    return listing
+    return await lock_row(unit, Listing, listing_id, code="listing_not_found", noun="listing", field="id")
 
 
 async def _check_buyer(unit: UnitOfWork, listing: Listing, buyer_id: int) -> None:

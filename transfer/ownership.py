@@ -7,21 +7,15 @@ from __future__ import annotations
 
 from sqlalchemy import delete, func, select
 
-from transfer.errors import Conflict, NotFound
+from transfer.errors import Conflict
+from transfer.locking import lock_row
 from transfer.models.loans import IncomeRight, Loan
 from transfer.rules.shares import WHOLE_SHARE_PPM
 from transfer.unit_of_work import UnitOfWork
 
 
 async def lock_loan(unit: UnitOfWork, loan_id: int) -> Loan:
-    loan = (
-        await unit.session.execute(
-            select(Loan).where(Loan.id == loan_id).with_for_update().execution_options(populate_existing=True)
-        )
-    ).scalar_one_or_none()
-    if loan is None:
-        raise NotFound("loan_not_found", f"loan {loan_id} does not exist", field="loan_id")
-    return loan
+    return await lock_row(unit, Loan, loan_id, code="loan_not_found", noun="loan", field="loan_id")
 
 
 async def register_of(unit: UnitOfWork, loan_id: int) -> dict[int, int]:

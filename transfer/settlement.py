@@ -11,7 +11,8 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from transfer import ledger
-from transfer.errors import Conflict, NotFound
+from transfer.errors import Conflict
+from transfer.locking import lock_row
 from transfer.models.market import BorrowerNotice, Trade
 from transfer.ownership import move_income_right, transfer_creditor
 from transfer.rules.fee_waiver import shanghai_trade_date
@@ -20,17 +21,7 @@ from transfer.unit_of_work import UnitOfWork
 
 
 async def lock_trade(unit: UnitOfWork, trade_id: int) -> Trade:
-    trade = (
-        await unit.session.execute(
-            select(Trade)
-            .where(Trade.id == trade_id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
-    ).scalar_one_or_none()
-    if trade is None:
-        raise NotFound("trade_not_found", f"trade {trade_id} does not exist", field="id")
-    return trade
+    return await lock_row(unit, Trade, trade_id, code="trade_not_found", noun="trade", field="id")
 
 
 async def settle_trade(unit: UnitOfWork, trade_id: int) -> Trade:
