@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import structlog
 from sqlalchemy import select
@@ -12,6 +12,9 @@ from auction.creation import AuctionSpec, create_auction
 from auction.models import Auction
 from auction.registration import register
 from transfer import ledger, participants
+from transfer.listings import ListingSpec, create_listing
+from transfer.loans import CollateralSpec, LoanSpec, register_loan
+from transfer.models.loans import Loan
 from transfer.unit_of_work import UnitOfWork
 
 log = structlog.get_logger("ipx.demo")
@@ -47,7 +50,66 @@ async def seed_demo_market(context: AppContext) -> list[tuple[str, str]]:
     for name, api_key in seeded:
         log.info("demo participant", name=name, api_key=api_key)
     await _seed_demo_auction(context)
+    await _seed_demo_loans(context)
     return seeded
+
+
+async def _seed_demo_loans(context: AppContext) -> None:
+    """Two IP-pledge loans of the demo bank, and 30 % of the first one's income right on offer by
+    subscription (closing in a day), so the transfer center has something to trade."""
+
+    async def work(unit: UnitOfWork) -> int | None:
+        bank = await participants.find_by_api_key(unit.session, DEMO_PARTICIPANTS[2][2])
+        assert bank is not None
+        if (await unit.session.execute(select(Loan.id).where(Loan.originator_id == bank.id))).first():
+            return None
+        loan_ids = []
+        for number, (kind, registry_number, title) in enumerate(
+            (
+                ("invention_patent", "ZL202010000001.X", "Ceramic-coated lithium battery separator"),
+                ("trademark", "TM-12345678", "锂安 trademark, class 9"),
+            )
+        ):
+            view = await register_loan(
+                unit,
+                bank.id,
+                LoanSpec(
+                    borrower_name=f"Demo Borrower {number + 1} Co., Ltd.",
+                    borrower_credit_code="914403001922038216",
+                    principal_fen=5_000_000_00,
+                    outstanding_principal_fen=4_000_000_00,
+                    rate_bps=385,
+                    originated_on=date(2025, 1, 10),
+                    matures_on=date(2028, 1, 10),
+                    status="performing",
+                    collateral=[
+                        CollateralSpec(
+                            kind, registry_number, title, "Demo Borrower", 3_000_000_00, date(2024, 12, 1)
+                        )
+                    ],
+                ),
+            )
+            loan_ids.append(view.loan.id)
+        await create_listing(
+            unit,
+            bank.id,
+            ListingSpec(
+                loan_id=loan_ids[0],
+                kind="income_right",
+                mode="subscription",
+                asking_price_fen=1_200_000_00,
+                share_ppm=300_000,
+                min_unit_ppm=10_000,
+                closes_at=unit.now + timedelta(days=1),
+            ),
+        )
+        return loan_ids[0]
+
+    first_loan = await context.transact(work, actor_id=None)
+    if first_loan is not None:
+        log.info(
+            "demo loans", first_loan_id=first_loan, subscription="30 % of its income right, closes in a day"
+        )
 
 
 async def _seed_demo_auction(context: AppContext) -> None:
