@@ -16,9 +16,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import cast
 
-from sqlalchemy import Table, bindparam, func, insert, select, update
+from sqlalchemy import Table, bindparam, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from transfer.bulk import insert_rows
 from transfer.errors import Conflict, InsufficientFunds, NotFound
 from transfer.models import Account, LedgerTransfer
 from transfer.unit_of_work import UnitOfWork
@@ -142,6 +143,9 @@ async def apply_balance_deltas(unit: UnitOfWork) -> None:
     credit_run: list[dict[str, int]] = []
 
     async def flush_credits() -> None:
+        if len(credit_run) >= BULK_CREDIT_ROWS and (await session.connection()).dialect.name == "postgresql":
+            await _bulk_credit_postgres(session, credit_run)
+            credit_run.clear()
         if credit_run:
             # The Core table, not the ORM entity: a plain executemany, no ORM bulk-by-primary-key.
             accounts = cast(Table, Account.__table__)
@@ -178,6 +182,28 @@ async def apply_balance_deltas(unit: UnitOfWork) -> None:
     await flush_credits()
 
 
+# A credit run this long goes to PostgreSQL as one statement rather than one UPDATE per account.
+BULK_CREDIT_ROWS = 200
+
+
+async def _bulk_credit_postgres(session: AsyncSession, credits: list[dict[str, int]]) -> None:
+    """Credit many accounts: lock them in id order first (the global order that rules out
+    deadlocks; an UPDATE … FROM visits rows in plan order), then one UPDATE from arrays."""
+    ids = [c["account"] for c in credits]
+    deltas = [c["delta"] for c in credits]
+    await session.execute(
+        text("SELECT id FROM accounts WHERE id = ANY(:ids) ORDER BY id FOR UPDATE"), {"ids": ids}
+    )
+    await session.execute(
+        text(
+            "UPDATE accounts SET balance_fen = accounts.balance_fen + u.delta"
+            " FROM unnest(CAST(:ids AS integer[]), CAST(:deltas AS bigint[])) AS u(id, delta)"
+            " WHERE accounts.id = u.id"
+        ),
+        {"ids": ids, "deltas": deltas},
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class NewTransfer:
     id: str
@@ -198,8 +224,9 @@ async def post_many(unit: UnitOfWork, transfers: list[NewTransfer]) -> None:
         return
     for transfer in transfers:
         _move(unit, transfer.debit_account_id, transfer.credit_account_id, transfer.amount_fen)
-    await unit.session.execute(
-        insert(LedgerTransfer),
+    await insert_rows(
+        unit.session,
+        cast(Table, LedgerTransfer.__table__),
         [
             {
                 "id": t.id,

@@ -8,16 +8,18 @@ the servicer's bank) to each holder's available funds in one bulk ledger write.
 from __future__ import annotations
 
 from datetime import date
+from typing import cast
 
-from sqlalchemy import insert, select
+from sqlalchemy import Table, select
 
 from transfer import ledger
+from transfer.bulk import insert_rows
 from transfer.errors import Conflict, DomainError, Forbidden
 from transfer.models import Account
 from transfer.models.loans import IncomeRight
 from transfer.models.servicing import Repayment, RepaymentShare
 from transfer.ownership import lock_loan
-from transfer.rules.distribution import HolderShare, distribute_repayment
+from transfer.rules.distribution import DistributionLine, HolderShare, distribute_repayment
 from transfer.unit_of_work import UnitOfWork
 
 
@@ -29,7 +31,7 @@ async def record_repayment(
     principal_fen: int,
     interest_fen: int,
     received_on: date,
-) -> tuple[Repayment, list[RepaymentShare]]:
+) -> tuple[Repayment, list[DistributionLine]]:
     loan = await lock_loan(unit, loan_id)
     if loan.servicer_id != servicer_id:
         raise Forbidden("not_servicer", "only the loan's servicer records its repayments")
@@ -100,7 +102,7 @@ async def record_repayment(
         }
         for line in lines
     ]
-    await unit.session.execute(insert(RepaymentShare), shares)
+    await insert_rows(unit.session, cast(Table, RepaymentShare.__table__), shares)
     loan.outstanding_principal_fen -= principal_fen
     assert sum(line.principal_fen for line in lines) == principal_fen
     assert sum(line.interest_fen for line in lines) == interest_fen
@@ -116,4 +118,4 @@ async def record_repayment(
             "outstanding_principal_fen": loan.outstanding_principal_fen,
         },
     )
-    return repayment, [RepaymentShare(**share) for share in shares]
+    return repayment, lines
