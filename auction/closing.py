@@ -7,6 +7,7 @@ makes a second close of the same auction impossible. On SQLite the write lock do
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -30,13 +31,14 @@ from auction.rules import (
 )
 from transfer import ledger
 from transfer.errors import Conflict, Forbidden
+from transfer.listings import trade_from_auction
 from transfer.money import format_fen
 from transfer.unit_of_work import UnitOfWork
 
 CLOSE_BATCH_SIZE = 200
 
 
-async def _outcome(unit: UnitOfWork, auction: Auction) -> CloseOutcome:
+def _outcome(auction: Auction, bids: list[Bid]) -> CloseOutcome:
     kind = AuctionKind(auction.kind)
     if kind is AuctionKind.ENGLISH:
         state = EnglishState(
@@ -50,15 +52,6 @@ async def _outcome(unit: UnitOfWork, auction: Auction) -> CloseOutcome:
         )
         rules = EnglishRules(auction.start_price_fen, auction.increment_fen, auction.reserve_price_fen)
         return close_english(state, rules)
-    bids = list(
-        (
-            await unit.session.execute(
-                select(Bid)
-                .where(Bid.auction_id == auction.id, Bid.superseded.is_(False))
-                .order_by(Bid.sequence)
-            )
-        ).scalars()
-    )
     if kind in SEALED_KINDS:
         sealed_rules = SealedRules(
             SealedKind(auction.kind),
@@ -80,42 +73,90 @@ async def escrow_account_id(unit: UnitOfWork) -> int:
 
 
 async def close_auction(unit: UnitOfWork, auction: Auction, policy: AuctionPolicy) -> None:
-    """Resolve a locked, running auction: winner and price, every deposit posted or released."""
-    assert auction.state in RUNNING_STATES
-    outcome = await _outcome(unit, auction)
-    registrations = list(
-        (
-            await unit.session.execute(select(Registration).where(Registration.auction_id == auction.id))
-        ).scalars()
-    )
+    """Resolve one locked, running auction (see close_auctions)."""
+    await close_auctions(unit, [auction], policy)
+
+
+async def close_auctions(unit: UnitOfWork, auctions: Sequence[Auction], policy: AuctionPolicy) -> None:
+    """Resolve locked, running auctions: winner and price, every deposit posted or released.
+
+    A batch costs a fixed number of statements, not a number per auction: one query for the
+    registrations, one for the live bids of non-English lots, and the deposits resolved together
+    (ledger.resolve_holds).
+    """
+    assert all(auction.state in RUNNING_STATES for auction in auctions)
+    ids = [auction.id for auction in auctions]
+    registrations_of: dict[int, list[Registration]] = {auction_id: [] for auction_id in ids}
+    for registration in (
+        await unit.session.execute(
+            select(Registration).where(Registration.auction_id.in_(ids)).order_by(Registration.id)
+        )
+    ).scalars():
+        registrations_of[registration.auction_id].append(registration)
+    bids_of: dict[int, list[Bid]] = {auction_id: [] for auction_id in ids}
+    needs_bids = [a.id for a in auctions if a.kind != AuctionKind.ENGLISH]
+    if needs_bids:
+        for bid in (
+            await unit.session.execute(
+                select(Bid)
+                .where(Bid.auction_id.in_(needs_bids), Bid.superseded.is_(False))
+                .order_by(Bid.sequence)
+            )
+        ).scalars():
+            bids_of[bid.auction_id].append(bid)
+    escrow_id = await escrow_account_id(unit)
+    resolutions: list[ledger.HoldResolution] = []
+    for auction in auctions:
+        resolutions += await _settle_outcome(
+            unit,
+            auction,
+            _outcome(auction, bids_of[auction.id]),
+            registrations_of[auction.id],
+            escrow_id,
+            policy,
+        )
+    await ledger.resolve_holds(unit, resolutions)
+
+
+async def _settle_outcome(
+    unit: UnitOfWork,
+    auction: Auction,
+    outcome: CloseOutcome,
+    registrations: list[Registration],
+    escrow_id: int,
+    policy: AuctionPolicy,
+) -> list[ledger.HoldResolution]:
+    resolutions: list[ledger.HoldResolution] = []
     winner_id = outcome.winner_id if isinstance(outcome, Sold) else None
     # An auction of a listing sells a loan or an income right: its result is a trade, settled
     # delivery versus payment by clearing, so every deposit (the winner's too) is released here.
     settles_by_trade = winner_id is not None and auction.listing_id is not None and policy.market is not None
-    escrow_id = await escrow_account_id(unit) if winner_id is not None and not settles_by_trade else 0
     for registration in registrations:
         if registration.deposit_state != "held":
             continue
         if registration.bidder_id == winner_id and not settles_by_trade:
             if registration.deposit_hold_id is not None:
                 # The winner's deposit goes toward the price: held in escrow until payment or default.
-                await ledger.post_hold(
-                    unit,
-                    f"{registration.deposit_hold_id}:apply",
-                    pending_id=registration.deposit_hold_id,
-                    credit_account_id=escrow_id,
-                    code="deposit_apply",
-                    reference=f"auction:{auction.id}",
+                resolutions.append(
+                    ledger.HoldResolution(
+                        registration.deposit_hold_id,
+                        f"{registration.deposit_hold_id}:apply",
+                        escrow_id,
+                        "deposit_apply",
+                        f"auction:{auction.id}",
+                    )
                 )
             registration.deposit_state = "applied"
         else:
             if registration.deposit_hold_id is not None:
-                await ledger.void_hold(
-                    unit,
-                    f"{registration.deposit_hold_id}:void",
-                    pending_id=registration.deposit_hold_id,
-                    code="deposit_refund",
-                    reference=f"auction:{auction.id}",
+                resolutions.append(
+                    ledger.HoldResolution(
+                        registration.deposit_hold_id,
+                        f"{registration.deposit_hold_id}:void",
+                        None,
+                        "deposit_refund",
+                        f"auction:{auction.id}",
+                    )
                 )
             registration.deposit_state = "refunded"
     auction.closed_at = unit.now
@@ -130,8 +171,6 @@ async def close_auction(unit: UnitOfWork, auction: Auction, policy: AuctionPolic
         auction.leader_paddle = winner.paddle
         auction.payment_due_at = unit.now + timedelta(seconds=policy.payment_deadline_s)
         if settles_by_trade:
-            from transfer.listings import trade_from_auction
-
             assert auction.listing_id is not None
             assert policy.market is not None
             trade = await trade_from_auction(
@@ -163,6 +202,7 @@ async def close_auction(unit: UnitOfWork, auction: Auction, policy: AuctionPolic
         },
     )
     unit.publish(f"auction:{auction.id}", payload)
+    return resolutions
 
 
 async def close_due(unit: UnitOfWork, policy: AuctionPolicy, limit: int = CLOSE_BATCH_SIZE) -> int:
@@ -180,8 +220,7 @@ async def close_due(unit: UnitOfWork, policy: AuctionPolicy, limit: int = CLOSE_
         .scalars()
         .all()
     )
-    for auction in due:
-        await close_auction(unit, auction, policy)
+    await close_auctions(unit, due, policy)
     return len(due)
 
 

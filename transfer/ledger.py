@@ -137,9 +137,12 @@ async def apply_balance_deltas(unit: UnitOfWork) -> None:
     account-id order is kept across runs, which is what rules out deadlocks.
     """
     session = unit.session
-    deltas = sorted(unit.balance_deltas_fen.items())
+    deltas = sorted((account, delta) for account, delta in unit.balance_deltas_fen.items() if delta != 0)
     unit.balance_deltas_fen.clear()
     assert sum(delta for _, delta in deltas) == 0, "a unit of work's movements must balance"
+    if len(deltas) >= BULK_CREDIT_ROWS and (await session.connection()).dialect.name == "postgresql":
+        await _bulk_apply_postgres(session, deltas)
+        return
     credit_run: list[dict[str, int]] = []
 
     async def flush_credits() -> None:
@@ -202,6 +205,100 @@ async def _bulk_credit_postgres(session: AsyncSession, credits: list[dict[str, i
         ),
         {"ids": ids, "deltas": deltas},
     )
+
+
+async def _bulk_apply_postgres(session: AsyncSession, deltas: list[tuple[int, int]]) -> None:
+    """Many accounts at once: lock them in id order (the global order that rules out deadlocks),
+    then one UPDATE from arrays whose WHERE refuses any overdraft; a row it skipped names the
+    account that would have gone below zero."""
+    ids = [account for account, _ in deltas]
+    amounts = [delta for _, delta in deltas]
+    await session.execute(
+        text("SELECT id FROM accounts WHERE id = ANY(:ids) ORDER BY id FOR UPDATE"), {"ids": ids}
+    )
+    updated = await session.execute(
+        text(
+            "UPDATE accounts SET balance_fen = accounts.balance_fen + u.delta"
+            " FROM unnest(CAST(:ids AS integer[]), CAST(:deltas AS bigint[])) AS u(id, delta)"
+            " WHERE accounts.id = u.id AND (NOT accounts.non_negative OR accounts.balance_fen + u.delta >= 0)"
+            " RETURNING accounts.id"
+        ),
+        {"ids": ids, "deltas": amounts},
+    )
+    done = {row[0] for row in updated.all()}
+    if len(done) != len(ids):
+        account, delta = next((a, d) for a, d in deltas if a not in done)
+        row = (
+            await session.execute(
+                select(Account.participant_id, Account.balance_fen).where(Account.id == account)
+            )
+        ).one()
+        raise InsufficientFunds(row.participant_id or 0, -delta, row.balance_fen)
+
+
+@dataclass(frozen=True, slots=True)
+class HoldResolution:
+    """Resolve one hold: post it whole to `post_to_account_id`, or void it when that is None."""
+
+    pending_id: str
+    transfer_id: str
+    post_to_account_id: int | None
+    code: str
+    reference: str | None = None
+
+
+async def resolve_holds(unit: UnitOfWork, resolutions: list[HoldResolution]) -> None:
+    """Post or void many holds with one conditional UPDATE per outcome and one bulk insert.
+
+    The UPDATE … WHERE pending_status = 'pending' is the exactly-once guard, as in post_hold and
+    void_hold: a hold some other transaction resolved first makes this whole unit of work fail.
+    """
+    rows: list[dict[str, object]] = []
+    for status, group in (
+        (POSTED, [r for r in resolutions if r.post_to_account_id is not None]),
+        (VOIDED, [r for r in resolutions if r.post_to_account_id is None]),
+    ):
+        if not group:
+            continue
+        claimed = await unit.session.execute(
+            update(LedgerTransfer)
+            .where(
+                LedgerTransfer.id.in_([r.pending_id for r in group]), LedgerTransfer.pending_status == PENDING
+            )
+            .values(pending_status=status)
+            .returning(
+                LedgerTransfer.id,
+                LedgerTransfer.amount_fen,
+                LedgerTransfer.debit_account_id,
+                LedgerTransfer.credit_account_id,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        holds = {row[0]: row for row in claimed.all()}
+        if len(holds) != len(group):
+            missing = next(r.pending_id for r in group if r.pending_id not in holds)
+            raise Conflict(
+                "hold_already_resolved", f"hold {missing} is no longer pending", field="pending_id"
+            )
+        for resolution in group:
+            _, amount_fen, available, held = holds[resolution.pending_id]
+            target = resolution.post_to_account_id if resolution.post_to_account_id is not None else available
+            _move(unit, held, target, amount_fen)
+            rows.append(
+                {
+                    "id": resolution.transfer_id,
+                    "kind": "post_pending" if status == POSTED else "void_pending",
+                    "debit_account_id": held,
+                    "credit_account_id": target,
+                    "amount_fen": amount_fen,
+                    "pending_id": resolution.pending_id,
+                    "pending_status": None,
+                    "code": resolution.code,
+                    "reference": resolution.reference,
+                    "created_at": unit.now,
+                }
+            )
+    await insert_rows(unit.session, cast(Table, LedgerTransfer.__table__), rows)
 
 
 @dataclass(frozen=True, slots=True)

@@ -118,18 +118,19 @@ async def test_a_closer_that_crashes_midway_changes_nothing_and_the_next_tick_cl
 
     from transfer import ledger
 
-    real_void = ledger.void_hold
+    real_resolve = ledger.resolve_holds
 
     async def crash(*args: object, **kwargs: object) -> None:
-        raise RuntimeError("closer died")
+        await real_resolve(*args, **kwargs)  # type: ignore[arg-type]
+        raise RuntimeError("closer died after resolving the deposits, before commit")
 
-    monkeypatch.setattr(ledger, "void_hold", crash)
+    monkeypatch.setattr(ledger, "resolve_holds", crash)
     with pytest.raises(RuntimeError):
         await close_due_auctions(house.context)
     assert (await house.view(auction["id"], a))["state"] == "closing"
     assert await house.market.balances(a) == {"available": "99900.00", "held": "100.00"}
 
-    monkeypatch.setattr(ledger, "void_hold", real_void)
+    monkeypatch.setattr(ledger, "resolve_holds", real_resolve)
     await house.tick()
 
     assert (await house.view(auction["id"], a))["state"] == "awaiting_payment"
