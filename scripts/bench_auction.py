@@ -179,7 +179,7 @@ class Server:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        self.log_file = open(self.log_path, "wb")
+        self.log_file = open(self.log_path, "wb")  # noqa: SIM115  (closed in stop())
         self.process = subprocess.Popen(
             [PYTHON, "-m", "app", "serve"],
             cwd=ROOT,
@@ -1085,7 +1085,7 @@ def print_report(
 
 
 async def bench_auction(config: Config) -> int:
-    if not Path(WRK).exists():
+    if not Path(WRK).exists():  # noqa: ASYNC240
         raise BenchError("wrk is not installed (apt-get install wrk)")
     db = BenchDatabase(config)
     workdir = Path(tempfile.mkdtemp(prefix="ipx_bench_work_"))
@@ -1160,7 +1160,7 @@ async def bench_auction(config: Config) -> int:
             log(f"dropped {db.name if config.backend == 'postgresql' else db.url}")
         except Exception as error:
             log(f"could not drop the bench database: {error}")
-        if workdir.exists():
+        if workdir.exists():  # noqa: ASYNC240
             log(f"kept {workdir} (server log, wrk scripts) for inspection")
 
 
