@@ -374,31 +374,9 @@ async def post_transfer(
     reference: str | None = None,
 ) -> LedgerTransfer:
     """A plain movement. A repeated id with the same content is a no-op returning the original."""
-    session = unit.session
-    existing = await _existing(
-        session,
-        transfer_id,
-        kind=POSTED,
-        debit_account_id=debit_account_id,
-        credit_account_id=credit_account_id,
-        amount_fen=amount_fen,
+    return await _record(
+        unit, transfer_id, POSTED, debit_account_id, credit_account_id, amount_fen, code, reference
     )
-    if existing is not None:
-        return existing
-    _move(unit, debit_account_id, credit_account_id, amount_fen)
-    transfer = LedgerTransfer(
-        id=transfer_id,
-        kind=POSTED,
-        debit_account_id=debit_account_id,
-        credit_account_id=credit_account_id,
-        amount_fen=amount_fen,
-        code=code,
-        reference=reference,
-        created_at=unit.now,
-    )
-    session.add(transfer)
-    await session.flush()
-    return transfer
 
 
 async def hold(
@@ -411,34 +389,48 @@ async def hold(
     reference: str | None = None,
 ) -> LedgerTransfer:
     """Move available -> held as a pending transfer that later posts or voids exactly once."""
-    session = unit.session
-    available = await participant_account_id(session, participant_id, AVAILABLE)
-    held = await participant_account_id(session, participant_id, HELD)
+    available = await participant_account_id(unit.session, participant_id, AVAILABLE)
+    held = await participant_account_id(unit.session, participant_id, HELD)
+    return await _record(unit, transfer_id, PENDING, available, held, amount_fen, code, reference)
+
+
+async def _record(
+    unit: UnitOfWork,
+    transfer_id: str,
+    kind: str,
+    debit_account_id: int,
+    credit_account_id: int,
+    amount_fen: int,
+    code: str,
+    reference: str | None,
+) -> LedgerTransfer:
+    """Store a new movement (a hold when kind is pending), or return the identical one already
+    stored under this id: a client's retry has one effect."""
     existing = await _existing(
-        session,
+        unit.session,
         transfer_id,
-        kind=PENDING,
-        debit_account_id=available,
-        credit_account_id=held,
+        kind=kind,
+        debit_account_id=debit_account_id,
+        credit_account_id=credit_account_id,
         amount_fen=amount_fen,
     )
     if existing is not None:
         return existing
-    _move(unit, available, held, amount_fen)
-    pending = LedgerTransfer(
+    _move(unit, debit_account_id, credit_account_id, amount_fen)
+    transfer = LedgerTransfer(
         id=transfer_id,
-        kind=PENDING,
-        debit_account_id=available,
-        credit_account_id=held,
+        kind=kind,
+        debit_account_id=debit_account_id,
+        credit_account_id=credit_account_id,
         amount_fen=amount_fen,
-        pending_status=PENDING,
+        pending_status=PENDING if kind == PENDING else None,
         code=code,
         reference=reference,
         created_at=unit.now,
     )
-    session.add(pending)
-    await session.flush()
-    return pending
+    unit.session.add(transfer)
+    await unit.session.flush()
+    return transfer
 
 
 async def _claim_pending(session: AsyncSession, pending_id: str, new_status: str) -> LedgerTransfer:
