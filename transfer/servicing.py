@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 from typing import cast
 
-from sqlalchemy import Table, select
+from sqlalchemy import Table, and_, select
 
 from transfer import ledger
 from transfer.bulk import insert_rows
@@ -45,16 +45,23 @@ async def record_repayment(
             f"principal exceeds the outstanding principal of {loan.outstanding_principal_fen} fen",
             field="principal",
         )
+    # Holders with their available accounts in one join: no id list is sent to the database, so
+    # a loan with 100,000 holders stays one statement (drivers cap bind parameters at ~32,767).
     holders = list(
         (
             await unit.session.execute(
-                select(IncomeRight.holder_id, IncomeRight.share_ppm)
+                select(IncomeRight.holder_id, IncomeRight.share_ppm, Account.id)
+                .join(
+                    Account,
+                    and_(Account.participant_id == IncomeRight.holder_id, Account.code == ledger.AVAILABLE),
+                )
                 .where(IncomeRight.loan_id == loan_id, IncomeRight.share_ppm > 0)
                 .order_by(IncomeRight.holder_id)
             )
         ).all()
     )
-    lines = distribute_repayment(principal_fen, interest_fen, [HolderShare(h, ppm) for h, ppm in holders])
+    accounts = {holder_id: account_id for holder_id, _, account_id in holders}
+    lines = distribute_repayment(principal_fen, interest_fen, [HolderShare(h, ppm) for h, ppm, _ in holders])
     repayment = Repayment(
         loan_id=loan_id,
         servicer_id=servicer_id,
@@ -67,16 +74,6 @@ async def record_repayment(
     unit.session.add(repayment)
     await unit.session.flush()
     external = await ledger.account_id(unit.session, ledger.center_account_key(ledger.EXTERNAL))
-    accounts = dict(
-        (
-            await unit.session.execute(
-                select(Account.participant_id, Account.id).where(
-                    Account.participant_id.in_([line.holder_id for line in lines]),
-                    Account.code == ledger.AVAILABLE,
-                )
-            )
-        ).all()
-    )
     await ledger.post_many(
         unit,
         [
