@@ -35,7 +35,7 @@ from transfer.listings import trade_from_auction
 from transfer.money import format_fen
 from transfer.unit_of_work import UnitOfWork
 
-CLOSE_BATCH_SIZE = 200
+CLOSE_BATCH_SIZE = 1000
 
 
 def _outcome(auction: Auction, bids: list[Bid]) -> CloseOutcome:

@@ -39,6 +39,8 @@ sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
 
+from auction.closing import CLOSE_BATCH_SIZE  # noqa: E402
+
 PYTHON = (
     str(ROOT / ".venv" / "bin" / "python") if (ROOT / ".venv" / "bin" / "python").exists() else sys.executable
 )
@@ -1061,7 +1063,7 @@ def print_report(
         rows.append(
             (
                 f"(c) close {close.auctions} due auctions",
-                f"{close.seconds:.2f} s ({close.per_s:.0f}/s, {close.batches} batches of 200)",
+                f"{close.seconds:.2f} s ({close.per_s:.0f}/s, {close.batches} batches of {CLOSE_BATCH_SIZE})",
                 f"<= {TARGETS['close_s']:.0f} s" if close.auctions == 10_000 else "<= 10 s at 10,000",
                 verdict(close.seconds * 10_000 / close.auctions <= TARGETS["close_s"]),
             )
