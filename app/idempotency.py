@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -96,13 +96,3 @@ async def purge_expired(session: AsyncSession, now: datetime, ttl_s: int) -> int
         delete(IdempotencyRecord).where(IdempotencyRecord.created_at < now - timedelta(seconds=ttl_s))
     )
     return int(getattr(result, "rowcount", 0) or 0)
-
-
-async def lookup(session: AsyncSession, participant_id: int, key: str) -> IdempotencyRecord | None:
-    return (
-        await session.execute(
-            select(IdempotencyRecord).where(
-                IdempotencyRecord.participant_id == participant_id, IdempotencyRecord.key == key
-            )
-        )
-    ).scalar_one_or_none()

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
 from transfer.errors import Conflict, DomainError, Forbidden, NotFound
 from transfer.loans import is_ip_pledge_loan
@@ -346,15 +346,3 @@ async def trade_from_auction(
     )
     listing.status = "matched"
     return trade
-
-
-async def open_listing_count(unit: UnitOfWork, loan_id: int) -> int:
-    return int(
-        (
-            await unit.session.execute(
-                select(func.count())
-                .select_from(Listing)
-                .where(Listing.loan_id == loan_id, Listing.status == "open")
-            )
-        ).scalar_one()
-    )

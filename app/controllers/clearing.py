@@ -116,6 +116,25 @@ def _row(values: tuple[Any, ...]) -> list[str]:
     ]
 
 
+def _line_row(values: tuple[Any, ...]) -> FeeLineRow:
+    text = dict(zip(CSV_HEADER, _row(values), strict=True))
+    return FeeLineRow(
+        line_id=int(values[0]),
+        trade_id=int(values[1]),
+        trade_date=text["trade_date"],
+        kind=text["kind"],
+        is_ip_pledge=bool(values[4]),
+        price=text["price"],
+        item=text["item"],
+        payer=text["payer"],
+        payer_id=int(values[8]),
+        gross=text["gross"],
+        waived=text["waived"],
+        charged=text["charged"],
+        rule=text["rule"],
+    )
+
+
 def _period(period_from: date, period_to: date) -> None:
     if period_to < period_from:
         raise DomainError("period_reversed", "to must not be before from", field="to")
@@ -160,7 +179,7 @@ class ClearingController(Controller):
             by_institution={str(k): TotalsOut.of(v) for k, v in sorted(report.by_institution.items())},
             by_kind={k: TotalsOut.of(v) for k, v in sorted(report.by_kind.items())},
             by_item={k: TotalsOut.of(v) for k, v in sorted(report.by_item.items())},
-            lines=[FeeLineRow(**_named(line)) for line in lines],
+            lines=[_line_row(tuple(line)) for line in lines],
             next_after_line_id=lines[-1][0] if len(lines) == limit else None,
         )
 
@@ -200,11 +219,3 @@ class ClearingController(Controller):
             ledger_sum=format_fen(result.ledger_sum_fen),
             breaks=[BreakOut(b.kind, b.subject, b.detail) for b in result.breaks],
         )
-
-
-def _named(line: Any) -> dict[str, Any]:
-    values = _row(tuple(line))
-    named: dict[str, Any] = dict(zip(CSV_HEADER, values, strict=True))
-    named["line_id"], named["trade_id"], named["payer_id"] = int(line[0]), int(line[1]), int(line[8])
-    named["is_ip_pledge"] = bool(line[4])
-    return named

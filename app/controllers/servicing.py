@@ -9,6 +9,7 @@ from litestar import Controller, Request, Response, post
 from app.auth import Actor
 from app.context import AppContext
 from app.mutation import run_mutation
+from transfer.models.loans import Loan
 from transfer.money import format_fen, parse_yuan
 from transfer.servicing import record_repayment
 from transfer.unit_of_work import UnitOfWork
@@ -63,9 +64,9 @@ class ServicingController(Controller):
                 interest_fen=interest_fen,
                 received_on=data.received_on,
             )
-            from transfer.ownership import lock_loan
-
-            loan = await lock_loan(unit, loan_id)
+            # Locked and updated by record_repayment: the identity map returns it, no query.
+            loan = await unit.session.get(Loan, loan_id)
+            assert loan is not None
             return RepaymentOut(
                 repayment.id,
                 loan_id,
