@@ -78,7 +78,8 @@ def requires(*roles: str) -> Any:
     """A guard admitting participants holding any of these roles."""
     wanted = frozenset(roles)
 
-    def guard(connection: ASGIConnection[Any, Any, Any, Any], _handler: BaseRouteHandler) -> None:
+    # async on purpose: Litestar runs a sync guard in a worker thread, a thread hop per request.
+    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _handler: BaseRouteHandler) -> None:
         actor = connection.user
         if not isinstance(actor, Actor) or not actor.has_any(wanted):
             raise PermissionDeniedException(f"this endpoint needs the role {' or '.join(sorted(wanted))}")

@@ -105,6 +105,11 @@ def cmd_participants_list(settings: Settings, _args: argparse.Namespace) -> int:
 
 def cmd_audit_verify(settings: Settings, _args: argparse.Namespace) -> int:
     async def action(context: AppContext) -> int:
+        from app.scheduler import seal_audit_events
+
+        sealed = await seal_audit_events(context)
+        if sealed:
+            print(f"sealed {sealed} event(s) committed since the last scheduler tick")
         async with context.database.read() as session:
             report = await verify_chain(session)
         if report.ok:

@@ -15,7 +15,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from app import idempotency
 from app.context import AppContext
 from auction import closing
-from transfer import listings, settlement
+from transfer import audit, listings, settlement
 from transfer.unit_of_work import UnitOfWork
 
 log = structlog.get_logger("ipx.scheduler")
@@ -24,7 +24,7 @@ log = structlog.get_logger("ipx.scheduler")
 @dataclass(frozen=True, slots=True)
 class PeriodicJob:
     name: str
-    run: Callable[[AppContext], Awaitable[None]]
+    run: Callable[[AppContext], Awaitable[object]]
     every_s: float
 
 
@@ -35,6 +35,16 @@ async def purge_idempotency_records(context: AppContext) -> None:
     purged = await context.transact(work, actor_id=None)
     if purged:
         log.info("idempotency records purged", count=purged)
+
+
+async def seal_audit_events(context: AppContext) -> int:
+    """Chain every committed event not yet sealed; returns how many were sealed."""
+    total = 0
+    while True:
+        sealed = await context.transact(lambda unit: audit.seal_pending(unit.session), actor_id=None)
+        total += sealed
+        if sealed < audit.SEAL_BATCH_SIZE:
+            return total
 
 
 async def close_due_auctions(context: AppContext) -> None:
@@ -82,6 +92,7 @@ def periodic_jobs(context: AppContext) -> list[PeriodicJob]:
     tick_s = context.settings.scheduler_tick_s
     return [
         PeriodicJob("close_due_auctions", close_due_auctions, tick_s),
+        PeriodicJob("seal_audit_events", seal_audit_events, tick_s),
         PeriodicJob("default_overdue_winners", default_overdue_winners, tick_s),
         PeriodicJob("close_due_subscription_books", close_due_subscription_books, tick_s),
         PeriodicJob("fail_overdue_trades", fail_overdue_trades, 60.0),

@@ -86,13 +86,3 @@ async def register(unit: UnitOfWork, auction_id: int, bidder_id: int) -> Registr
         {"bidder_id": bidder_id, "paddle": registration.paddle, "deposit_fen": auction.deposit_fen},
     )
     return registration
-
-
-async def registration_of(unit: UnitOfWork, auction_id: int, bidder_id: int) -> Registration | None:
-    return (
-        await unit.session.execute(
-            select(Registration).where(
-                Registration.auction_id == auction_id, Registration.bidder_id == bidder_id
-            )
-        )
-    ).scalar_one_or_none()

@@ -1,4 +1,8 @@
-"""The audit chain: every state change appends an event, hash-chained, in the same transaction."""
+"""The audit chain: every state change appends an event in its own transaction; a sealer chains them.
+
+Sealing runs on every scheduler tick and before every verification, so an event is chained within
+about one tick of its commit.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +11,17 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from transfer.models import AuditEvent, AuditHead
 
 GENESIS_HASH = "0" * 64
 VERIFY_BATCH_SIZE = 5_000
+SEAL_BATCH_SIZE = 5_000
+EVENTS = cast(Table, AuditEvent.__table__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,40 +58,70 @@ def event_hash(
 
 
 async def append_events(session: AsyncSession, events: Sequence[PendingEvent]) -> None:
-    """Append a unit of work's events at the end of the chain.
+    """Insert a unit of work's events, unsealed, in its own transaction.
 
-    Called last in a transaction: the head row's lock (FOR UPDATE on PostgreSQL, the write lock on
-    SQLite) is then held only for the insert and the commit, so independent transactions run in
-    parallel until this point and the chain stays one line.
+    No lock: the chain position and hashes are given after commit by `seal_pending`, so
+    independent transactions never queue behind one chain head (it used to serialize every write).
     """
     if not events:
         return
+    rows = [
+        {
+            "occurred_at": event.occurred_at,
+            "actor_id": event.actor_id,
+            "type": event.type,
+            "subject": event.subject,
+            "payload": canonical_json(event.payload),
+        }
+        for event in events
+    ]
+    connection = await session.connection()
+    await connection.execute(insert(EVENTS), rows)
+
+
+async def seal_pending(session: AsyncSession, limit: int = SEAL_BATCH_SIZE) -> int:
+    """Chain up to `limit` committed, unsealed events, oldest insertion first; returns how many.
+
+    Run in a write transaction. The head row's lock makes concurrent sealers take turns; an event
+    whose transaction commits late is simply sealed by a later run, so the chain order is the
+    sealing order (close to commit order), and it never forks.
+    """
     head = (await session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update())).scalar_one()
+    table = EVENTS
+    pending = (
+        await session.execute(
+            select(
+                table.c.id,
+                table.c.occurred_at,
+                table.c.actor_id,
+                table.c.type,
+                table.c.subject,
+                table.c.payload,
+            )
+            .where(table.c.seq.is_(None))
+            .order_by(table.c.id)
+            .limit(limit)
+        )
+    ).all()
+    if not pending:
+        return 0
     seq, prev_hash = head.last_seq, head.last_hash
-    rows = []
-    for event in events:
+    sealed = []
+    for row in pending:
         seq += 1
-        payload_json = canonical_json(event.payload)
-        digest = event_hash(
-            seq, event.occurred_at, event.actor_id, event.type, event.subject, payload_json, prev_hash
-        )
-        rows.append(
-            {
-                "seq": seq,
-                "occurred_at": event.occurred_at,
-                "actor_id": event.actor_id,
-                "type": event.type,
-                "subject": event.subject,
-                "payload": payload_json,
-                "prev_hash": prev_hash,
-                "hash": digest,
-            }
-        )
+        digest = event_hash(seq, row.occurred_at, row.actor_id, row.type, row.subject, row.payload, prev_hash)
+        sealed.append({"event_id": row.id, "seq": seq, "prev_hash": prev_hash, "hash": digest})
         prev_hash = digest
-    await session.execute(insert(AuditEvent), rows)
-    await session.execute(
-        update(AuditHead).where(AuditHead.id == 1).values(last_seq=seq, last_hash=prev_hash)
+    connection = await session.connection()
+    await connection.execute(
+        update(table)
+        .where(table.c.id == bindparam("event_id"))
+        .values(seq=bindparam("seq"), prev_hash=bindparam("prev_hash"), hash=bindparam("hash")),
+        sealed,
     )
+    head.last_seq, head.last_hash = seq, prev_hash
+    await session.flush()
+    return len(sealed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +143,7 @@ async def verify_chain(session: AsyncSession) -> VerifyReport:
             (
                 await session.execute(
                     select(AuditEvent)
-                    .where(AuditEvent.seq > last_seq)
+                    .where(AuditEvent.seq > last_seq)  # NULL (unsealed) never compares greater
                     .order_by(AuditEvent.seq)
                     .limit(VERIFY_BATCH_SIZE)
                 )
@@ -122,23 +158,23 @@ async def verify_chain(session: AsyncSession) -> VerifyReport:
                 return VerifyReport(False, checked, expected_seq, f"event {expected_seq} is missing")
             if event.prev_hash != prev_hash:
                 return VerifyReport(
-                    False, checked, event.seq, "prev_hash does not match the previous event's hash"
+                    False, checked, expected_seq, "prev_hash does not match the previous event's hash"
                 )
             digest = event_hash(
-                event.seq,
+                expected_seq,
                 event.occurred_at,
                 event.actor_id,
                 event.type,
                 event.subject,
                 event.payload,
-                event.prev_hash,
+                prev_hash,
             )
             if digest != event.hash:
-                return VerifyReport(False, checked, event.seq, "content does not match its hash")
-            prev_hash = event.hash
+                return VerifyReport(False, checked, expected_seq, "content does not match its hash")
+            prev_hash = digest
             expected_seq += 1
             checked += 1
-        last_seq = batch[-1].seq
+        last_seq = expected_seq - 1
         session.expunge_all()
     head = (await session.execute(select(AuditHead).where(AuditHead.id == 1))).scalar_one_or_none()
     if head is not None and (head.last_seq != checked or head.last_hash != prev_hash):

@@ -7,20 +7,27 @@ import json
 import httpx
 from sqlalchemy import select, text
 
+from app.context import AppContext
 from app.db import Database
+from app.scheduler import seal_audit_events
 from tests.conftest import Market
 from transfer.models import AuditEvent
 
 
 async def _events(database: Database) -> list[AuditEvent]:
     async with database.read() as session:
-        return list((await session.execute(select(AuditEvent).order_by(AuditEvent.seq))).scalars())
+        return list((await session.execute(select(AuditEvent).order_by(AuditEvent.id))).scalars())
 
 
-async def test_every_state_change_appends_a_chained_event(
-    client: httpx.AsyncClient, market: Market, database: Database
+async def test_every_state_change_appends_an_event_that_the_sealer_chains(
+    client: httpx.AsyncClient, market: Market, database: Database, context: AppContext
 ) -> None:
     bank_id, _ = await market.participant(["bank"], name="Audit Bank", funds="12.34")
+    # Appended in each change's own transaction, not yet chained: writers never wait on the chain.
+    assert [(e.seq, e.hash) for e in await _events(database)] == [(None, None)] * 4
+
+    assert await seal_audit_events(context) == 4
+    assert await seal_audit_events(context) == 0
 
     events = await _events(database)
 
@@ -44,9 +51,10 @@ async def test_verify_reports_ok_on_an_untouched_chain(client: httpx.AsyncClient
 
 
 async def test_editing_an_event_is_detected_and_named(
-    client: httpx.AsyncClient, market: Market, database: Database
+    client: httpx.AsyncClient, market: Market, database: Database, context: AppContext
 ) -> None:
     await market.participant(["bank"], funds="1.00")
+    await seal_audit_events(context)
     async with database.write_engine.begin() as connection:
         await connection.execute(
             text("UPDATE audit_events SET payload = :forged WHERE seq = 4"),
@@ -62,9 +70,10 @@ async def test_editing_an_event_is_detected_and_named(
 
 
 async def test_removing_an_event_is_detected(
-    client: httpx.AsyncClient, market: Market, database: Database
+    client: httpx.AsyncClient, market: Market, database: Database, context: AppContext
 ) -> None:
     await market.participant(["bank"], funds="1.00")
+    await seal_audit_events(context)
     async with database.write_engine.begin() as connection:
         await connection.execute(text("DELETE FROM audit_events WHERE seq = 2"))
 
@@ -73,8 +82,8 @@ async def test_removing_an_event_is_detected(
     assert (report["ok"], report["first_broken_seq"]) == (False, 2)
 
 
-async def test_concurrent_writers_keep_one_unbroken_chain(
-    client: httpx.AsyncClient, market: Market, database: Database
+async def test_concurrent_writers_and_sealers_keep_one_unbroken_chain(
+    client: httpx.AsyncClient, market: Market, database: Database, context: AppContext
 ) -> None:
     bank_id, bank = await market.participant(["bank"])
     clearing = await market.clearing()
@@ -91,8 +100,11 @@ async def test_concurrent_writers_keep_one_unbroken_chain(
     )
 
     assert {r.status_code for r in responses} == {201}
+    # Four sealers at once (as on four nodes): each event is chained exactly once, no fork.
+    sealed = await asyncio.gather(*(seal_audit_events(context) for _ in range(4)))
+    assert sum(sealed) == 3 + 30
     events = await _events(database)
-    assert [e.seq for e in events] == list(range(1, len(events) + 1))
+    assert sorted(e.seq for e in events if e.seq is not None) == list(range(1, 3 + 30 + 1))
     assert len(events) == 3 + 30
     report = (await client.get("/api/v1/audit/verify", headers=clearing)).json()
     assert report["ok"] is True

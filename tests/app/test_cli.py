@@ -35,7 +35,10 @@ def test_participants_create_prints_a_key_and_audit_verify_checks_the_chain(tmp_
     assert "Bank of Ningbo" in listed.stdout
     assert "1 participant(s)" in listed.stdout
     assert verified.returncode == 0
-    assert verified.stdout.strip() == "audit chain ok: 1 events verified"
+    assert verified.stdout.strip().splitlines() == [
+        "sealed 1 event(s) committed since the last scheduler tick",
+        "audit chain ok: 1 events verified",
+    ]
 
     with sqlite3.connect(tmp_path / "cli.db") as connection:
         connection.execute("UPDATE audit_events SET type = 'forged' WHERE seq = 1")
