@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -50,15 +51,43 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
     if args.demo:
         settings = load_settings(demo=True)
+    if args.workers is not None:
+        settings = load_settings(demo=settings.demo, workers=args.workers)
     configure_logging(settings.log_level)
     if not settings.is_sqlite:
         _with_context(settings, lambda _context: asyncio.sleep(0, 0))  # refuses a schema that is behind
-    app = create_asgi_app(settings)
-    print(
-        f"ipx: serving on http://{settings.host}:{settings.port} (database {settings.database_url})",
-        flush=True,
+    where = f"http://{settings.host}:{settings.port} (database {settings.database_url})"
+    if settings.workers == 1:
+        print(f"ipx: serving on {where}", flush=True)
+        uvicorn.run(
+            create_asgi_app(settings),
+            host=settings.host,
+            port=settings.port,
+            log_config=None,
+            access_log=False,
+        )
+        return 0
+    # Several processes: prepare the database once here, then each worker only serves.
+    _with_context(settings, lambda context: _prepare(context))
+    os.environ["IPX_WORKERS"] = str(settings.workers)
+    os.environ["IPX_DEMO"] = "true" if settings.demo else "false"
+    print(f"ipx: serving on {where} with {settings.workers} worker processes", flush=True)
+    uvicorn.run(
+        "app.main:create_worker_app",
+        factory=True,
+        workers=settings.workers,
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
     )
-    uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, access_log=False)
+    return 0
+
+
+async def _prepare(context: AppContext) -> int:
+    from app.main import prepare_service
+
+    await prepare_service(context)
     return 0
 
 
@@ -129,6 +158,12 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="migrate if SQLite, then run the API and the scheduler")
     serve.add_argument("--demo", action="store_true", help="seed a demo market (demo keys are logged)")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="server processes (PostgreSQL only; default IPX_WORKERS or 1)",
+    )
     serve.set_defaults(handler=cmd_serve)
     commands.add_parser("migrate", help="upgrade the schema to the newest revision").set_defaults(
         handler=cmd_migrate
@@ -160,6 +195,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         handler: Any = args.handler
         return int(handler(settings, args))
+    except SettingsError as error:  # a command-line option that contradicts the settings
+        print(f"ipx: configuration error: {error}", file=sys.stderr)
+        return 2
     except migrate.SchemaBehind as error:
         print(f"ipx: {error}", file=sys.stderr)
         return 3

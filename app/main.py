@@ -27,6 +27,7 @@ from app.controllers.servicing import ServicingController
 from app.controllers.system import SystemController
 from app.db import Database, create_database
 from app.live import create_channels, publisher
+from app.live_relay import PostgresRelay
 from app.problems import exception_handlers
 from app.request_id import RequestIdMiddleware
 from app.scheduler import periodic_jobs, start_scheduler
@@ -68,27 +69,43 @@ async def prepare_database(context: AppContext) -> None:
     await context.transact(setup, actor_id=None)
 
 
+async def prepare_service(context: AppContext) -> None:
+    """Everything before the first request: schema, bootstrap rows, the demo market if asked."""
+    await prepare_database(context)
+    if context.settings.demo:
+        from app.demo import seed_demo_market
+
+        await seed_demo_market(context)
+
+
 def create_app(
     settings: Settings,
     *,
     database: Database | None = None,
     clock: Clock = system_clock,
     run_scheduler: bool | None = None,
+    prepared: bool = False,
 ) -> Litestar:
+    """prepared: the schema, bootstrap rows and demo market were set up by the parent process
+    (several workers), so this process only serves."""
     owns_database = database is None
     channels = create_channels()
+    relay = PostgresRelay(settings.database_url, channels) if settings.workers > 1 else None
     context = AppContext(
-        settings, database or create_database(settings.database_url), clock, publisher(channels)
+        settings,
+        database or create_database(settings.database_url),
+        clock,
+        relay.publish if relay is not None else publisher(channels),
     )
     scheduler_on = settings.scheduler_enabled if run_scheduler is None else run_scheduler
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        await prepare_database(context)
-        if settings.demo:
-            from app.demo import seed_demo_market
-
-            await seed_demo_market(context)
+        if not prepared:
+            await prepare_service(context)
+        if relay is not None:
+            await relay.start()
+        # Every process runs the jobs: each is safe on any number of nodes (app/scheduler.py).
         scheduler = start_scheduler(context, periodic_jobs(context)) if scheduler_on else None
         log.info("service started", database=context.database.write_engine.dialect.name)
         try:
@@ -96,6 +113,8 @@ def create_app(
         finally:
             if scheduler is not None:
                 scheduler.shutdown(wait=False)
+            if relay is not None:
+                await relay.stop()
             if owns_database:
                 await context.database.dispose()
 
@@ -122,8 +141,23 @@ def create_asgi_app(
     database: Database | None = None,
     clock: Clock = system_clock,
     run_scheduler: bool | None = None,
+    prepared: bool = False,
 ) -> RequestIdMiddleware:
     """The app as served: request ids wrap everything, so even a 401 or 404 carries one."""
     return RequestIdMiddleware(
-        create_app(settings, database=database, clock=clock, run_scheduler=run_scheduler)
+        create_app(settings, database=database, clock=clock, run_scheduler=run_scheduler, prepared=prepared)
     )
+
+
+def create_worker_app() -> RequestIdMiddleware:
+    """uvicorn's factory in each worker process of `python -m app serve` with IPX_WORKERS > 1.
+
+    Settings come from the environment the parent passed on; the parent already prepared the
+    database, so workers never race each other to bootstrap it.
+    """
+    from app.logging_setup import configure_logging
+    from app.settings import load_settings
+
+    settings = load_settings()
+    configure_logging(settings.log_level)
+    return create_asgi_app(settings, prepared=True)

@@ -43,6 +43,9 @@ class Settings:
     scheduler_tick_s: float = 1.0
     idempotency_ttl_s: int = 86_400
     demo: bool = False
+    # Server processes. PostgreSQL only: they share live events through LISTEN/NOTIFY
+    # (app/live_relay.py); SQLite has one writer anyway, and one process serves it best.
+    workers: int = 1
 
     @property
     def is_sqlite(self) -> bool:
@@ -141,6 +144,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "scheduler_tick_s": _parse_positive_float,
     "idempotency_ttl_s": _parse_int(60),
     "demo": _parse_bool,
+    "workers": _parse_int(1, 64),
 }
 
 
@@ -159,4 +163,6 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
     settings = Settings(**values)
     if settings.auction_deposit_min_bps > settings.auction_deposit_max_bps:
         raise SettingsError("IPX_AUCTION_DEPOSIT_MIN_BPS must not exceed IPX_AUCTION_DEPOSIT_MAX_BPS")
+    if settings.workers > 1 and settings.is_sqlite:
+        raise SettingsError("IPX_WORKERS must be 1 with SQLite (several workers need PostgreSQL)")
     return settings

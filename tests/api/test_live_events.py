@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -22,14 +23,17 @@ ROOT = Path(__file__).resolve().parents[2]
 ADMIN = "live-test-admin-key-0123456789"
 
 
+BIDS_ACROSS_WORKERS = 8
+
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
 
 
-@pytest.fixture
-async def server(database: Database) -> AsyncIterator[str]:
+@asynccontextmanager
+async def _running_server(database: Database, **extra_env: str) -> AsyncIterator[str]:
     port = _free_port()
     env = {
         **os.environ,
@@ -39,6 +43,7 @@ async def server(database: Database) -> AsyncIterator[str]:
         "IPX_AUCTION_MIN_DURATION_S": "0",
         "IPX_SCHEDULER_TICK_S": "0.2",
         "IPX_LOG_LEVEL": "WARNING",
+        **extra_env,
     }
     process = subprocess.Popen(  # noqa: ASYNC220  (started once; the test waits on HTTP, not on it)
         [sys.executable, "-m", "app", "serve"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL
@@ -59,6 +64,20 @@ async def server(database: Database) -> AsyncIterator[str]:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+@pytest.fixture
+async def server(database: Database) -> AsyncIterator[str]:
+    async with _running_server(database) as base:
+        yield base
+
+
+@pytest.fixture
+async def two_worker_server(database: Database) -> AsyncIterator[str]:
+    if database.is_sqlite:
+        pytest.skip("several workers need PostgreSQL")
+    async with _running_server(database, IPX_WORKERS="2") as base:
+        yield base
 
 
 async def _participant(
@@ -140,3 +159,63 @@ async def test_bid_extension_and_close_are_streamed_and_the_scheduler_closes_wit
     assert (closed_event["outcome"], closed_event["final_price"]) == ("sold", "1000.00")
     ends_at = datetime.fromisoformat(str(events[2][1]["ends_at"])).timestamp()
     assert 0 <= events[3][2] - ends_at < 2.0
+
+
+async def test_with_two_worker_processes_every_bid_reaches_a_watcher_on_either_worker(
+    two_worker_server: str,
+) -> None:
+    """The kernel spreads connections over the workers, so with a fresh connection per bid most
+    bids land in the process that is not streaming: they must arrive through LISTEN/NOTIFY."""
+    async with httpx.AsyncClient(base_url=two_worker_server, timeout=30) as http:
+        _, clearing = await _participant(http, ["clearing"], None, None)
+        _, bank = await _participant(http, ["bank"], None, None)
+        _, bidder = await _participant(http, ["bidder"], "10000.00", clearing)
+        now = datetime.now(UTC)
+        auction = (
+            await http.post(
+                "/api/v1/auctions",
+                json={
+                    "lot": {"title": "Patent ZL202110345678.9"},
+                    "kind": "english",
+                    "start_price": "1000.00",
+                    "increment": "10.00",
+                    "deposit": "100.00",
+                    "starts_at": (now + timedelta(milliseconds=200)).isoformat(),
+                    "ends_at": (now + timedelta(hours=1)).isoformat(),
+                },
+                headers=bank,
+            )
+        ).json()
+        await http.post(f"/api/v1/auctions/{auction['id']}/registrations", headers=bidder)
+        await asyncio.sleep(0.3)
+        sequences: list[int] = []
+        subscribed = asyncio.Event()
+
+        async def listen() -> None:
+            async with http.stream(
+                "GET", f"/api/v1/auctions/{auction['id']}/events", headers=bidder
+            ) as stream:
+                name = ""
+                async for line in stream.aiter_lines():
+                    if line.startswith("event:"):
+                        name = line.split(":", 1)[1].strip()
+                    elif line.startswith("data:") and name == "hello":
+                        subscribed.set()
+                    elif line.startswith("data:") and name == "bid":
+                        sequences.append(json.loads(line.split(":", 1)[1])["sequence"])
+                        if len(sequences) == BIDS_ACROSS_WORKERS:
+                            return
+
+        listener = asyncio.create_task(listen())
+        await asyncio.wait_for(subscribed.wait(), timeout=10)
+        for index in range(BIDS_ACROSS_WORKERS):
+            async with httpx.AsyncClient(base_url=two_worker_server, timeout=30) as fresh:
+                bid = await fresh.post(
+                    f"/api/v1/auctions/{auction['id']}/bids",
+                    json={"amount": f"{1000 + 10 * index}.00"},
+                    headers=bidder,
+                )
+                assert bid.status_code == 201, bid.text
+        await asyncio.wait_for(listener, timeout=15)
+
+    assert sequences == list(range(1, BIDS_ACROSS_WORKERS + 1))

@@ -64,6 +64,8 @@ def test_every_variable_is_read_from_the_environment() -> None:
         ("IPX_ADMIN_API_KEY", "short", "IPX_ADMIN_API_KEY must be at least 16 characters"),
         ("IPX_SETTLEMENT_DAYS", "-1", "IPX_SETTLEMENT_DAYS must be between 0 and 30, got -1"),
         ("IPX_SCHEDULER_ENABLED", "maybe", "IPX_SCHEDULER_ENABLED must be true or false"),
+        ("IPX_WORKERS", "0", "IPX_WORKERS must be between 1 and 64, got 0"),
+        ("IPX_WORKERS", "2", "IPX_WORKERS must be 1 with SQLite (several workers need PostgreSQL)"),
     ],
 )
 def test_a_wrong_value_names_the_variable(variable: str, value: str, message: str) -> None:
@@ -91,3 +93,9 @@ def test_the_service_refuses_to_start_with_a_one_line_message(tmp_path: Path) ->
     assert result.stderr.strip().splitlines() == [
         "ipx: configuration error: IPX_PORT must be an integer, got 'not-a-port'"
     ]
+
+
+def test_several_workers_are_allowed_on_postgresql() -> None:
+    settings = load_settings({"IPX_WORKERS": "4", "IPX_DATABASE_URL": "postgresql://db.internal/ipx"})
+
+    assert settings.workers == 4
