@@ -51,6 +51,12 @@ class UnitOfWork:
     def record(self, type_: str, subject: str, payload: dict[str, Any]) -> None:
         self.events.append(PendingEvent(self.now, self.actor_id, type_, subject, payload))
 
+    def take_events(self) -> list[PendingEvent]:
+        """Hand the recorded events to a caller that writes them itself (they are then not
+        appended again at commit)."""
+        events, self.events = self.events, []
+        return events
+
     def publish(self, channel: str, payload: dict[str, Any]) -> None:
         self.live_events.append((channel, payload))
 

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 
 import pytest
 from sqlalchemy import func, select
 
-from app.scheduler import close_due_auctions
+from app.scheduler import close_due_auctions, seal_audit_events
 from auction.models import Auction, Bid
 from auction.rules import EnglishBid, EnglishRules, replay
 from tests.api.auction_support import AuctionHouse
+from transfer.audit import verify_chain
 from transfer.models import AuditEvent
 
 CLIENTS = 64
@@ -58,9 +60,23 @@ async def test_sixty_four_clients_bidding_at_once_give_the_replay_of_the_accepte
                 )
             ).scalars()
         )
+        bid_events = list(
+            (
+                await session.execute(
+                    select(AuditEvent.payload)
+                    .where(AuditEvent.type == "auction.bid", AuditEvent.subject == f"auction:{auction['id']}")
+                    .order_by(AuditEvent.id)
+                )
+            ).scalars()
+        )
     assert stored is not None
     # Every accepted bid is in the history exactly once, in receipt order, with no gaps.
     assert [b.sequence for b in history] == accepted_sequences == list(range(1, len(accepted_sequences) + 1))
+    # ... and has exactly one audit event, written in the bid's own statement, chained once sealed.
+    assert sorted(json.loads(p)["sequence"] for p in bid_events) == accepted_sequences
+    await seal_audit_events(house.context)
+    async with house.context.database.read() as session:
+        assert (await verify_chain(session)).ok
     replayed = replay(
         [EnglishBid(b.bidder_id, b.amount_fen, b.max_amount_fen, b.received_at, b.sequence) for b in history],
         EnglishRules(stored.start_price_fen, stored.increment_fen, stored.reserve_price_fen),
