@@ -7,11 +7,12 @@ replay of the history uses. Different lots never wait for each other.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, insert, select, update
+from sqlalchemy import Executable, Table, and_, bindparam, insert, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from auction.closing import close_auction
@@ -161,25 +162,52 @@ def _new_bid(
     return bid
 
 
+BID_COLUMNS = (
+    "auction_id", "registration_id", "bidder_id", "paddle", "sequence", "amount_fen", "max_amount_fen",
+    "price_after_fen", "leading_after", "superseded", "received_at",
+)  # fmt: skip
+
+
+@functools.cache
+def _bid_writes(changed: tuple[str, ...], combined: bool) -> tuple[Executable, ...]:
+    """The bid's writes with bound parameters, built once per set of changed lot columns.
+
+    Reusing a built statement skips SQLAlchemy's per-call construction and cache-key work, a
+    visible share of a bid's CPU. combined: one statement with data-modifying CTEs (PostgreSQL).
+    """
+    insert_bid = insert(BIDS).values({c: bindparam(f"bid_{c}") for c in BID_COLUMNS})
+    insert_event = insert(audit.EVENTS).values({c: bindparam(f"event_{c}") for c in audit.EVENT_COLUMNS})
+    update_lot = (
+        update(AUCTIONS)
+        .where(AUCTIONS.c.id == bindparam("lot_id"))
+        .values({c: bindparam(f"lot_{c}") for c in changed})
+    )
+    if combined:
+        return (update_lot.add_cte(insert_bid.cte("write_bid"), insert_event.cte("write_event")),)
+    return (insert_bid, insert_event, update_lot)
+
+
 async def _write_bid(
     unit: UnitOfWork, auction: Auction, bid_row: dict[str, Any], changes: dict[str, Any]
 ) -> Bid:
-    """Insert the bid, update the lot and append the bid's audit events, under the lot's lock.
+    """Insert the bid, update the lot and append the bid's audit event, under the lot's lock.
 
     Every round trip made while holding the lock lengthens the queue on a hot lot, so on
-    PostgreSQL the three writes go as one statement (data-modifying CTEs); SQLite, which holds its
-    write lock for the whole transaction anyway, runs them one by one. Plain Core statements, no
-    ORM flush: the loaded Auction is told the new values as committed, so it stays the truth for
-    the answer and for any later ORM change in this transaction.
+    PostgreSQL the three writes go as one statement; SQLite, which holds its write lock for the
+    whole transaction anyway, runs them one by one. Plain Core statements, no ORM flush: the
+    loaded Auction is told the new values as committed, so it stays the truth for the answer and
+    for any later ORM change in this transaction.
     """
     connection = await unit.session.connection()
-    update_lot = update(AUCTIONS).where(AUCTIONS.c.id == auction.id).values(changes)
-    inserts = [insert(BIDS).values(bid_row), *audit.insert_statements(unit.take_events())]
-    if connection.dialect.name == "postgresql":
-        await connection.execute(update_lot.add_cte(*(s.cte(f"write_{i}") for i, s in enumerate(inserts))))
-    else:
-        for statement in [*inserts, update_lot]:
-            await connection.execute(statement)
+    [event_row] = audit.event_rows(unit.take_events())
+    params = {
+        "lot_id": auction.id,
+        **{f"lot_{c}": v for c, v in changes.items()},
+        **{f"bid_{c}": v for c, v in bid_row.items()},
+        **{f"event_{c}": v for c, v in event_row.items()},
+    }
+    for statement in _bid_writes(tuple(changes), connection.dialect.name == "postgresql"):
+        await connection.execute(statement, params)
     for key, value in changes.items():
         set_committed_value(auction, key, value)
     return Bid(**bid_row)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Insert, Table, bindparam, insert, select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from transfer.models import AuditEvent, AuditHead
@@ -57,6 +57,10 @@ def event_hash(
     return hashlib.sha256(material.encode()).hexdigest()
 
 
+# What a writer inserts; the chain columns (seq, prev_hash, hash) are the sealer's.
+EVENT_COLUMNS = ("occurred_at", "actor_id", "type", "subject", "payload")
+
+
 def event_rows(events: Sequence[PendingEvent]) -> list[dict[str, Any]]:
     return [
         {
@@ -68,11 +72,6 @@ def event_rows(events: Sequence[PendingEvent]) -> list[dict[str, Any]]:
         }
         for event in events
     ]
-
-
-def insert_statements(events: Sequence[PendingEvent]) -> list[Insert]:
-    """The events as INSERT statements a hot path can fold into its own write (see auction.bidding)."""
-    return [insert(EVENTS).values(row) for row in event_rows(events)]
 
 
 async def append_events(session: AsyncSession, events: Sequence[PendingEvent]) -> None:
