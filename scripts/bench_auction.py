@@ -91,10 +91,11 @@ class Config:
     sweep_s: int = 6
     measure_s: int = 10
     wrk_threads: int = 2
+    workers: int = 1
 
     @classmethod
     def of(cls, args: argparse.Namespace) -> Config:
-        config = cls(backend=args.db, quick=args.quick, pg_admin_url=args.pg_url)
+        config = cls(backend=args.db, quick=args.quick, pg_admin_url=args.pg_url, workers=args.workers)
         if args.quick:
             config.close_auctions = 2_000
             config.sweep = [8, 32]
@@ -212,14 +213,20 @@ class Server:
         self.process = None
 
     def rss_mb(self) -> float | None:
-        try:
-            with open(f"/proc/{self.process.pid}/status") as status:  # type: ignore[union-attr]
-                for line in status:
-                    if line.startswith("VmRSS:"):
-                        return int(line.split()[1]) / 1024
-        except (OSError, AttributeError):
+        """Resident memory of the server and its worker processes together."""
+        if self.process is None:
             return None
-        return None
+        children = subprocess.run(
+            ["pgrep", "-P", str(self.process.pid)], capture_output=True, text=True
+        ).stdout.split()
+        total_kb = 0
+        for pid in [str(self.process.pid), *children]:
+            try:
+                with open(f"/proc/{pid}/status") as status:
+                    total_kb += next(int(ln.split()[1]) for ln in status if ln.startswith("VmRSS:"))
+            except (OSError, StopIteration):
+                continue
+        return total_kb / 1024 if total_kb else None
 
 
 # ----------------------------------------------------------------------------------------------
@@ -1021,7 +1028,7 @@ def print_report(
     print(
         f"machine: {os.cpu_count()} cores; wrk {'(wrk2 not found: 80 % load paced by the Lua delay())' if not WRK2 else ''}"
     )
-    print(f"server: one `python -m app serve` process (uvicorn, 1 worker); server RSS after load: "
+    print(f"server: `python -m app serve` with IPX_WORKERS={config.workers} (uvicorn + uvloop + httptools); server RSS after load: "
           f"{f'{rss:.0f} MiB' if rss else 'n/a'}")  # fmt: skip
     print("=" * 100)
     for s in scenarios:
@@ -1102,6 +1109,7 @@ async def bench_auction(config: Config) -> int:
         admin_key = "bench_admin_" + os.urandom(12).hex()
         port = free_port()
         env = service_env(url, port, admin_key)
+        env["IPX_WORKERS"] = str(config.workers)
         await asyncio.to_thread(migrate, url, env)
         server = Server(env, port, workdir / "server.log")
         server.start()
@@ -1177,6 +1185,9 @@ def main(argv: list[str] | None = None) -> int:
         help="a PostgreSQL server URL whose user may create databases (default: %(default)s)",
     )
     parser.add_argument("--close-auctions", type=int, default=0, help="how many auctions (c) closes")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="server processes, IPX_WORKERS (PostgreSQL only; default 1)"
+    )
     args = parser.parse_args(argv)
     config = Config.of(args)
     try:
