@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from app.db import Database
+from app.lot_gates import LotGates
 from app.settings import Settings
 from auction.policy import AuctionPolicy
 from transfer.clock import Clock, system_clock
@@ -23,6 +24,7 @@ class AppContext:
     clock: Clock = field(default=system_clock)
     # Publishes committed live events (app.live); None until the app wires its channels.
     publish: Callable[[list[tuple[str, dict[str, Any]]]], Awaitable[None]] | None = None
+    lot_gates: LotGates = field(default_factory=LotGates)
 
     @property
     def auction_policy(self) -> AuctionPolicy:

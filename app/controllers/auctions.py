@@ -131,7 +131,8 @@ class AuctionController(Controller):
             )
             return BidOut.of(result, unit.now)
 
-        return await run_mutation(request, ctx, work)
+        async with ctx.lot_gates.hold(auction_id):
+            return await run_mutation(request, ctx, work)
 
     @get("/{auction_id:int}/bids", summary="Public bid history by paddle (no maxima, no identities)")
     async def history(
