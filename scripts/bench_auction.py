@@ -95,7 +95,8 @@ class Config:
 
     @classmethod
     def of(cls, args: argparse.Namespace) -> Config:
-        config = cls(backend=args.db, quick=args.quick, pg_admin_url=args.pg_url, workers=args.workers)
+        workers = args.workers or (os.cpu_count() or 1 if args.db == "postgresql" else 1)
+        config = cls(backend=args.db, quick=args.quick, pg_admin_url=args.pg_url, workers=workers)
         if args.quick:
             config.close_auctions = 2_000
             config.sweep = [8, 32]
@@ -1186,7 +1187,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--close-auctions", type=int, default=0, help="how many auctions (c) closes")
     parser.add_argument(
-        "--workers", type=int, default=1, help="server processes, IPX_WORKERS (PostgreSQL only; default 1)"
+        "--workers",
+        type=int,
+        default=None,
+        help="server processes, IPX_WORKERS (default: one per core on PostgreSQL, 1 on SQLite)",
     )
     args = parser.parse_args(argv)
     config = Config.of(args)

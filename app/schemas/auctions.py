@@ -225,17 +225,16 @@ class BidOut(msgspec.Struct):
 
     @classmethod
     def of(cls, result: BidResult, now: datetime) -> BidOut:
-        auction = result.auction
-        sealed = auction.kind in SEALED_KINDS
+        sealed = result.kind in SEALED_KINDS
         return cls(
             accepted=True,
-            sequence=result.bid.sequence,
-            current_price=None if sealed else _money(auction.price_fen),
-            leading_paddle=None if sealed else auction.leader_paddle,
+            sequence=result.sequence,
+            current_price=None if sealed else _money(result.price_fen),
+            leading_paddle=None if sealed else result.leader_paddle,
             leading=None if sealed else result.bidder_leads,
-            ends_at=auction.ends_at.isoformat(),
+            ends_at=result.ends_at.isoformat(),
             extended=result.extended,
-            state=auction.state,
+            state=result.state,
             server_time=now.isoformat(),
         )
 
