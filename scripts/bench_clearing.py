@@ -86,12 +86,17 @@ SEED_SQL = [
     ),
     (
         "trades",
+        # Fee totals as the fee lines below sum them: 1,700.00 seller and 500.00 buyer, all waived
+        # on the IP-pledge trades.
         """INSERT INTO trades (id, listing_id, offer_id, loan_id, kind, seller_id, buyer_id, share_ppm, price_fen,
-                               is_ip_pledge, trade_date, settlement_due_on, status, created_at, settled_at)
+                               is_ip_pledge, trade_date, settlement_due_on, status, created_at, settled_at,
+                               fee_line_count, seller_fees_charged_fen, buyer_fees_charged_fen, fees_waived_fen)
            SELECT i, (i % 1000) + 1, NULL, (i % 1000) + 1,
                   CASE WHEN i % 2 = 0 THEN 'income_right' ELSE 'whole_loan' END,
                   1, (i % 999) + 2, 1000, 10000000 + (i % 9973) * 100,
-                  i % 5 <> 0, $2::date, $2::date + 3, 'settled', $3::timestamptz, $3::timestamptz
+                  i % 5 <> 0, $2::date, $2::date + 3, 'settled', $3::timestamptz, $3::timestamptz,
+                  4, CASE WHEN i % 5 <> 0 THEN 0 ELSE 170000 END, CASE WHEN i % 5 <> 0 THEN 0 ELSE 50000 END,
+                  CASE WHEN i % 5 <> 0 THEN 220000 ELSE 0 END
            FROM generate_series(1, $1::int) AS i""",
     ),
     (

@@ -19,13 +19,21 @@ COPY_THRESHOLD_ROWS = 200
 async def insert_rows(session: AsyncSession, table: Table, rows: Sequence[dict[str, Any]]) -> None:
     if not rows:
         return
+    columns = list(rows[0])
+    await insert_records(session, table, columns, [tuple(row[c] for c in columns) for row in rows])
+
+
+async def insert_records(
+    session: AsyncSession, table: Table, columns: Sequence[str], records: Sequence[tuple[Any, ...]]
+) -> None:
+    """Rows as tuples in `columns` order, the shape COPY takes as it is: a caller writing
+    100,000 rows builds no dictionary per row."""
+    if not records:
+        return
     connection = await session.connection()
-    if connection.dialect.name == "postgresql" and len(rows) >= COPY_THRESHOLD_ROWS:
-        columns = list(rows[0])
+    if connection.dialect.name == "postgresql" and len(records) >= COPY_THRESHOLD_ROWS:
         raw = await connection.get_raw_connection()
         driver: Any = raw.driver_connection
-        await driver.copy_records_to_table(
-            table.name, records=[tuple(row[c] for c in columns) for row in rows], columns=columns
-        )
+        await driver.copy_records_to_table(table.name, records=records, columns=list(columns))
         return
-    await session.execute(insert(table), list(rows))
+    await session.execute(insert(table), [dict(zip(columns, record, strict=True)) for record in records])

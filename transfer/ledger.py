@@ -13,13 +13,14 @@ are applied once, just before commit, with one conditional UPDATE per account in
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import cast
 
 from sqlalchemy import Table, bindparam, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from transfer.bulk import insert_rows
+from transfer.bulk import insert_records, insert_rows
 from transfer.errors import Conflict, InsufficientFunds, NotFound
 from transfer.models import Account, LedgerTransfer
 from transfer.unit_of_work import UnitOfWork
@@ -301,43 +302,51 @@ async def resolve_holds(unit: UnitOfWork, resolutions: list[HoldResolution]) -> 
     await insert_rows(unit.session, cast(Table, LedgerTransfer.__table__), rows)
 
 
-@dataclass(frozen=True, slots=True)
-class NewTransfer:
-    id: str
-    debit_account_id: int
-    credit_account_id: int
-    amount_fen: int
-    code: str
-    reference: str | None = None
+TRANSFER_COLUMNS = (
+    "id",
+    "kind",
+    "debit_account_id",
+    "credit_account_id",
+    "amount_fen",
+    "pending_id",
+    "pending_status",
+    "code",
+    "reference",
+    "created_at",
+)
 
 
-async def post_many(unit: UnitOfWork, transfers: list[NewTransfer]) -> None:
-    """Many plain movements with fresh ids in one insert (distributions, bulk closes).
+async def post_fan_out(
+    unit: UnitOfWork,
+    *,
+    debit_account_id: int,
+    credits: Sequence[tuple[str, int, int]],
+    code: str,
+    reference: str | None = None,
+) -> None:
+    """One account pays many (a repayment to its holders): a plain transfer per (transfer id, credit
+    account, amount), all in one insert.
 
     Unlike post_transfer there is no per-id replay check: the caller derives ids from a record that
-    is itself created once, and the primary key refuses any repeat.
+    is itself created once, and the primary key refuses any repeat. Each credit is its own ledger
+    transfer; only the balance deltas are summed before they reach the database.
     """
-    if not transfers:
+    if not credits:
         return
-    for transfer in transfers:
-        _move(unit, transfer.debit_account_id, transfer.credit_account_id, transfer.amount_fen)
-    await insert_rows(
+    assert all(amount_fen > 0 and account != debit_account_id for _, account, amount_fen in credits)
+    deltas = unit.balance_deltas_fen
+    for _, account, amount_fen in credits:
+        deltas[account] = deltas.get(account, 0) + amount_fen
+    deltas[debit_account_id] = deltas.get(debit_account_id, 0) - sum(amount for _, _, amount in credits)
+    unit.before_commit("ledger.apply_balance_deltas", lambda: apply_balance_deltas(unit))
+    now = unit.now
+    await insert_records(
         unit.session,
         cast(Table, LedgerTransfer.__table__),
+        TRANSFER_COLUMNS,
         [
-            {
-                "id": t.id,
-                "kind": POSTED,
-                "debit_account_id": t.debit_account_id,
-                "credit_account_id": t.credit_account_id,
-                "amount_fen": t.amount_fen,
-                "pending_id": None,
-                "pending_status": None,
-                "code": t.code,
-                "reference": t.reference,
-                "created_at": unit.now,
-            }
-            for t in transfers
+            (transfer_id, POSTED, debit_account_id, account, amount_fen, None, None, code, reference, now)
+            for transfer_id, account, amount_fen in credits
         ],
     )
 

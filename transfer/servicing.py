@@ -13,7 +13,7 @@ from typing import cast
 from sqlalchemy import Table, and_, select
 
 from transfer import ledger
-from transfer.bulk import insert_rows
+from transfer.bulk import insert_records
 from transfer.errors import Conflict, DomainError, Forbidden
 from transfer.models import Account
 from transfer.models.loans import IncomeRight
@@ -21,6 +21,8 @@ from transfer.models.servicing import Repayment, RepaymentShare
 from transfer.ownership import lock_loan
 from transfer.rules.distribution import DistributionLine, HolderShare, distribute_repayment
 from transfer.unit_of_work import UnitOfWork
+
+SHARE_COLUMNS = ("repayment_id", "holder_id", "share_ppm", "principal_fen", "interest_fen")
 
 
 async def record_repayment(
@@ -47,20 +49,18 @@ async def record_repayment(
         )
     # Holders with their available accounts in one join: no id list is sent to the database, so
     # a loan with 100,000 holders stays one statement (drivers cap bind parameters at ~32,767).
-    holders = list(
-        (
-            await unit.session.execute(
-                select(IncomeRight.holder_id, IncomeRight.share_ppm, Account.id)
-                .join(
-                    Account,
-                    and_(Account.participant_id == IncomeRight.holder_id, Account.code == ledger.AVAILABLE),
-                )
-                .where(IncomeRight.loan_id == loan_id, IncomeRight.share_ppm > 0)
-                .order_by(IncomeRight.holder_id)
+    # A Core statement on the transaction's connection: plain tuples, no ORM row processing.
+    holders = (
+        await (await unit.session.connection()).execute(
+            select(IncomeRight.holder_id, IncomeRight.share_ppm, Account.id)
+            .join(
+                Account,
+                and_(Account.participant_id == IncomeRight.holder_id, Account.code == ledger.AVAILABLE),
             )
-        ).all()
-    )
-    accounts = {holder_id: account_id for holder_id, _, account_id in holders}
+            .where(IncomeRight.loan_id == loan_id, IncomeRight.share_ppm > 0)
+            .order_by(IncomeRight.holder_id)
+        )
+    ).all()
     lines = distribute_repayment(principal_fen, interest_fen, [HolderShare(h, ppm) for h, ppm, _ in holders])
     repayment = Repayment(
         loan_id=loan_id,
@@ -74,32 +74,27 @@ async def record_repayment(
     unit.session.add(repayment)
     await unit.session.flush()
     external = await ledger.account_id(unit.session, ledger.center_account_key(ledger.EXTERNAL))
-    await ledger.post_many(
+    # distribute_repayment keeps the holders' order, so line i is holder i's.
+    await ledger.post_fan_out(
         unit,
-        [
-            ledger.NewTransfer(
-                id=f"repayment:{repayment.id}:{line.holder_id}",
-                debit_account_id=external,
-                credit_account_id=accounts[line.holder_id],
-                amount_fen=line.amount_fen,
-                code="repayment",
-                reference=f"loan:{loan_id}",
-            )
-            for line in lines
+        debit_account_id=external,
+        credits=[
+            (f"repayment:{repayment.id}:{line.holder_id}", account_id, line.amount_fen)
+            for line, (_, _, account_id) in zip(lines, holders, strict=True)
             if line.amount_fen > 0
         ],
+        code="repayment",
+        reference=f"loan:{loan_id}",
     )
-    shares = [
-        {
-            "repayment_id": repayment.id,
-            "holder_id": line.holder_id,
-            "share_ppm": line.share_ppm,
-            "principal_fen": line.principal_fen,
-            "interest_fen": line.interest_fen,
-        }
-        for line in lines
-    ]
-    await insert_rows(unit.session, cast(Table, RepaymentShare.__table__), shares)
+    await insert_records(
+        unit.session,
+        cast(Table, RepaymentShare.__table__),
+        SHARE_COLUMNS,
+        [
+            (repayment.id, line.holder_id, line.share_ppm, line.principal_fen, line.interest_fen)
+            for line in lines
+        ],
+    )
     loan.outstanding_principal_fen -= principal_fen
     assert sum(line.principal_fen for line in lines) == principal_fen
     assert sum(line.interest_fen for line in lines) == interest_fen

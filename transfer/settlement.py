@@ -16,7 +16,6 @@ from transfer.locking import lock_row
 from transfer.models.market import BorrowerNotice, Trade
 from transfer.ownership import move_income_right, transfer_creditor
 from transfer.rules.fee_waiver import shanghai_trade_date
-from transfer.trades import fee_lines_of
 from transfer.unit_of_work import UnitOfWork
 
 
@@ -30,9 +29,9 @@ async def settle_trade(unit: UnitOfWork, trade_id: int) -> Trade:
         raise Conflict(
             "trade_not_pending", f"trade {trade_id} is {trade.status}; only a pending trade settles"
         )
-    lines = await fee_lines_of(unit.session, trade.id)
-    seller_fees_fen = sum(line.charged_fen for line in lines if line.payer == "seller")
-    buyer_fees_fen = sum(line.charged_fen for line in lines if line.payer == "buyer")
+    # The fee totals stored with the trade's fee lines; reconciliation checks the lines against them.
+    seller_fees_fen = trade.seller_fees_charged_fen
+    buyer_fees_fen = trade.buyer_fees_charged_fen
     session = unit.session
     buyer = await ledger.participant_account_id(session, trade.buyer_id, ledger.AVAILABLE)
     seller = await ledger.participant_account_id(session, trade.seller_id, ledger.AVAILABLE)

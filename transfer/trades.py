@@ -25,6 +25,14 @@ async def create_trade(
     offer_id: int | None = None,
 ) -> Trade:
     trade_date = shanghai_trade_date(unit.now)
+    lines = compute_fee_lines(
+        price_fen,
+        trade_date,
+        DEFAULT_FEE_SCHEDULE,
+        is_ip_pledge=is_ip_pledge,
+        waiver_start=policy.fee_waiver_start,
+        waiver_years=policy.fee_waiver_years,
+    )
     trade = Trade(
         listing_id=listing.id,
         offer_id=offer_id,
@@ -39,17 +47,13 @@ async def create_trade(
         settlement_due_on=add_business_days(trade_date, policy.settlement_days),
         status="pending",
         created_at=unit.now,
+        fee_line_count=len(lines),
+        seller_fees_charged_fen=sum(line.charged_fen for line in lines if line.payer == "seller"),
+        buyer_fees_charged_fen=sum(line.charged_fen for line in lines if line.payer == "buyer"),
+        fees_waived_fen=sum(line.waived_fen for line in lines),
     )
     unit.session.add(trade)
     await unit.session.flush()
-    lines = compute_fee_lines(
-        price_fen,
-        trade_date,
-        DEFAULT_FEE_SCHEDULE,
-        is_ip_pledge=is_ip_pledge,
-        waiver_start=policy.fee_waiver_start,
-        waiver_years=policy.fee_waiver_years,
-    )
     unit.session.add_all(
         FeeLine(
             trade_id=trade.id,
@@ -77,8 +81,8 @@ async def create_trade(
             "price_fen": price_fen,
             "trade_date": trade_date.isoformat(),
             "is_ip_pledge": is_ip_pledge,
-            "fees_charged_fen": sum(line.charged_fen for line in lines),
-            "fees_waived_fen": sum(line.waived_fen for line in lines),
+            "fees_charged_fen": trade.seller_fees_charged_fen + trade.buyer_fees_charged_fen,
+            "fees_waived_fen": trade.fees_waived_fen,
         },
     )
     return trade

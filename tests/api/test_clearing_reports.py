@@ -111,7 +111,7 @@ async def test_reconciliation_names_each_kind_of_break(house: AuctionHouse) -> N
     assert kinds >= {
         "settled_trade_without_ledger_legs",
         "fee_waiver_exception",
-        "fee_leg_mismatch",
+        "fee_lines_do_not_match_trade",
         "ownership_not_whole",
         "ledger_not_zero",
         "balance_does_not_match_transfers",

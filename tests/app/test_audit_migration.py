@@ -3,36 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
-import pytest
 from alembic import command
 from sqlalchemy import text
 
 from app.db import create_database
 from app.migrate import alembic_config
-from tests.conftest import _postgres_admin, _postgres_test_url
 from transfer.audit import GENESIS_HASH, PendingEvent, append_events, event_hash, seal_pending, verify_chain
 
 OCCURRED_AT = datetime(2026, 11, 28, 3, 0, 0, 123456, tzinfo=UTC)
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def fresh_url(request: pytest.FixtureRequest, tmp_path: Path, database_urls: dict[str, str]) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path}/migration.db"
-        return
-    if "postgres" not in database_urls:
-        pytest.skip("postgres is not available")
-    name = f"ipx_mig_{uuid.uuid4().hex[:10]}"
-    asyncio.run(_postgres_admin(f"CREATE DATABASE {name}"))
-    try:
-        yield _postgres_test_url(name)
-    finally:
-        asyncio.run(_postgres_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
 
 
 def _old_chain_rows(count: int) -> list[dict[str, object]]:

@@ -58,7 +58,11 @@ class Trade(Base):
     __table_args__ = (
         CheckConstraint("price_fen > 0", name="price_positive"),
         Index("ix_trades_status_due", "status", "settlement_due_on"),
-        Index("ix_trades_trade_date", "trade_date"),
+        # The day's trades, and the day's first and last trade id from the index alone
+        # (reconciliation checks the fee lines of that id range).
+        Index("ix_trades_trade_date_id", "trade_date", "id"),
+        # The trades settled on a day, without scanning every trade ever settled.
+        Index("ix_trades_settled_at", "settled_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -79,6 +83,12 @@ class Trade(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     settled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # The trade's fee lines summed when they are written (same transaction): settlement posts these
+    # amounts and reconciliation matches the ledger legs and the fee lines against them.
+    fee_line_count: Mapped[int] = mapped_column(Integer)
+    seller_fees_charged_fen: Mapped[int] = mapped_column(BigInteger)
+    buyer_fees_charged_fen: Mapped[int] = mapped_column(BigInteger)
+    fees_waived_fen: Mapped[int] = mapped_column(BigInteger)
 
 
 class FeeLine(Base):
