@@ -54,10 +54,10 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     if args.workers is not None:
         settings = load_settings(demo=settings.demo, workers=args.workers)
     configure_logging(settings.log_level)
-    if not settings.is_sqlite:
-        _with_context(settings, lambda _context: asyncio.sleep(0, 0))  # refuses a schema that is behind
     where = f"http://{settings.host}:{settings.port} (database {settings.database_url})"
     if settings.workers == 1:
+        if not settings.is_sqlite:
+            _with_context(settings, lambda _context: asyncio.sleep(0, 0))  # refuses a schema that is behind
         print(f"ipx: serving on {where}", flush=True)
         uvicorn.run(
             create_asgi_app(settings),
@@ -67,7 +67,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
             access_log=False,
         )
         return 0
-    # Several processes: prepare the database once here, then each worker only serves.
+    # Several processes: prepare the database once here (refusing a schema that is behind), then
+    # each worker only serves.
     _with_context(settings, lambda context: _prepare(context))
     os.environ["IPX_WORKERS"] = str(settings.workers)
     os.environ["IPX_DEMO"] = "true" if settings.demo else "false"

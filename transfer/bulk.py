@@ -19,8 +19,11 @@ COPY_THRESHOLD_ROWS = 200
 async def insert_rows(session: AsyncSession, table: Table, rows: Sequence[dict[str, Any]]) -> None:
     if not rows:
         return
-    columns = list(rows[0])
-    await insert_records(session, table, columns, [tuple(row[c] for c in columns) for row in rows])
+    if await _copies(session, len(rows)):
+        columns = list(rows[0])
+        await _copy(session, table, columns, [tuple(row[c] for c in columns) for row in rows])
+        return
+    await session.execute(insert(table), list(rows))
 
 
 async def insert_records(
@@ -30,10 +33,20 @@ async def insert_records(
     100,000 rows builds no dictionary per row."""
     if not records:
         return
-    connection = await session.connection()
-    if connection.dialect.name == "postgresql" and len(records) >= COPY_THRESHOLD_ROWS:
-        raw = await connection.get_raw_connection()
-        driver: Any = raw.driver_connection
-        await driver.copy_records_to_table(table.name, records=records, columns=list(columns))
+    if await _copies(session, len(records)):
+        await _copy(session, table, columns, records)
         return
     await session.execute(insert(table), [dict(zip(columns, record, strict=True)) for record in records])
+
+
+async def _copies(session: AsyncSession, row_count: int) -> bool:
+    connection = await session.connection()
+    return connection.dialect.name == "postgresql" and row_count >= COPY_THRESHOLD_ROWS
+
+
+async def _copy(
+    session: AsyncSession, table: Table, columns: Sequence[str], records: Sequence[tuple[Any, ...]]
+) -> None:
+    raw = await (await session.connection()).get_raw_connection()
+    driver: Any = raw.driver_connection
+    await driver.copy_records_to_table(table.name, records=records, columns=list(columns))

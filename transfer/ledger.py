@@ -13,7 +13,7 @@ are applied once, just before commit, with one conditional UPDATE per account in
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import cast
 
@@ -124,9 +124,14 @@ async def ledger_sum_fen(session: AsyncSession) -> int:
 def _move(unit: UnitOfWork, debit_id: int, credit_id: int, amount_fen: int) -> None:
     assert amount_fen > 0
     assert debit_id != credit_id
+    _add_deltas(unit, ((debit_id, -amount_fen), (credit_id, amount_fen)))
+
+
+def _add_deltas(unit: UnitOfWork, changes: Iterable[tuple[int, int]]) -> None:
+    """Net (account, delta_fen) changes into the unit; they reach the database once, at commit."""
     deltas = unit.balance_deltas_fen
-    deltas[debit_id] = deltas.get(debit_id, 0) - amount_fen
-    deltas[credit_id] = deltas.get(credit_id, 0) + amount_fen
+    for account, delta_fen in changes:
+        deltas[account] = deltas.get(account, 0) + delta_fen
     unit.before_commit("ledger.apply_balance_deltas", lambda: apply_balance_deltas(unit))
 
 
@@ -334,11 +339,8 @@ async def post_fan_out(
     if not credits:
         return
     assert all(amount_fen > 0 and account != debit_account_id for _, account, amount_fen in credits)
-    deltas = unit.balance_deltas_fen
-    for _, account, amount_fen in credits:
-        deltas[account] = deltas.get(account, 0) + amount_fen
-    deltas[debit_account_id] = deltas.get(debit_account_id, 0) - sum(amount for _, _, amount in credits)
-    unit.before_commit("ledger.apply_balance_deltas", lambda: apply_balance_deltas(unit))
+    _add_deltas(unit, ((account, amount_fen) for _, account, amount_fen in credits))
+    _add_deltas(unit, [(debit_account_id, -sum(amount_fen for _, _, amount_fen in credits))])
     now = unit.now
     await insert_records(
         unit.session,

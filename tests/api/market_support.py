@@ -54,3 +54,23 @@ async def post_ok(
     response = await http.post(path, json=body, headers=headers)
     assert response.status_code == status, response.text
     return response.json()
+
+
+async def negotiated_trade(
+    http: httpx.AsyncClient, loan_id: int, seller: dict[str, str], buyer: dict[str, str]
+) -> dict[str, Any]:
+    """10 % of a loan's income right sold at 500,000.00 by offer and acceptance: the trade."""
+    listing = await post_ok(
+        http,
+        "/api/v1/listings",
+        {
+            "loan_id": loan_id,
+            "kind": "income_right",
+            "mode": "negotiated",
+            "share_ppm": 100_000,
+            "asking_price": "500000.00",
+        },
+        seller,
+    )
+    offer = await post_ok(http, f"/api/v1/listings/{listing['id']}/offers", {"price": "500000.00"}, buyer)
+    return dict(await post_ok(http, f"/api/v1/offers/{offer['id']}/accept", {}, seller))

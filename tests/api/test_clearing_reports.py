@@ -10,7 +10,7 @@ from sqlalchemy import text
 
 from app.scheduler import close_due_subscription_books, fail_overdue_trades
 from tests.api.auction_support import AuctionHouse
-from tests.api.market_support import post_ok, register_loan
+from tests.api.market_support import negotiated_trade, post_ok, register_loan
 
 NON_IP = [
     {
@@ -30,22 +30,7 @@ async def _trade_at(house: AuctionHouse, instant: datetime, *, collateral: Any =
     _, buyer = await house.market.participant(["bank"])
     overrides = {"collateral": collateral} if collateral else {}
     loan = await register_loan(house.http, bank, **overrides)
-    listing = await post_ok(
-        house.http,
-        "/api/v1/listings",
-        {
-            "loan_id": loan["id"],
-            "kind": "income_right",
-            "mode": "negotiated",
-            "share_ppm": 100_000,
-            "asking_price": "500000.00",
-        },
-        bank,
-    )
-    offer = await post_ok(
-        house.http, f"/api/v1/listings/{listing['id']}/offers", {"price": "500000.00"}, buyer
-    )
-    return dict(await post_ok(house.http, f"/api/v1/offers/{offer['id']}/accept", {}, bank))
+    return await negotiated_trade(house.http, loan["id"], bank, buyer)
 
 
 @pytest.mark.parametrize(

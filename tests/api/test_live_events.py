@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -100,32 +101,40 @@ async def _participant(
     return created["id"], headers
 
 
+async def _registered_auction(
+    http: httpx.AsyncClient, title: str, *, starts_in_s: float, ends_in_s: float, **rules: int
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """An English lot of a new bank with one funded bidder registered; the lot and the bidder."""
+    _, clearing = await _participant(http, ["clearing"], None, None)
+    _, bank = await _participant(http, ["bank"], None, None)
+    _, bidder = await _participant(http, ["bidder"], "10000.00", clearing)
+    now = datetime.now(UTC)
+    created = await http.post(
+        "/api/v1/auctions",
+        json={
+            "lot": {"title": title},
+            "kind": "english",
+            "start_price": "1000.00",
+            "increment": "10.00",
+            "deposit": "100.00",
+            "starts_at": (now + timedelta(seconds=starts_in_s)).isoformat(),
+            "ends_at": (now + timedelta(seconds=ends_in_s)).isoformat(),
+            **rules,
+        },
+        headers=bank,
+    )
+    auction: dict[str, Any] = created.json()
+    await http.post(f"/api/v1/auctions/{auction['id']}/registrations", headers=bidder)
+    return auction, bidder
+
+
 async def test_bid_extension_and_close_are_streamed_and_the_scheduler_closes_within_two_seconds(
     server: str,
 ) -> None:
     async with httpx.AsyncClient(base_url=server, timeout=30) as http:
-        _, clearing = await _participant(http, ["clearing"], None, None)
-        _, bank = await _participant(http, ["bank"], None, None)
-        _, bidder = await _participant(http, ["bidder"], "10000.00", clearing)
-        now = datetime.now(UTC)
-        auction = (
-            await http.post(
-                "/api/v1/auctions",
-                json={
-                    "lot": {"title": "Trademark 12345678"},
-                    "kind": "english",
-                    "start_price": "1000.00",
-                    "increment": "10.00",
-                    "deposit": "100.00",
-                    "starts_at": (now + timedelta(milliseconds=300)).isoformat(),
-                    "ends_at": (now + timedelta(seconds=3)).isoformat(),
-                    "extension_window_s": 2,
-                    "extension_s": 2,
-                },
-                headers=bank,
-            )
-        ).json()
-        await http.post(f"/api/v1/auctions/{auction['id']}/registrations", headers=bidder)
+        auction, bidder = await _registered_auction(
+            http, "Trademark 12345678", starts_in_s=0.3, ends_in_s=3, extension_window_s=2, extension_s=2
+        )
         events: list[tuple[str, dict[str, object], float]] = []
 
         async def listen() -> None:
@@ -167,26 +176,9 @@ async def test_with_two_worker_processes_every_bid_reaches_a_watcher_on_either_w
     """The kernel spreads connections over the workers, so with a fresh connection per bid most
     bids land in the process that is not streaming: they must arrive through LISTEN/NOTIFY."""
     async with httpx.AsyncClient(base_url=two_worker_server, timeout=30) as http:
-        _, clearing = await _participant(http, ["clearing"], None, None)
-        _, bank = await _participant(http, ["bank"], None, None)
-        _, bidder = await _participant(http, ["bidder"], "10000.00", clearing)
-        now = datetime.now(UTC)
-        auction = (
-            await http.post(
-                "/api/v1/auctions",
-                json={
-                    "lot": {"title": "Patent ZL202110345678.9"},
-                    "kind": "english",
-                    "start_price": "1000.00",
-                    "increment": "10.00",
-                    "deposit": "100.00",
-                    "starts_at": (now + timedelta(milliseconds=200)).isoformat(),
-                    "ends_at": (now + timedelta(hours=1)).isoformat(),
-                },
-                headers=bank,
-            )
-        ).json()
-        await http.post(f"/api/v1/auctions/{auction['id']}/registrations", headers=bidder)
+        auction, bidder = await _registered_auction(
+            http, "Patent ZL202110345678.9", starts_in_s=0.2, ends_in_s=3600
+        )
         await asyncio.sleep(0.3)
         sequences: list[int] = []
         subscribed = asyncio.Event()

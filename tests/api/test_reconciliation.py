@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import delete, select, update
 
 from tests.api.auction_support import AuctionHouse
-from tests.api.market_support import post_ok, register_loan
+from tests.api.market_support import negotiated_trade, post_ok, register_loan
 from transfer.models import LedgerTransfer
 from transfer.models.market import FeeLine, Trade
 
@@ -56,22 +56,7 @@ async def _settled_trade(house: AuctionHouse, number: int, *, ip_pledge: bool) -
     _, buyer = await house.market.participant(["bank"], funds="600000.00")
     collateral = {} if ip_pledge else {"collateral": _non_ip_collateral(number)}
     loan = await register_loan(house.http, bank, **collateral)
-    listing = await post_ok(
-        house.http,
-        "/api/v1/listings",
-        {
-            "loan_id": loan["id"],
-            "kind": "income_right",
-            "mode": "negotiated",
-            "share_ppm": 100_000,
-            "asking_price": "500000.00",
-        },
-        bank,
-    )
-    offer = await post_ok(
-        house.http, f"/api/v1/listings/{listing['id']}/offers", {"price": "500000.00"}, buyer
-    )
-    trade = await post_ok(house.http, f"/api/v1/offers/{offer['id']}/accept", {}, bank)
+    trade = await negotiated_trade(house.http, loan["id"], bank, buyer)
     clearing = await house.market.clearing()
     await post_ok(house.http, f"/api/v1/trades/{trade['id']}/settle", {}, clearing, status=200)
     return int(trade["id"])
@@ -314,22 +299,7 @@ async def test_a_trade_settled_the_day_after_it_was_made(house: AuctionHouse) ->
     _, bank = await house.market.participant(["bank"])
     buyer_id, buyer = await house.market.participant(["bank"])
     loan = await register_loan(house.http, bank, collateral=_non_ip_collateral(1))
-    listing = await post_ok(
-        house.http,
-        "/api/v1/listings",
-        {
-            "loan_id": loan["id"],
-            "kind": "income_right",
-            "mode": "negotiated",
-            "share_ppm": 100_000,
-            "asking_price": "500000.00",
-        },
-        bank,
-    )
-    offer = await post_ok(
-        house.http, f"/api/v1/listings/{listing['id']}/offers", {"price": "500000.00"}, buyer
-    )
-    trade = await post_ok(house.http, f"/api/v1/offers/{offer['id']}/accept", {}, bank)
+    trade = await negotiated_trade(house.http, loan["id"], bank, buyer)
     house.clock.set(TRADED_AT + timedelta(days=1))
     await house.market.fund(buyer_id, "600000.00")
     clearing = await house.market.clearing()
