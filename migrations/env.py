@@ -13,6 +13,7 @@ from sqlalchemy.pool import NullPool
 import auction.models  # noqa: F401  (registers the auction tables)
 from app.db import async_url
 from transfer.models import Base
+from transfer.models.references import STATEMENT_CHECKED_FOREIGN_KEYS
 
 config = context.config
 target_metadata = Base.metadata
@@ -25,7 +26,16 @@ def database_url() -> str:
 
 
 def do_run_migrations(connection: Connection) -> None:
+    postgres = connection.dialect.name == "postgresql"
+
+    def include_object(
+        item: object, name: str | None, type_: str, reflected: bool, compare_to: object
+    ) -> bool:
+        # PostgreSQL enforces these keys with statement-level triggers instead (migration 0007).
+        return not (postgres and type_ == "foreign_key_constraint" and name in STATEMENT_CHECKED_FOREIGN_KEYS)
+
     context.configure(
+        include_object=include_object,
         connection=connection,
         target_metadata=target_metadata,
         # SQLite cannot ALTER most things in place; batch mode copies the table instead.

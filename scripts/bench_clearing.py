@@ -324,10 +324,8 @@ async def run(args: argparse.Namespace) -> int:
                 clock=clock,
             )
 
-        distribution_s, (_, shares) = await timed(
-            f"repayment to {args.holders:,} holders (service)", distribute
-        )
-        assert len(shares) == args.holders
+        distribution_s, recorded = await timed(f"repayment to {args.holders:,} holders (service)", distribute)
+        assert recorded.holder_count == args.holders  # type: ignore[attr-defined]
         raw_distribution_s = await raw_distribution(url, args.holders)
         await database.dispose()
 

@@ -1,4 +1,4 @@
-"""Bulk writes for the big set-based paths (distributions to many holders, bulk closes).
+"""Bulk writes for the big paths (bulk closes resolving many deposit holds).
 
 On PostgreSQL rows go in with COPY on the transaction's own connection; elsewhere with one
 executemany. Both run inside the caller's transaction, so a bulk write commits or rolls back with it.
@@ -24,19 +24,6 @@ async def insert_rows(session: AsyncSession, table: Table, rows: Sequence[dict[s
         await _copy(session, table, columns, [tuple(row[c] for c in columns) for row in rows])
         return
     await session.execute(insert(table), list(rows))
-
-
-async def insert_records(
-    session: AsyncSession, table: Table, columns: Sequence[str], records: Sequence[tuple[Any, ...]]
-) -> None:
-    """Rows as tuples in `columns` order, the shape COPY takes as it is: a caller writing
-    100,000 rows builds no dictionary per row."""
-    if not records:
-        return
-    if await _copies(session, len(records)):
-        await _copy(session, table, columns, records)
-        return
-    await session.execute(insert(table), [dict(zip(columns, record, strict=True)) for record in records])
 
 
 async def _copies(session: AsyncSession, row_count: int) -> bool:

@@ -13,16 +13,17 @@ are applied once, just before commit, with one conditional UPDATE per account in
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import cast
 
-from sqlalchemy import Table, bindparam, func, select, text, update
+from sqlalchemy import Select, String, Table, bindparam, func, insert, literal, null, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from transfer.bulk import insert_records, insert_rows
+from transfer.bulk import insert_rows
 from transfer.errors import Conflict, InsufficientFunds, NotFound
 from transfer.models import Account, LedgerTransfer
+from transfer.models.base import UTCDateTime
 from transfer.unit_of_work import UnitOfWork
 
 AVAILABLE = "available"
@@ -325,32 +326,84 @@ async def post_fan_out(
     unit: UnitOfWork,
     *,
     debit_account_id: int,
-    credits: Sequence[tuple[str, int, int]],
+    credits: Select[tuple[str, int, int]],
+    total_fen: int,
     code: str,
     reference: str | None = None,
-) -> None:
-    """One account pays many (a repayment to its holders): a plain transfer per (transfer id, credit
-    account, amount), all in one insert.
+) -> int:
+    """One account pays many (a repayment to its holders), set-based: `credits` selects
+    (transfer id, credit account, amount) rows, one per credit, each amount positive and each
+    account distinct from the debit and from the others. Returns the number of credits.
 
-    Unlike post_transfer there is no per-id replay check: the caller derives ids from a record that
-    is itself created once, and the primary key refuses any repeat. Each credit is its own ledger
-    transfer; only the balance deltas are summed before they reach the database.
+    Every credit is its own ledger transfer, written by one INSERT … SELECT; the balances change by
+    one UPDATE … FROM and one debit, so 100,000 credits never pass through Python. The accounts are
+    locked first in id order on PostgreSQL, the global order every transaction keeps (SQLite has a
+    single writer). The movements happen now, not at commit, so this must be the unit's only money
+    movement: a delta left pending would lock its account after these, out of order.
+
+    No per-id replay check as in post_transfer: the caller derives ids from a record that is itself
+    created once, and the primary key refuses any repeat.
     """
-    if not credits:
-        return
-    assert all(amount_fen > 0 and account != debit_account_id for _, account, amount_fen in credits)
-    _add_deltas(unit, ((account, amount_fen) for _, account, amount_fen in credits))
-    _add_deltas(unit, [(debit_account_id, -sum(amount_fen for _, _, amount_fen in credits))])
-    now = unit.now
-    await insert_records(
-        unit.session,
-        cast(Table, LedgerTransfer.__table__),
-        TRANSFER_COLUMNS,
-        [
-            (transfer_id, POSTED, debit_account_id, account, amount_fen, None, None, code, reference, now)
-            for transfer_id, account, amount_fen in credits
-        ],
+    assert not any(unit.balance_deltas_fen.values()), "a fan-out is its unit of work's only movement"
+    session = unit.session
+    rows = credits.subquery("credits")
+    accounts = cast(Table, Account.__table__)
+    # One pass locks the debit and every credited account in id order (PostgreSQL; SQLite has a
+    # single writer) and counts and sums the credits on the way.
+    touched = (
+        select(accounts.c.id, rows.c[2].label("amount_fen"))
+        .outerjoin(rows, rows.c[1] == accounts.c.id)
+        .where((accounts.c.id == debit_account_id) | rows.c[1].is_not(None))
+        .order_by(accounts.c.id)
     )
+    if (await session.connection()).dialect.name == "postgresql":
+        touched = touched.with_for_update(of=accounts)
+    locked = touched.subquery("locked")
+    count, credited_fen = (
+        await session.execute(
+            select(func.count(locked.c.amount_fen), func.coalesce(func.sum(locked.c.amount_fen), 0))
+        )
+    ).one()
+    assert credited_fen == total_fen, f"credits sum to {credited_fen} fen, not {total_fen}"
+    if count == 0:
+        return 0
+    await session.execute(
+        insert(cast(Table, LedgerTransfer.__table__)).from_select(
+            TRANSFER_COLUMNS,
+            select(
+                rows.c[0],
+                literal(POSTED),
+                literal(debit_account_id),
+                rows.c[1],
+                rows.c[2],
+                null(),
+                null(),
+                literal(code),
+                literal(reference, String()),
+                literal(unit.now, UTCDateTime()),
+            ),
+        )
+    )
+    credited = await session.execute(
+        update(accounts)
+        .where(accounts.c.id == rows.c[1])
+        .values(balance_fen=accounts.c.balance_fen + rows.c[2])
+    )
+    assert credited.rowcount == count, "every credit names an existing account"  # type: ignore[attr-defined]
+    debited = await session.execute(
+        update(accounts)
+        .where(accounts.c.id == debit_account_id)
+        .where(accounts.c.non_negative.is_(False) | (accounts.c.balance_fen >= total_fen))
+        .values(balance_fen=accounts.c.balance_fen - total_fen)
+    )
+    if debited.rowcount != 1:  # type: ignore[attr-defined]
+        row = (
+            await session.execute(
+                select(Account.participant_id, Account.balance_fen).where(Account.id == debit_account_id)
+            )
+        ).one()
+        raise InsufficientFunds(row.participant_id or 0, total_fen, row.balance_fen)
+    return int(count)
 
 
 async def current_balances(unit: UnitOfWork, participant_id: int) -> Balances:

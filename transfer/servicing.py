@@ -2,27 +2,32 @@
 
 Each holder gets its share of principal and of interest by the largest-remainder method, to the fen,
 so the parts add up exactly; the money moves from the external settlement account (the borrower paid
-the servicer's bank) to each holder's available funds in one bulk ledger write.
+the servicer's bank) to each holder's available funds in one set-based ledger write.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
-from typing import cast
 
-from sqlalchemy import Table, and_, select
+from sqlalchemy import String, and_, cast, literal, select
 
 from transfer import ledger
-from transfer.bulk import insert_records
+from transfer.distribution_sql import first_lines, write_repayment_shares
 from transfer.errors import Conflict, DomainError, Forbidden
 from transfer.models import Account
-from transfer.models.loans import IncomeRight
 from transfer.models.servicing import Repayment, RepaymentShare
 from transfer.ownership import lock_loan
-from transfer.rules.distribution import DistributionLine, HolderShare, distribute_repayment
+from transfer.rules.distribution import DistributionLine
 from transfer.unit_of_work import UnitOfWork
 
-SHARE_COLUMNS = ("repayment_id", "holder_id", "share_ppm", "principal_fen", "interest_fen")
+
+@dataclass(frozen=True, slots=True)
+class RepaymentRecorded:
+    repayment: Repayment
+    holder_count: int
+    # The first holders' lines by holder id, at most `lines_limit` of them; repayment_shares has all.
+    first_lines: list[DistributionLine]
 
 
 async def record_repayment(
@@ -33,7 +38,8 @@ async def record_repayment(
     principal_fen: int,
     interest_fen: int,
     received_on: date,
-) -> tuple[Repayment, list[DistributionLine]]:
+    lines_limit: int = 1_000,
+) -> RepaymentRecorded:
     loan = await lock_loan(unit, loan_id)
     if loan.servicer_id != servicer_id:
         raise Forbidden("not_servicer", "only the loan's servicer records its repayments")
@@ -47,57 +53,50 @@ async def record_repayment(
             f"principal exceeds the outstanding principal of {loan.outstanding_principal_fen} fen",
             field="principal",
         )
-    # Holders with their available accounts in one join: no id list is sent to the database, so
-    # a loan with 100,000 holders stays one statement (drivers cap bind parameters at ~32,767).
-    # A Core statement on the transaction's connection: plain tuples, no ORM row processing.
-    holders = (
-        await (await unit.session.connection()).execute(
-            select(IncomeRight.holder_id, IncomeRight.share_ppm, Account.id)
-            .join(
-                Account,
-                and_(Account.participant_id == IncomeRight.holder_id, Account.code == ledger.AVAILABLE),
-            )
-            .where(IncomeRight.loan_id == loan_id, IncomeRight.share_ppm > 0)
-            .order_by(IncomeRight.holder_id)
-        )
-    ).all()
-    lines = distribute_repayment(principal_fen, interest_fen, [HolderShare(h, ppm) for h, ppm, _ in holders])
     repayment = Repayment(
         loan_id=loan_id,
         servicer_id=servicer_id,
         principal_fen=principal_fen,
         interest_fen=interest_fen,
         received_on=received_on,
-        holder_count=len(lines),
+        holder_count=0,
         created_at=unit.now,
     )
     unit.session.add(repayment)
     await unit.session.flush()
-    external = await ledger.account_id(unit.session, ledger.center_account_key(ledger.EXTERNAL))
-    # distribute_repayment keeps the holders' order, so line i is holder i's.
+    # The split happens in the database (distribution_sql): with 100,000 holders no row passes
+    # through Python, and the loan row lock above keeps the register still while it is read.
+    written = await write_repayment_shares(
+        unit.session,
+        loan_id=loan_id,
+        repayment_id=repayment.id,
+        principal_fen=principal_fen,
+        interest_fen=interest_fen,
+    )
+    repayment.holder_count = written.holder_count
+    shares = RepaymentShare.__table__.c
     await ledger.post_fan_out(
         unit,
-        debit_account_id=external,
-        credits=[
-            (f"repayment:{repayment.id}:{line.holder_id}", account_id, line.amount_fen)
-            for line, (_, _, account_id) in zip(lines, holders, strict=True)
-            if line.amount_fen > 0
-        ],
+        debit_account_id=await ledger.account_id(unit.session, ledger.center_account_key(ledger.EXTERNAL)),
+        credits=select(
+            literal("repayment:")
+            + cast(shares.repayment_id, String)
+            + literal(":")
+            + cast(shares.holder_id, String),
+            Account.id,
+            shares.principal_fen + shares.interest_fen,
+        )
+        .join_from(
+            RepaymentShare.__table__,
+            Account,
+            and_(Account.participant_id == shares.holder_id, Account.code == ledger.AVAILABLE),
+        )
+        .where(shares.repayment_id == repayment.id, shares.principal_fen + shares.interest_fen > 0),
+        total_fen=principal_fen + interest_fen,
         code="repayment",
         reference=f"loan:{loan_id}",
     )
-    await insert_records(
-        unit.session,
-        cast(Table, RepaymentShare.__table__),
-        SHARE_COLUMNS,
-        [
-            (repayment.id, line.holder_id, line.share_ppm, line.principal_fen, line.interest_fen)
-            for line in lines
-        ],
-    )
     loan.outstanding_principal_fen -= principal_fen
-    assert sum(line.principal_fen for line in lines) == principal_fen
-    assert sum(line.interest_fen for line in lines) == interest_fen
     unit.record(
         "loan.repayment_distributed",
         f"loan:{loan_id}",
@@ -106,8 +105,10 @@ async def record_repayment(
             "principal_fen": principal_fen,
             "interest_fen": interest_fen,
             "received_on": received_on.isoformat(),
-            "holders": len(lines),
+            "holders": written.holder_count,
             "outstanding_principal_fen": loan.outstanding_principal_fen,
         },
     )
-    return repayment, lines
+    return RepaymentRecorded(
+        repayment, written.holder_count, await first_lines(unit.session, repayment.id, lines_limit)
+    )

@@ -56,25 +56,26 @@ class ServicingController(Controller):
         interest_fen = parse_yuan(data.interest, "interest", allow_zero=True)
 
         async def work(unit: UnitOfWork) -> RepaymentOut:
-            repayment, shares = await record_repayment(
+            recorded = await record_repayment(
                 unit,
                 loan_id,
                 request.user.id,
                 principal_fen=principal_fen,
                 interest_fen=interest_fen,
                 received_on=data.received_on,
+                lines_limit=MAX_LINES_IN_ANSWER,
             )
             # Locked and updated by record_repayment: the identity map returns it, no query.
             loan = await unit.session.get(Loan, loan_id)
             assert loan is not None
             return RepaymentOut(
-                repayment.id,
+                recorded.repayment.id,
                 loan_id,
                 format_fen(principal_fen),
                 format_fen(interest_fen),
                 data.received_on.isoformat(),
                 format_fen(loan.outstanding_principal_fen),
-                len(shares),
+                recorded.holder_count,
                 [
                     HolderLineOut(
                         s.holder_id,
@@ -83,7 +84,7 @@ class ServicingController(Controller):
                         format_fen(s.interest_fen),
                         format_fen(s.principal_fen + s.interest_fen),
                     )
-                    for s in shares[:MAX_LINES_IN_ANSWER]
+                    for s in recorded.first_lines
                 ],
             )
 
