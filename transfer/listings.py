@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 
 from transfer.errors import Conflict, DomainError, Forbidden, NotFound
-from transfer.loans import is_ip_pledge_loan
+from transfer.loans import REPAID, is_ip_pledge_loan
 from transfer.locking import lock_row
 from transfer.market_policy import MarketPolicy
 from transfer.models import Participant
@@ -50,6 +50,10 @@ async def create_listing(unit: UnitOfWork, seller_id: int, spec: ListingSpec) ->
     if spec.mode not in MODES:
         raise DomainError("unknown_mode", f"mode must be one of {', '.join(MODES)}", field="mode")
     loan = await lock_loan(unit, spec.loan_id)
+    if loan.status == REPAID:
+        raise Conflict(
+            "loan_repaid", f"loan {loan.id} is repaid: there is nothing left to transfer", field="loan_id"
+        )
     register = await register_of(unit, loan.id)
     held_ppm = register.get(seller_id, 0)
     if spec.kind == "whole_loan":

@@ -27,6 +27,8 @@ from transfer.rules.uscc import normalize_uscc, validate_uscc
 from transfer.unit_of_work import RetryTransaction, UnitOfWork
 
 STATUSES = ("performing", "overdue", "non_performing")
+# Set by the repayment of the last principal (transfer.servicing), never at registration.
+REPAID = "repaid"
 MAX_RATE_BPS = 100_000  # 1,000 % a year: anything above is a typo, not a loan
 MIN_COLLATERAL_ITEMS = 1
 MAX_COLLATERAL_ITEMS = 100

@@ -10,12 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import String, and_, cast, literal, select
+from sqlalchemy import String, and_, cast, delete, literal, select
 
 from transfer import ledger
 from transfer.distribution_sql import first_lines, write_repayment_shares
 from transfer.errors import Conflict, DomainError, Forbidden
+from transfer.loans import REPAID
 from transfer.models import Account
+from transfer.models.loans import CollateralPledge, Loan
 from transfer.models.servicing import Repayment, RepaymentShare
 from transfer.ownership import lock_loan
 from transfer.rules.distribution import DistributionLine
@@ -97,6 +99,7 @@ async def record_repayment(
         reference=f"loan:{loan_id}",
     )
     loan.outstanding_principal_fen -= principal_fen
+    released = await _release_pledges_when_repaid(unit, loan) if loan.outstanding_principal_fen == 0 else []
     unit.record(
         "loan.repayment_distributed",
         f"loan:{loan_id}",
@@ -109,6 +112,27 @@ async def record_repayment(
             "outstanding_principal_fen": loan.outstanding_principal_fen,
         },
     )
+    if released:
+        unit.record(
+            "loan.repaid",
+            f"loan:{loan_id}",
+            {"pledges_released": [{"kind": kind, "registry_key": key} for kind, key in released]},
+        )
     return RepaymentRecorded(
         repayment, written.holder_count, await first_lines(unit.session, repayment.id, lines_limit)
     )
+
+
+async def _release_pledges_when_repaid(unit: UnitOfWork, loan: Loan) -> list[tuple[str, str]]:
+    """The last principal is in: the loan is repaid (结清) and its collateral is free again.
+
+    The live-pledge rows go (the collateral items stay, as the loan's history), so the same right
+    can back a new loan; the register and any later interest-only repayment are unaffected.
+    """
+    loan.status = REPAID
+    released = await unit.session.execute(
+        delete(CollateralPledge)
+        .where(CollateralPledge.loan_id == loan.id)
+        .returning(CollateralPledge.kind, CollateralPledge.registry_key)
+    )
+    return sorted((kind, key) for kind, key in released.all())

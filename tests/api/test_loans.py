@@ -323,6 +323,56 @@ async def test_the_same_right_cannot_back_two_live_loans(
     assert await count(database, select(func.count()).select_from(CollateralPledge)) == 2
 
 
+async def test_the_last_principal_repaid_frees_the_collateral_for_a_new_loan(
+    client: httpx.AsyncClient, market: Market, database: Database
+) -> None:
+    _, bank = await market.participant(["bank"])
+    _, other_bank = await market.participant(["bank"])
+    loan = await register(client, bank, collateral=[patent()], outstanding_principal="1000.00")
+
+    async def repay(principal: str) -> httpx.Response:
+        return await client.post(
+            f"/api/v1/loans/{loan['id']}/repayments",
+            json={"principal": principal, "interest": "5.00", "received_on": "2026-06-01"},
+            headers=bank,
+        )
+
+    partly = await repay("999.99")
+    still_pledged = await client.post(
+        "/api/v1/loans", json=loan_body(collateral=[patent()]), headers=other_bank
+    )
+    last = await repay("0.01")
+    pledged_again = await client.post(
+        "/api/v1/loans", json=loan_body(collateral=[patent()]), headers=other_bank
+    )
+    relisting = await client.post(
+        "/api/v1/listings",
+        json={"loan_id": loan["id"], "kind": "whole_loan", "mode": "negotiated", "asking_price": "1.00"},
+        headers=bank,
+    )
+    shown = await client.get(f"/api/v1/loans/{loan['id']}", headers=bank)
+
+    assert partly.status_code == 201, partly.text
+    assert still_pledged.status_code == 409
+    assert still_pledged.json()["code"] == "collateral_already_pledged"
+    assert last.status_code == 201, last.text
+    assert last.json()["outstanding_principal"] == "0.00"
+    assert pledged_again.status_code == 201, pledged_again.text
+    assert relisting.status_code == 409
+    assert relisting.json()["code"] == "loan_repaid"
+    assert shown.json()["status"] == "repaid"
+    assert shown.json()["outstanding_principal"] == "0.00"
+    async with database.read() as session:
+        pledges = (await session.execute(select(CollateralPledge.loan_id))).scalars().all()
+        events = (
+            (await session.execute(select(AuditEvent.type).where(AuditEvent.subject == f"loan:{loan['id']}")))
+            .scalars()
+            .all()
+        )
+    assert pledges == [pledged_again.json()["id"]]
+    assert events.count("loan.repaid") == 1
+
+
 async def test_simultaneous_registrations_of_one_right_give_exactly_one_loan(
     client: httpx.AsyncClient, market: Market, database: Database
 ) -> None:
