@@ -9,10 +9,13 @@ second engine with plain deferred BEGIN so they never queue behind writers.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -48,6 +51,43 @@ def _install_sqlite_hooks(engine: AsyncEngine, *, immediate: bool) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+class DriverConnections:
+    """asyncpg connections for the hot paths that run their statements on the driver itself, not
+    through SQLAlchemy (app/driver_bids.py): a pool, created on first use in the serving event
+    loop, or a fresh connection per use where the engines have no pool either (tests)."""
+
+    def __init__(self, url: str, *, pool_size: int, pooled: bool) -> None:
+        self._dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+        self._pool_size = pool_size
+        self._pooled = pooled
+        self._pool: asyncpg.Pool | None = None
+        self._creating = asyncio.Lock()
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[asyncpg.Connection]:
+        if not self._pooled:
+            connection = await asyncpg.connect(self._dsn)
+            try:
+                yield connection
+            finally:
+                await connection.close()
+            return
+        pool = self._pool or await self._create_pool()
+        async with pool.acquire() as connection:
+            yield connection
+
+    async def _create_pool(self) -> asyncpg.Pool:
+        async with self._creating:
+            if self._pool is None:
+                self._pool = await asyncpg.create_pool(self._dsn, min_size=1, max_size=self._pool_size)
+            return self._pool
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+
+
 @dataclass
 class Database:
     url: str
@@ -57,6 +97,8 @@ class Database:
     read: async_sessionmaker[AsyncSession]
     # SQLite has one writer: queue this process's write transactions here (see run_in_transaction).
     write_gate: asyncio.Lock | None = None
+    # PostgreSQL only: driver-level connections for the English bid path (app/driver_bids.py).
+    driver: DriverConnections | None = None
 
     @property
     def is_sqlite(self) -> bool:
@@ -67,6 +109,8 @@ class Database:
             await connection.execute(text("SELECT 1"))
 
     async def dispose(self) -> None:
+        if self.driver is not None:
+            await self.driver.close()
         await self.write_engine.dispose()
         if self.read_engine is not self.write_engine:
             await self.read_engine.dispose()
@@ -97,5 +141,7 @@ def create_database(url: str, *, null_pool: bool = False, pool_size: int = 10) -
         read_engine = write_engine
     write = async_sessionmaker(write_engine, expire_on_commit=False)
     read = async_sessionmaker(read_engine, expire_on_commit=False)
-    gate = asyncio.Lock() if url.startswith("sqlite") else None
-    return Database(url, write_engine, read_engine, write, read, gate)
+    if url.startswith("sqlite"):
+        return Database(url, write_engine, read_engine, write, read, write_gate=asyncio.Lock())
+    driver = DriverConnections(url, pool_size=pool_size, pooled=not null_pool)
+    return Database(url, write_engine, read_engine, write, read, driver=driver)

@@ -46,6 +46,9 @@ class Settings:
     # Server processes. PostgreSQL only: they share live events through LISTEN/NOTIFY
     # (app/live_relay.py); SQLite has one writer anyway, and one process serves it best.
     workers: int = 1
+    # PostgreSQL: English bids without an Idempotency-Key run on the asyncpg driver directly
+    # (app/driver_bids.py). Off sends every bid through a SQLAlchemy unit of work.
+    driver_bids: bool = True
 
     @property
     def is_sqlite(self) -> bool:
@@ -145,6 +148,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "idempotency_ttl_s": _parse_int(60),
     "demo": _parse_bool,
     "workers": _parse_int(1, 64),
+    "driver_bids": _parse_bool,
 }
 
 

@@ -8,11 +8,14 @@ replay of the history uses. Different lots never wait for each other.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
-from sqlalchemy import Executable, Table, and_, bindparam, insert, select, update
+from sqlalchemy import ClauseElement, Executable, Table, and_, bindparam, insert, select, update
+from sqlalchemy.dialects.postgresql import asyncpg as postgresql_asyncpg
+from sqlalchemy.sql.compiler import SQLCompiler
 
 from auction.closing import close_auction
 from auction.creation import descending_rules, lock_auction
@@ -45,7 +48,7 @@ from auction.rules import (
 from transfer import audit
 from transfer.errors import DomainError, Forbidden, NotFound
 from transfer.money import format_fen
-from transfer.unit_of_work import UnitOfWork
+from transfer.unit_of_work import EventSink, UnitOfWork
 
 BIDS = cast(Table, Bid.__table__)
 AUCTIONS = cast(Table, Auction.__table__)
@@ -165,19 +168,109 @@ _READ_LOT = (
 )
 
 
-async def read_lot_for_bid(unit: UnitOfWork, auction_id: int, bidder_id: int) -> LotForBid:
+class BidStatements(Protocol):
+    """An English bid's two statements, on whatever connection its transaction runs on: a unit of
+    work's session (SessionStatements, both databases) or the PostgreSQL driver itself
+    (app/driver_bids.py, the same statements compiled once by `postgres_driver_sql`)."""
+
+    async def read_lot(self, params: dict[str, Any]) -> Mapping[str, Any] | None: ...
+
+    async def write(self, params: dict[str, Any]) -> None: ...
+
+
+class SessionStatements:
+    def __init__(self, unit: UnitOfWork) -> None:
+        self._unit = unit
+
+    async def read_lot(self, params: dict[str, Any]) -> Mapping[str, Any] | None:
+        connection = await self._unit.session.connection()
+        row = (await connection.execute(_READ_LOT, params)).one_or_none()
+        return None if row is None else cast(Mapping[str, Any], row._mapping)
+
+    async def write(self, params: dict[str, Any]) -> None:
+        """On PostgreSQL the three writes go as one statement; SQLite, which holds its write lock
+        for the whole transaction anyway, runs them one by one."""
+        connection = await self._unit.session.connection()
+        for statement in _bid_writes(connection.dialect.name == "postgresql"):
+            await connection.execute(statement, params)
+
+
+@dataclass(frozen=True, slots=True)
+class DriverStatement:
+    """A statement compiled for asyncpg: SQL with $n placeholders and the parameter names in order."""
+
+    sql: str
+    parameter_names: tuple[str, ...]
+
+    def arguments(self, params: dict[str, Any]) -> list[Any]:
+        return [params[name] for name in self.parameter_names]
+
+
+@functools.cache
+def postgres_driver_sql() -> tuple[DriverStatement, DriverStatement]:
+    """The lot read and the combined write, compiled once for PostgreSQL's asyncpg driver: the very
+    statements SessionStatements runs, so the two paths cannot drift apart."""
+    dialect = postgresql_asyncpg.dialect()  # type: ignore[no-untyped-call]
+
+    def compiled(statement: ClauseElement) -> DriverStatement:
+        done = cast(SQLCompiler, statement.compile(dialect=dialect))
+        assert done.positiontup is not None
+        return DriverStatement(str(done), tuple(done.positiontup))
+
+    return compiled(_READ_LOT), compiled(cast(ClauseElement, _bid_writes(True)[0]))
+
+
+async def read_lot_for_bid(statements: BidStatements, auction_id: int, bidder_id: int) -> LotForBid:
     """The lot under its row lock and the bidder's registration, in one round trip.
 
     Every round trip made while holding the lock lengthens the queue on a hot lot, so the
     registration rides along with the lock instead of being read after it.
     """
-    connection = await unit.session.connection()
-    row = (
-        await connection.execute(_READ_LOT, {"auction_id": auction_id, "bidder_id": bidder_id})
-    ).one_or_none()
+    row = await statements.read_lot({"auction_id": auction_id, "bidder_id": bidder_id})
     if row is None:
         raise NotFound("auction_not_found", f"auction {auction_id} does not exist", field="id")
-    return LotForBid(**row._mapping)
+    return LotForBid(**row)
+
+
+class NotEnglish(Exception):
+    """place_english_bid met a lot of another kind: the caller takes the general path (place_bid)."""
+
+
+async def place_english_bid(
+    sink: EventSink,
+    statements: BidStatements,
+    auction_id: int,
+    bidder_id: int,
+    amount_fen: int,
+    max_amount_fen: int | None,
+    *,
+    on_locked: Callable[[], None] | None = None,
+) -> BidResult:
+    """A bid on an English lot with nothing but the two statements (no session, no ORM): the
+    PostgreSQL driver-level path. Raises NotEnglish, before any write, for any other kind."""
+    lot = await read_lot_for_bid(statements, auction_id, bidder_id)
+    if lot.kind != AuctionKind.ENGLISH.value:
+        raise NotEnglish(lot.kind)
+    if on_locked is not None:
+        on_locked()
+    registrant = _biddable(lot, sink.now, bidder_id)
+    return await _english_bid(sink, statements, lot, registrant, amount_fen, max_amount_fen)
+
+
+def _biddable(lot: LotForBid, now: datetime, bidder_id: int) -> Registrant:
+    """The bidder may bid on the lot now, or the refusal says why."""
+    if lot.state not in RUNNING_STATES:
+        raise BidRefused(Refusal(RefusalReason.CLOSED))
+    timing = timing_refusal(now, lot.starts_at, lot.ends_at)
+    if timing is not None:
+        raise BidRefused(timing)
+    if lot.registration_id is None or lot.paddle is None or lot.deposit_state != "held" or lot.barred:
+        raise Forbidden(
+            "not_registered",
+            "register on the auction (and have its deposit held) before bidding",
+            field="auction",
+        )
+    return Registrant(lot.registration_id, bidder_id, lot.paddle)
 
 
 async def place_bid(
@@ -188,23 +281,18 @@ async def place_bid(
     max_amount_fen: int | None,
     *,
     policy: AuctionPolicy,
+    on_locked: Callable[[], None] | None = None,
 ) -> BidResult:
-    lot = await read_lot_for_bid(unit, auction_id, bidder_id)
-    if lot.state not in RUNNING_STATES:
-        raise BidRefused(Refusal(RefusalReason.CLOSED))
-    timing = timing_refusal(unit.now, lot.starts_at, lot.ends_at)
-    if timing is not None:
-        raise BidRefused(timing)
-    if lot.registration_id is None or lot.paddle is None or lot.deposit_state != "held" or lot.barred:
-        raise Forbidden(
-            "not_registered",
-            "register on the auction (and have its deposit held) before bidding",
-            field="auction",
-        )
-    registrant = Registrant(lot.registration_id, bidder_id, lot.paddle)
+    """on_locked: called once the lot's row lock is held (the app lets the lot's next bid queue
+    for the lock then, see app/lot_gates.py)."""
+    statements = SessionStatements(unit)
+    lot = await read_lot_for_bid(statements, auction_id, bidder_id)
+    if on_locked is not None:
+        on_locked()
+    registrant = _biddable(lot, unit.now, bidder_id)
     kind = AuctionKind(lot.kind)
     if kind is AuctionKind.ENGLISH:
-        return await _english_bid(unit, lot, registrant, amount_fen, max_amount_fen)
+        return await _english_bid(unit, statements, lot, registrant, amount_fen, max_amount_fen)
     # The other kinds are rare and change more of the lot: they work on the ORM entity (the row
     # lock is already held, so loading it waits for nobody).
     auction = await lock_auction(unit, auction_id)
@@ -274,15 +362,19 @@ def _bid_writes(combined: bool) -> tuple[Executable, ...]:
     return (insert_bid, insert_event, update_lot)
 
 
-async def _write_bid(unit: UnitOfWork, lot_id: int, bid_row: dict[str, Any], changes: dict[str, Any]) -> None:
+async def _write_bid(
+    sink: EventSink,
+    statements: BidStatements,
+    lot_id: int,
+    bid_row: dict[str, Any],
+    changes: dict[str, Any],
+) -> None:
     """Insert the bid, update the lot and append the bid's audit event, under the lot's lock.
 
     Every round trip made while holding the lock lengthens the queue on a hot lot, so on
-    PostgreSQL the three writes go as one statement; SQLite, which holds its write lock for the
-    whole transaction anyway, runs them one by one. Plain Core statements, no ORM flush.
+    PostgreSQL the three writes go as one statement. Plain Core statements, no ORM flush.
     """
-    connection = await unit.session.connection()
-    [event_row] = audit.event_rows(unit.take_events())
+    [event_row] = audit.event_rows(sink.take_events())
     params = {
         "lot_id": lot_id,
         **{f"lot_{c}": v for c, v in changes.items()},
@@ -290,12 +382,12 @@ async def _write_bid(unit: UnitOfWork, lot_id: int, bid_row: dict[str, Any], cha
         **{f"event_{c}": v for c, v in event_row.items()},
     }
     assert changes.keys() == set(LOT_BID_COLUMNS)
-    for statement in _bid_writes(connection.dialect.name == "postgresql"):
-        await connection.execute(statement, params)
+    await statements.write(params)
 
 
 async def _english_bid(
-    unit: UnitOfWork,
+    unit: EventSink,
+    statements: BidStatements,
     lot: LotForBid,
     registrant: Registrant,
     amount_fen: int,
@@ -347,6 +439,7 @@ async def _english_bid(
     )
     await _write_bid(
         unit,
+        statements,
         lot.id,
         {
             "auction_id": lot.id,

@@ -34,19 +34,20 @@ class RetryTransaction(Exception):
     """Raised by work that saw a race it can resolve by running again from the start."""
 
 
-class UnitOfWork:
-    def __init__(self, session: AsyncSession, actor_id: int | None, now: datetime) -> None:
-        self.session = session
+class EventSink:
+    """What a transaction's work records besides its writes: audit events and live events.
+
+    Every unit of work is one; the PostgreSQL driver-level bid path (app/driver_bids.py) uses a
+    bare one, as it runs its statements on the driver rather than through a session.
+    """
+
+    def __init__(self, actor_id: int | None, now: datetime) -> None:
         self.actor_id = actor_id
         # One clock reading per transaction: every timestamp the work writes agrees.
         self.now = now
         self.events: list[PendingEvent] = []
-        self._after_commit: list[Callable[[], Awaitable[None]]] = []
-        self._before_commit: dict[str, Callable[[], Awaitable[None]]] = {}
         # Live events (channel, payload) published only after commit, best effort.
         self.live_events: list[tuple[str, dict[str, Any]]] = []
-        # Net balance change per ledger account, applied once just before commit (transfer.ledger).
-        self.balance_deltas_fen: dict[int, int] = {}
 
     def record(self, type_: str, subject: str, payload: dict[str, Any]) -> None:
         self.events.append(PendingEvent(self.now, self.actor_id, type_, subject, payload))
@@ -59,6 +60,16 @@ class UnitOfWork:
 
     def publish(self, channel: str, payload: dict[str, Any]) -> None:
         self.live_events.append((channel, payload))
+
+
+class UnitOfWork(EventSink):
+    def __init__(self, session: AsyncSession, actor_id: int | None, now: datetime) -> None:
+        super().__init__(actor_id, now)
+        self.session = session
+        self._after_commit: list[Callable[[], Awaitable[None]]] = []
+        self._before_commit: dict[str, Callable[[], Awaitable[None]]] = {}
+        # Net balance change per ledger account, applied once just before commit (transfer.ledger).
+        self.balance_deltas_fen: dict[int, int] = {}
 
     def after_commit(self, callback: Callable[[], Awaitable[None]]) -> None:
         self._after_commit.append(callback)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.channels import ChannelsPlugin
 from litestar.params import Parameter
@@ -9,6 +10,7 @@ from litestar.response import ServerSentEvent
 
 from app.auth import Actor, requires
 from app.context import AppContext
+from app.driver_bids import english_bid_on_driver
 from app.live import event_stream
 from app.mutation import run_mutation
 from app.schemas.auctions import (
@@ -125,13 +127,38 @@ class AuctionController(Controller):
         max_amount_fen = _optional_yuan(data.max_amount, "max_amount")
         policy = ctx.auction_policy
 
-        async def work(unit: UnitOfWork) -> BidOut:
-            result = await place_bid(
-                unit, auction_id, request.user.id, amount_fen, max_amount_fen, policy=policy
-            )
-            return BidOut.of(result, unit.now)
+        async with ctx.lot_gates.hold(auction_id) as gate_pass:
+            driver = ctx.database.driver
+            if driver is not None and ctx.settings.driver_bids and "idempotency-key" not in request.headers:
+                on_driver = await english_bid_on_driver(
+                    ctx,
+                    driver,
+                    request.user.id,
+                    auction_id,
+                    amount_fen,
+                    max_amount_fen,
+                    on_locked=gate_pass.release,
+                )
+                if on_driver is not None:
+                    result, now = on_driver
+                    return Response(
+                        msgspec.json.encode(BidOut.of(result, now)),
+                        status_code=201,
+                        media_type="application/json",
+                    )
 
-        async with ctx.lot_gates.hold(auction_id):
+            async def work(unit: UnitOfWork) -> BidOut:
+                result = await place_bid(
+                    unit,
+                    auction_id,
+                    request.user.id,
+                    amount_fen,
+                    max_amount_fen,
+                    policy=policy,
+                    on_locked=gate_pass.release,
+                )
+                return BidOut.of(result, unit.now)
+
             return await run_mutation(request, ctx, work)
 
     @get("/{auction_id:int}/bids", summary="Public bid history by paddle (no maxima, no identities)")

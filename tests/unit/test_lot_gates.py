@@ -60,3 +60,42 @@ async def test_a_failing_bid_releases_the_gate() -> None:
     async with gates.hold(1):
         assert len(gates) == 1
     assert len(gates) == 0
+
+
+async def test_an_early_release_lets_the_next_bid_in_while_this_one_finishes() -> None:
+    gates = LotGates()
+    events: list[str] = []
+    first_locked = asyncio.Event()
+    finish_first = asyncio.Event()
+
+    async def first() -> None:
+        async with gates.hold(3) as gate_pass:
+            events.append("first in")
+            gate_pass.release()  # it holds the row lock now
+            gate_pass.release()  # a second release is harmless
+            first_locked.set()
+            await finish_first.wait()
+            events.append("first done")
+
+    async def second() -> None:
+        await first_locked.wait()
+        async with gates.hold(3):
+            events.append("second in")
+
+    third_in = asyncio.Event()
+
+    async def third() -> None:
+        await first_locked.wait()
+        await asyncio.sleep(0)
+        async with gates.hold(3):
+            events.append("third in")
+            third_in.set()
+
+    tasks = [asyncio.create_task(work()) for work in (first, second, third)]
+    await asyncio.wait_for(third_in.wait(), 1)
+    assert events == ["first in", "second in", "third in"]
+    assert len(gates) == 1  # the first bid is still inside
+    finish_first.set()
+    await asyncio.gather(*tasks)
+    assert events[-1] == "first done"
+    assert len(gates) == 0

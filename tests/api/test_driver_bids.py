@@ -1,0 +1,152 @@
+"""English bids on PostgreSQL run on the asyncpg driver (app/driver_bids.py); everything else takes
+the unit-of-work path. Both paths must give the same answers, books and audit trail."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import Counter
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from app import driver_bids
+from auction import bidding
+from tests.api.auction_support import AuctionHouse
+from transfer.models import AuditEvent
+
+# (bidder index, amount, max_amount): a proxy; a bid answered by the leader's proxy; a higher maximum
+# taking the lead; two bids below the minimum; a new leader; an off-grid amount; an unregistered bidder.
+SCRIPT: list[tuple[int, str, str | None]] = [
+    (0, "1000.00", "1500.00"),
+    (1, "1100.00", None),
+    (1, "1490.00", "1600.00"),
+    (0, "1000.00", "2000.00"),
+    (2, "1300.00", None),
+    (2, "1700.00", "1750.00"),
+    (1, "1715.00", None),
+    (3, "1800.00", None),
+]
+
+
+def _counting(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
+    calls: Counter[str] = Counter()
+    for name, cls in (("driver", driver_bids.DriverStatements), ("session", bidding.SessionStatements)):
+        original = cls.read_lot
+
+        async def counted(
+            self: Any, params: dict[str, Any], _original: Any = original, _name: str = name
+        ) -> Any:
+            calls[_name] += 1
+            return await _original(self, params)
+
+        monkeypatch.setattr(cls, "read_lot", counted)
+    return calls
+
+
+async def _run_script(
+    house: AuctionHouse, auction_id: int, bidders: list[dict[str, str]]
+) -> list[tuple[int, Any]]:
+    answers = []
+    for index, amount, max_amount in SCRIPT:
+        response = await house.bid(auction_id, bidders[index], amount, max_amount)
+        body = response.json()
+        body.pop("server_time", None)
+        body.pop("request_id", None)
+        body.pop("instance", None)  # the auction's own URL
+        answers.append((response.status_code, body))
+    return answers
+
+
+async def test_both_bid_paths_give_the_same_answers_history_and_audit(
+    house: AuctionHouse, monkeypatch: pytest.MonkeyPatch, backend: str
+) -> None:
+    calls = _counting(monkeypatch)
+    _, bank = await house.bank()
+    people = await house.bidders(4)
+    bidders = [headers for _, headers in people]
+    on_driver = await house.create(bank)
+    on_session = await house.create(bank)
+    for auction in (on_driver, on_session):
+        for bidder in bidders[:3]:  # the fourth never registers
+            await house.register(auction["id"], bidder)
+    house.clock.advance(60)
+
+    driver_answers = await _run_script(house, on_driver["id"], bidders)
+    driver_calls = dict(calls)
+    house.context.settings = dataclasses.replace(house.context.settings, driver_bids=False)
+    session_answers = await _run_script(house, on_session["id"], bidders)
+
+    assert driver_answers == session_answers
+    assert [status for status, _ in driver_answers] == [201, 201, 201, 409, 409, 201, 422, 403]
+    if backend == "postgres":
+        assert driver_calls == {"driver": len(SCRIPT)}
+    else:
+        assert driver_calls == {"session": len(SCRIPT)}
+    assert calls["session"] == len(SCRIPT) * (2 if backend == "sqlite" else 1)
+
+    histories = []
+    for auction in (on_driver, on_session):
+        history = (await house.http.get(f"/api/v1/auctions/{auction['id']}/bids", headers=bidders[0])).json()[
+            "items"
+        ]
+        view = await house.view(auction["id"], bidders[0])
+        histories.append(
+            ([{k: v for k, v in b.items() if k != "received_at"} for b in history], view["current_price"])
+        )
+    assert histories[0] == histories[1]
+    async with house.context.database.read() as session:
+        events = dict(
+            (
+                await session.execute(
+                    select(AuditEvent.subject, func.count())
+                    .where(AuditEvent.type == "auction.bid")
+                    .group_by(AuditEvent.subject)
+                )
+            ).all()
+        )
+    assert events == {f"auction:{on_driver['id']}": 4, f"auction:{on_session['id']}": 4}
+
+
+async def test_a_bid_with_an_idempotency_key_takes_the_unit_of_work_path_and_replays(
+    house: AuctionHouse, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = _counting(monkeypatch)
+    _, bank = await house.bank()
+    [(_, bidder)] = await house.bidders(1)
+    auction = await house.create(bank)
+    await house.register(auction["id"], bidder)
+    house.clock.advance(60)
+    headers = {**bidder, "Idempotency-Key": "bid-once"}
+
+    first = await house.http.post(
+        f"/api/v1/auctions/{auction['id']}/bids", json={"amount": "1000.00"}, headers=headers
+    )
+    again = await house.http.post(
+        f"/api/v1/auctions/{auction['id']}/bids", json={"amount": "1000.00"}, headers=headers
+    )
+
+    assert first.status_code == 201, first.text
+    assert again.status_code == 201
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.json() == first.json()
+    assert calls == {"session": 1}
+    history = (await house.http.get(f"/api/v1/auctions/{auction['id']}/bids", headers=bidder)).json()["items"]
+    assert len(history) == 1
+
+
+async def test_a_sealed_bid_reads_the_lot_on_the_driver_then_takes_the_general_path(
+    house: AuctionHouse, monkeypatch: pytest.MonkeyPatch, backend: str
+) -> None:
+    calls = _counting(monkeypatch)
+    _, bank = await house.bank()
+    [(_, bidder)] = await house.bidders(1)
+    auction = await house.create(bank, kind="sealed_first_price")
+    await house.register(auction["id"], bidder)
+    house.clock.advance(60)
+
+    response = await house.bid(auction["id"], bidder, "1200.00")
+
+    assert response.status_code == 201, response.text
+    assert response.json()["current_price"] is None  # sealed: nothing revealed
+    assert calls == ({"driver": 1, "session": 1} if backend == "postgres" else {"session": 1})
