@@ -79,13 +79,24 @@ class DriverConnections:
     async def _create_pool(self) -> asyncpg.Pool:
         async with self._creating:
             if self._pool is None:
-                self._pool = await asyncpg.create_pool(self._dsn, min_size=1, max_size=self._pool_size)
+                self._pool = await asyncpg.create_pool(
+                    self._dsn, min_size=1, max_size=self._pool_size, reset=_reset_after_use
+                )
             return self._pool
 
     async def close(self) -> None:
         if self._pool is not None:
             await self._pool.close()
             self._pool = None
+
+
+async def _reset_after_use(connection: asyncpg.Connection) -> None:
+    """Instead of asyncpg's default reset (a round trip per use that undoes session state: advisory
+    locks, cursors, LISTEN, SET): the users of these connections run plain statements inside
+    `connection.transaction()` and create no session state, so only an open transaction, left by
+    a cancelled task, needs undoing."""
+    if connection.is_in_transaction():
+        await connection.execute("ROLLBACK")
 
 
 @dataclass

@@ -95,7 +95,10 @@ class Config:
 
     @classmethod
     def of(cls, args: argparse.Namespace) -> Config:
-        workers = args.workers or (os.cpu_count() or 1 if args.db == "postgresql" else 1)
+        # One server process by default: on the 2-core machine the bid path is light enough that a
+        # second process only competes with PostgreSQL and wrk for the cores, and on a hot lot two
+        # processes reorder a burst (BENCHMARKS.md, session 3). --workers N to measure more.
+        workers = args.workers or 1
         config = cls(backend=args.db, quick=args.quick, pg_admin_url=args.pg_url, workers=workers)
         if args.quick:
             config.close_auctions = 2_000
@@ -1190,7 +1193,7 @@ def main(argv: list[str] | None = None) -> int:
         "--workers",
         type=int,
         default=None,
-        help="server processes, IPX_WORKERS (default: one per core on PostgreSQL, 1 on SQLite)",
+        help="server processes, IPX_WORKERS (default 1; several need PostgreSQL)",
     )
     args = parser.parse_args(argv)
     config = Config.of(args)
