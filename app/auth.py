@@ -74,14 +74,20 @@ class ApiKeyAuthentication(AbstractAuthenticationMiddleware):
         return AuthenticationResult(user=actor, auth=None)
 
 
+def ensure_roles(actor: object, wanted: frozenset[str]) -> None:
+    """The role check of every guarded endpoint. The bid endpoint calls it in its handler instead
+    of through a guard: Litestar copies the route handler object for every guard call, a few
+    percent of a bid's CPU on the hottest path."""
+    if not isinstance(actor, Actor) or not actor.has_any(wanted):
+        raise PermissionDeniedException(f"this endpoint needs the role {' or '.join(sorted(wanted))}")
+
+
 def requires(*roles: str) -> Any:
     """A guard admitting participants holding any of these roles."""
     wanted = frozenset(roles)
 
     # async on purpose: Litestar runs a sync guard in a worker thread, a thread hop per request.
     async def guard(connection: ASGIConnection[Any, Any, Any, Any], _handler: BaseRouteHandler) -> None:
-        actor = connection.user
-        if not isinstance(actor, Actor) or not actor.has_any(wanted):
-            raise PermissionDeniedException(f"this endpoint needs the role {' or '.join(sorted(wanted))}")
+        ensure_roles(connection.user, wanted)
 
     return guard

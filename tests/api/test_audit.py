@@ -109,3 +109,28 @@ async def test_concurrent_writers_and_sealers_keep_one_unbroken_chain(
     report = (await client.get("/api/v1/audit/verify", headers=clearing)).json()
     assert report["ok"] is True
     assert (await market.balances(bank))["available"] == "30.00"
+
+
+async def test_a_backlog_larger_than_a_batch_is_sealed_in_order_in_one_tick(
+    client: httpx.AsyncClient, database: Database, context: AppContext
+) -> None:
+    from datetime import UTC, datetime
+
+    from transfer.audit import SEAL_BATCH_SIZE, PendingEvent, append_events, verify_chain
+
+    backlog = 2 * SEAL_BATCH_SIZE + 37
+    at = datetime(2026, 11, 29, 6, 0, tzinfo=UTC)
+    async with database.write() as session, session.begin():
+        await append_events(
+            session, [PendingEvent(at, None, "test.event", f"test:{n}", {"n": n}) for n in range(backlog)]
+        )
+    already = len(await _events(database)) - backlog
+
+    assert await seal_audit_events(context) == already + backlog
+
+    events = await _events(database)
+    assert [e.seq for e in events] == list(range(1, len(events) + 1))
+    assert all(later.prev_hash == earlier.hash for earlier, later in itertools.pairwise(events))
+    async with database.read() as session:
+        report = await verify_chain(session)
+    assert (report.ok, report.events_checked) == (True, len(events))
