@@ -46,6 +46,7 @@ def _with_context(settings: Settings, action: Callable[[AppContext], Awaitable[i
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
+    from app.gc_tuning import tune_for_serving
     from app.logging_setup import configure_logging
     from app.main import create_asgi_app
 
@@ -59,8 +60,10 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         if not settings.is_sqlite:
             _with_context(settings, lambda _context: asyncio.sleep(0, 0))  # refuses a schema that is behind
         print(f"ipx: serving on {where}", flush=True)
+        asgi_app = create_asgi_app(settings)
+        tune_for_serving()
         uvicorn.run(
-            create_asgi_app(settings),
+            asgi_app,
             host=settings.host,
             port=settings.port,
             log_config=None,

@@ -155,9 +155,12 @@ def create_worker_app() -> RequestIdMiddleware:
     Settings come from the environment the parent passed on; the parent already prepared the
     database, so workers never race each other to bootstrap it.
     """
+    from app.gc_tuning import tune_for_serving
     from app.logging_setup import configure_logging
     from app.settings import load_settings
 
     settings = load_settings()
     configure_logging(settings.log_level)
-    return create_asgi_app(settings, prepared=True)
+    asgi_app = create_asgi_app(settings, prepared=True)
+    tune_for_serving()
+    return asgi_app
