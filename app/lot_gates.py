@@ -22,11 +22,17 @@ from contextlib import asynccontextmanager
 
 
 class GatePass:
-    """Held by the bid inside the gate; `release` lets the next bid in (once; later calls do nothing)."""
+    """Held by the bid inside the gate; `release` lets the next bid in (once; later calls do nothing).
 
-    def __init__(self, gate: asyncio.Lock) -> None:
+    `contended`: this bid waited for the gate, or others were queued or still inside when it got
+    through. A contended bid takes the lot's row lock and hands the gate on early (see the module
+    note); an uncontended one may use a lock-free conditional write (app/driver_bids.py).
+    """
+
+    def __init__(self, gate: asyncio.Lock, *, contended: bool) -> None:
         self._gate = gate
         self._held = True
+        self.contended = contended
 
     def release(self) -> None:
         if self._held:
@@ -44,8 +50,9 @@ class LotGates:
         gate = self._gates.setdefault(lot_id, asyncio.Lock())
         self._waiting[lot_id] = self._waiting.get(lot_id, 0) + 1
         try:
+            waited = gate.locked()
             await gate.acquire()  # asyncio.Lock wakes its waiters in FIFO order
-            gate_pass = GatePass(gate)
+            gate_pass = GatePass(gate, contended=waited or self._waiting[lot_id] > 1)
             try:
                 yield gate_pass
             finally:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any, Protocol, cast
 
-from sqlalchemy import ClauseElement, Executable, Table, and_, bindparam, insert, select, update
+from sqlalchemy import ClauseElement, Executable, Table, and_, bindparam, func, insert, select, update
 from sqlalchemy.dialects.postgresql import asyncpg as postgresql_asyncpg
 from sqlalchemy.sql.compiler import SQLCompiler
 
@@ -145,8 +145,9 @@ _LOT_COLUMNS = [
     for f in fields(LotForBid)
     if f.name not in ("registration_id", "paddle", "deposit_state", "barred")
 ]
-# Built once: the lot under FOR UPDATE (of the lot only) joined to this bidder's registration.
-_READ_LOT = (
+# Built once: the lot joined to this bidder's registration; _READ_LOT takes the lot's row lock
+# (FOR UPDATE of the lot only), _READ_LOT_SNAPSHOT reads it for a conditional write.
+_READ_LOT_SNAPSHOT = (
     select(
         *(AUCTIONS.c[name] for name in _LOT_COLUMNS),
         REGISTRATIONS.c.id.label("registration_id"),
@@ -164,8 +165,8 @@ _READ_LOT = (
         )
     )
     .where(AUCTIONS.c.id == bindparam("auction_id"))
-    .with_for_update(of=AUCTIONS)
 )
+_READ_LOT = _READ_LOT_SNAPSHOT.with_for_update(of=AUCTIONS)
 
 
 class BidStatements(Protocol):
@@ -207,9 +208,10 @@ class DriverStatement:
 
 
 @functools.cache
-def postgres_driver_sql() -> tuple[DriverStatement, DriverStatement]:
-    """The lot read and the combined write, compiled once for PostgreSQL's asyncpg driver: the very
-    statements SessionStatements runs, so the two paths cannot drift apart."""
+def postgres_driver_sql() -> tuple[DriverStatement, DriverStatement, DriverStatement]:
+    """The lot read with its row lock, the lot read without it, and the conditional write
+    (`_conditional_bid_write`), compiled once for PostgreSQL's asyncpg driver from the same
+    columns and parameters SessionStatements uses."""
     dialect = postgresql_asyncpg.dialect()  # type: ignore[no-untyped-call]
 
     def compiled(statement: ClauseElement) -> DriverStatement:
@@ -217,7 +219,7 @@ def postgres_driver_sql() -> tuple[DriverStatement, DriverStatement]:
         assert done.positiontup is not None
         return DriverStatement(str(done), tuple(done.positiontup))
 
-    return compiled(_READ_LOT), compiled(cast(ClauseElement, _bid_writes(True)[0]))
+    return compiled(_READ_LOT), compiled(_READ_LOT_SNAPSHOT), compiled(_conditional_bid_write())
 
 
 async def read_lot_for_bid(statements: BidStatements, auction_id: int, bidder_id: int) -> LotForBid:
@@ -230,6 +232,11 @@ async def read_lot_for_bid(statements: BidStatements, auction_id: int, bidder_id
     if row is None:
         raise NotFound("auction_not_found", f"auction {auction_id} does not exist", field="id")
     return LotForBid(**row)
+
+
+class LotChanged(Exception):
+    """A conditional write found the lot changed since it was read (another bid, a close): the
+    caller reads it again and re-applies the rules to what is there now."""
 
 
 class NotEnglish(Exception):
@@ -362,10 +369,45 @@ def _bid_writes(combined: bool) -> tuple[Executable, ...]:
     return (insert_bid, insert_event, update_lot)
 
 
+@functools.cache
+def _conditional_bid_write() -> ClauseElement:
+    """The bid's writes as one statement that applies only if the lot is still as it was read: the
+    lot update is conditioned on its sequence and state (any other bid raises the sequence; a close
+    or a cancellation changes the state), and the bid and its audit event are inserted from the
+    update's result, so they exist exactly when the update happened. Answers 1 or 0 rows applied.
+    """
+    lot = (
+        update(AUCTIONS)
+        .where(
+            AUCTIONS.c.id == bindparam("lot_id"),
+            AUCTIONS.c.last_sequence == bindparam("expected_sequence"),
+            AUCTIONS.c.state == bindparam("expected_state"),
+        )
+        .values({c: bindparam(f"lot_{c}") for c in LOT_BID_COLUMNS})
+        .returning(AUCTIONS.c.id)
+        .cte("write_lot")
+    )
+
+    def inserted_with(table: Table, prefix: str, columns: tuple[str, ...], name: str) -> Any:
+        values = select(*(bindparam(f"{prefix}_{c}", type_=table.c[c].type) for c in columns)).select_from(
+            lot
+        )
+        return insert(table).from_select(list(columns), values).cte(name)
+
+    return (
+        select(func.count())
+        .select_from(lot)
+        .add_cte(
+            inserted_with(BIDS, "bid", BID_COLUMNS, "write_bid"),
+            inserted_with(audit.EVENTS, "event", audit.EVENT_COLUMNS, "write_event"),
+        )
+    )
+
+
 async def _write_bid(
     sink: EventSink,
     statements: BidStatements,
-    lot_id: int,
+    lot: LotForBid,
     bid_row: dict[str, Any],
     changes: dict[str, Any],
 ) -> None:
@@ -376,7 +418,10 @@ async def _write_bid(
     """
     [event_row] = audit.event_rows(sink.take_events())
     params = {
-        "lot_id": lot_id,
+        "lot_id": lot.id,
+        # What the lot was when read: a conditional write (postgres_driver_sql) applies only then.
+        "expected_sequence": lot.last_sequence,
+        "expected_state": lot.state,
         **{f"lot_{c}": v for c, v in changes.items()},
         **{f"bid_{c}": v for c, v in bid_row.items()},
         **{f"event_{c}": v for c, v in event_row.items()},
@@ -440,7 +485,7 @@ async def _english_bid(
     await _write_bid(
         unit,
         statements,
-        lot.id,
+        lot,
         {
             "auction_id": lot.id,
             "registration_id": registrant.registration_id,

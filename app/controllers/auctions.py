@@ -137,7 +137,8 @@ class AuctionController(Controller):
                     auction_id,
                     amount_fen,
                     max_amount_fen,
-                    on_locked=gate_pass.release,
+                    # A queue on this lot: take the row lock and let the next bid queue for it.
+                    on_locked=gate_pass.release if gate_pass.contended else None,
                 )
                 if on_driver is not None:
                     result, now = on_driver

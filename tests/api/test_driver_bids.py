@@ -3,12 +3,13 @@ the unit-of-work path. Both paths must give the same answers, books and audit tr
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections import Counter
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from app import driver_bids
 from auction import bidding
@@ -150,3 +151,92 @@ async def test_a_sealed_bid_reads_the_lot_on_the_driver_then_takes_the_general_p
     assert response.status_code == 201, response.text
     assert response.json()["current_price"] is None  # sealed: nothing revealed
     assert calls == ({"driver": 1, "session": 1} if backend == "postgres" else {"session": 1})
+
+
+@pytest.mark.parametrize("locking", [False, True], ids=["conditional_write", "row_lock"])
+async def test_bids_racing_past_the_gate_are_each_applied_once_in_sequence(
+    house: AuctionHouse, backend: str, locking: bool
+) -> None:
+    """Two processes' bids on one lot meet only in the database: the conditional write lets one
+    through and sends the other back to read again, or the row lock queues them. Here the gate is
+    bypassed on purpose."""
+    if backend != "postgres":
+        pytest.skip("the driver path is PostgreSQL's")
+    driver = house.context.database.driver
+    assert driver is not None
+    _, bank = await house.bank()
+    people = await house.bidders(12)
+    auction = await house.create(bank)
+    for _, headers in people:
+        await house.register(auction["id"], headers)
+    house.clock.advance(60)
+
+    async def bid(bidder_id: int, amount_fen: int) -> str:
+        try:
+            await driver_bids.english_bid_on_driver(
+                house.context,
+                driver,
+                bidder_id,
+                auction["id"],
+                amount_fen,
+                None,
+                on_locked=(lambda: None) if locking else None,
+            )
+        except Exception as error:  # a refusal: the amount was overtaken meanwhile
+            return type(error).__name__
+        return "accepted"
+
+    outcomes = await asyncio.gather(
+        *(bid(bidder_id, 100_000 + 1_000 * (i + 1)) for i, (bidder_id, _) in enumerate(people * 3))
+    )
+
+    accepted = outcomes.count("accepted")
+    assert accepted >= 1
+    assert set(outcomes) <= {"accepted", "BidRefused"}, outcomes
+    history = (
+        await house.http.get(f"/api/v1/auctions/{auction['id']}/bids?limit=200", headers=people[0][1])
+    ).json()["items"]
+    assert [item["sequence"] for item in history] == list(range(1, accepted + 1))
+    amounts = [item["amount"] for item in history]
+    assert amounts == sorted(amounts, key=float)  # each accepted bid beat the one before it
+    async with house.context.database.read() as session:
+        events = (
+            await session.execute(
+                select(func.count()).select_from(AuditEvent).where(AuditEvent.type == "auction.bid")
+            )
+        ).scalar_one()
+    assert events == accepted
+
+
+async def test_a_close_between_read_and_write_refuses_the_bid_and_writes_nothing(
+    house: AuctionHouse, monkeypatch: pytest.MonkeyPatch, backend: str
+) -> None:
+    if backend != "postgres":
+        pytest.skip("the driver path is PostgreSQL's")
+    _, bank = await house.bank()
+    [(_, bidder)] = await house.bidders(1)
+    auction = await house.create(bank)
+    await house.register(auction["id"], bidder)
+    house.clock.advance(60)
+    original = driver_bids.DriverStatements.read_lot
+    closed_once = False
+
+    async def read_then_close(self: Any, params: dict[str, Any]) -> Any:
+        nonlocal closed_once
+        row = await original(self, params)
+        if not closed_once:  # the closer commits right after this bid's read
+            closed_once = True
+            async with house.context.database.write_engine.begin() as connection:
+                await connection.execute(
+                    text("UPDATE auctions SET state = 'closed' WHERE id = :id"), {"id": auction["id"]}
+                )
+        return row
+
+    monkeypatch.setattr(driver_bids.DriverStatements, "read_lot", read_then_close)
+
+    response = await house.bid(auction["id"], bidder, "1000.00")
+
+    assert response.status_code == 409, response.text
+    assert response.json()["code"] == "closed"
+    history = (await house.http.get(f"/api/v1/auctions/{auction['id']}/bids", headers=bidder)).json()["items"]
+    assert history == []
