@@ -139,7 +139,9 @@ class Database:
             await self.read_engine.dispose()
 
 
-def create_database(url: str, *, null_pool: bool = False, pool_size: int = 10) -> Database:
+def create_database(
+    url: str, *, null_pool: bool = False, pool_size: int = 10, driver_pool_size: int = 32
+) -> Database:
     """Engines and session factories for one database URL.
 
     null_pool: a fresh connection per checkout, needed when the app runs on another event loop
@@ -166,5 +168,5 @@ def create_database(url: str, *, null_pool: bool = False, pool_size: int = 10) -
     read = async_sessionmaker(read_engine, expire_on_commit=False)
     if url.startswith("sqlite"):
         return Database(url, write_engine, read_engine, write, read, write_gate=asyncio.Lock())
-    driver = DriverConnections(url, pool_size=pool_size, pooled=not null_pool)
+    driver = DriverConnections(url, pool_size=driver_pool_size, pooled=not null_pool)
     return Database(url, write_engine, read_engine, write, read, driver=driver)

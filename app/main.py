@@ -93,7 +93,7 @@ def create_app(
     relay = PostgresRelay(settings.database_url, channels) if settings.workers > 1 else None
     context = AppContext(
         settings,
-        database or create_database(settings.database_url),
+        database or create_database(settings.database_url, driver_pool_size=settings.driver_pool_size),
         clock,
         relay.publish if relay is not None else publisher(channels),
     )

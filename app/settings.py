@@ -49,6 +49,10 @@ class Settings:
     # PostgreSQL: English bids without an Idempotency-Key run on the asyncpg driver directly
     # (app/driver_bids.py). Off sends every bid through a SQLAlchemy unit of work.
     driver_bids: bool = True
+    # Connections per process for those bids. A bid holds one for two round trips and its commit's
+    # disk flush, so with a slow disk the pool, not the CPU, sets the rate: 10 connections at
+    # 5 ms a bid cap it at 2,000/s (BENCHMARKS.md, session 3).
+    driver_pool_size: int = 32
 
     @property
     def is_sqlite(self) -> bool:
@@ -149,6 +153,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "demo": _parse_bool,
     "workers": _parse_int(1, 64),
     "driver_bids": _parse_bool,
+    "driver_pool_size": _parse_int(1, 200),
 }
 
 
