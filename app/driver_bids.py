@@ -91,9 +91,11 @@ async def english_bid_on_driver(
     are; deadlocks and serialization failures run the bid again, as run_in_transaction does.
     """
     locking = on_locked is not None
+    # The server's receipt time is the bid time (DESIGN.md): read once, kept by every attempt, as
+    # the unit-of-work path reads it before it waits for the row lock.
+    received_at = context.clock()
     for attempt in range(1, MAX_CHANGED_ATTEMPTS + 1):
-        # Each attempt takes its own server time: a bid is judged as of the state it is applied to.
-        sink = EventSink(bidder_id, context.clock())
+        sink = EventSink(bidder_id, received_at)
         try:
             async with driver.connection() as connection:
                 statements = DriverStatements(connection, locking=locking)
