@@ -141,15 +141,17 @@ async def lock_listing(unit: UnitOfWork, listing_id: int) -> Listing:
 async def _check_buyer(unit: UnitOfWork, listing: Listing, buyer_id: int) -> None:
     if buyer_id == listing.seller_id:
         raise Forbidden("seller_cannot_buy", "a seller cannot buy its own listing")
-    if listing.kind == "income_right":
-        loan = await lock_loan(unit, listing.loan_id)
-        if loan.status == "non_performing":
-            buyer = await unit.session.get(Participant, buyer_id)
-            if buyer is None or not buyer.qualified_investor:
-                raise Forbidden(
-                    "qualified_investor_required",
-                    "income rights of a non-performing loan go only to qualified institutional investors",
-                )
+    loan = await lock_loan(unit, listing.loan_id)
+    if loan.status == REPAID:
+        # Repaid after it was listed: the listing stays visible, but nothing is left to buy.
+        raise Conflict("loan_repaid", f"loan {loan.id} is repaid: there is nothing left to transfer")
+    if listing.kind == "income_right" and loan.status == "non_performing":
+        buyer = await unit.session.get(Participant, buyer_id)
+        if buyer is None or not buyer.qualified_investor:
+            raise Forbidden(
+                "qualified_investor_required",
+                "income rights of a non-performing loan go only to qualified institutional investors",
+            )
 
 
 async def make_offer(

@@ -337,6 +337,18 @@ async def test_the_last_principal_repaid_frees_the_collateral_for_a_new_loan(
             headers=bank,
         )
 
+    listed = await client.post(
+        "/api/v1/listings",
+        json={
+            "loan_id": loan["id"],
+            "kind": "income_right",
+            "mode": "negotiated",
+            "share_ppm": 100_000,
+            "asking_price": "50.00",
+        },
+        headers=bank,
+    )
+    assert listed.status_code == 201, listed.text
     partly = await repay("999.99")
     still_pledged = await client.post(
         "/api/v1/loans", json=loan_body(collateral=[patent()]), headers=other_bank
@@ -351,6 +363,10 @@ async def test_the_last_principal_repaid_frees_the_collateral_for_a_new_loan(
         headers=bank,
     )
     shown = await client.get(f"/api/v1/loans/{loan['id']}", headers=bank)
+    _, buyer = await market.participant(["bank"], funds="100.00")
+    late_offer = await client.post(
+        f"/api/v1/listings/{listed.json()['id']}/offers", json={"price": "50.00"}, headers=buyer
+    )
 
     assert partly.status_code == 201, partly.text
     assert still_pledged.status_code == 409
@@ -360,6 +376,9 @@ async def test_the_last_principal_repaid_frees_the_collateral_for_a_new_loan(
     assert pledged_again.status_code == 201, pledged_again.text
     assert relisting.status_code == 409
     assert relisting.json()["code"] == "loan_repaid"
+    # Listed before the last repayment: the listing is still there, but nothing is left to buy.
+    assert late_offer.status_code == 409, late_offer.text
+    assert late_offer.json()["code"] == "loan_repaid"
     assert shown.json()["status"] == "repaid"
     assert shown.json()["outstanding_principal"] == "0.00"
     async with database.read() as session:
