@@ -49,9 +49,9 @@ class Settings:
     # PostgreSQL: English bids without an Idempotency-Key run on the asyncpg driver directly
     # (app/driver_bids.py). Off sends every bid through a SQLAlchemy unit of work.
     driver_bids: bool = True
-    # Connections per process for those bids. A bid holds one for two round trips and its commit's
-    # disk flush, so with a slow disk the pool, not the CPU, sets the rate: 10 connections at
-    # 5 ms a bid cap it at 2,000/s (BENCHMARKS.md, session 3).
+    # Connections per process for those bids. A bid holds one for its round trips and its commit,
+    # so the pool caps the rate at size / bid latency: 10 connections at 5 ms a bid cap it at
+    # 2,000/s, whatever the CPU could do.
     driver_pool_size: int = 32
 
     @property
