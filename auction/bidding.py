@@ -13,7 +13,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any, Protocol, cast
 
-from sqlalchemy import ClauseElement, Executable, Table, and_, bindparam, func, insert, select, update
+from sqlalchemy import ClauseElement, Executable, Select, Table, and_, bindparam, func, insert, select, update
 from sqlalchemy.dialects.postgresql import asyncpg as postgresql_asyncpg
 from sqlalchemy.sql.compiler import SQLCompiler
 
@@ -189,10 +189,15 @@ class SessionStatements:
         return None if row is None else cast(Mapping[str, Any], row._mapping)
 
     async def write(self, params: dict[str, Any]) -> None:
-        """On PostgreSQL the three writes go as one statement; SQLite, which holds its write lock
-        for the whole transaction anyway, runs them one by one."""
+        """On PostgreSQL the conditional write, the one statement the driver path runs too (under
+        the row lock it always applies); SQLite, which holds its write lock for the whole
+        transaction and has no data-modifying CTEs, runs the three writes one by one."""
         connection = await self._unit.session.connection()
-        for statement in _bid_writes(connection.dialect.name == "postgresql"):
+        if connection.dialect.name == "postgresql":
+            applied = (await connection.execute(_conditional_bid_write(), params)).scalar_one()
+            assert applied == 1, "the lot changed under its row lock"
+            return
+        for statement in _sqlite_bid_writes():
             await connection.execute(statement, params)
 
 
@@ -351,26 +356,20 @@ LOT_BID_COLUMNS = (
 
 
 @functools.cache
-def _bid_writes(combined: bool) -> tuple[Executable, ...]:
-    """The bid's writes with bound parameters, built once.
-
-    Reusing a built statement skips SQLAlchemy's per-call construction and cache-key work, a
-    visible share of a bid's CPU. combined: one statement with data-modifying CTEs (PostgreSQL).
-    """
-    insert_bid = insert(BIDS).values({c: bindparam(f"bid_{c}") for c in BID_COLUMNS})
-    insert_event = insert(audit.EVENTS).values({c: bindparam(f"event_{c}") for c in audit.EVENT_COLUMNS})
-    update_lot = (
+def _sqlite_bid_writes() -> tuple[Executable, ...]:
+    """The bid's three writes with bound parameters, built once (reusing a built statement skips
+    SQLAlchemy's per-call construction and cache-key work, a visible share of a bid's CPU)."""
+    return (
+        insert(BIDS).values({c: bindparam(f"bid_{c}") for c in BID_COLUMNS}),
+        insert(audit.EVENTS).values({c: bindparam(f"event_{c}") for c in audit.EVENT_COLUMNS}),
         update(AUCTIONS)
         .where(AUCTIONS.c.id == bindparam("lot_id"))
-        .values({c: bindparam(f"lot_{c}") for c in LOT_BID_COLUMNS})
+        .values({c: bindparam(f"lot_{c}") for c in LOT_BID_COLUMNS}),
     )
-    if combined:
-        return (update_lot.add_cte(insert_bid.cte("write_bid"), insert_event.cte("write_event")),)
-    return (insert_bid, insert_event, update_lot)
 
 
 @functools.cache
-def _conditional_bid_write() -> ClauseElement:
+def _conditional_bid_write() -> Select[int]:
     """The bid's writes as one statement that applies only if the lot is still as it was read: the
     lot update is conditioned on its sequence and state (any other bid raises the sequence; a close
     or a cancellation changes the state), and the bid and its audit event are inserted from the
@@ -411,7 +410,8 @@ async def _write_bid(
     bid_row: dict[str, Any],
     changes: dict[str, Any],
 ) -> None:
-    """Insert the bid, update the lot and append the bid's audit event, under the lot's lock.
+    """Insert the bid, update the lot and append the bid's audit event: under the lot's lock, or
+    as a conditional write that applies only if the lot is still as `lot` shows it.
 
     Every round trip made while holding the lock lengthens the queue on a hot lot, so on
     PostgreSQL the three writes go as one statement. Plain Core statements, no ORM flush.
