@@ -26,9 +26,7 @@ an Idempotency-Key, whose claim and stored answer live in the unit of work.
 
 from __future__ import annotations
 
-import asyncio
-import logging
-import random
+import functools
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
@@ -38,9 +36,8 @@ import asyncpg
 from app.context import AppContext
 from app.db import DriverConnections
 from auction.bidding import BidResult, LotChanged, NotEnglish, place_english_bid, postgres_driver_sql
-from transfer.unit_of_work import MAX_ATTEMPTS, RETRYABLE_SQLSTATES, EventSink
+from transfer.unit_of_work import MAX_ATTEMPTS, RETRYABLE_SQLSTATES, EventSink, retry_pause, run_after_commit
 
-log = logging.getLogger(__name__)
 # A hot lot contended by several processes may change under a bid a few times in a row; each
 # retry is two cheap statements, and a bid that keeps losing is far more likely refused next.
 MAX_CHANGED_ATTEMPTS = 50
@@ -122,14 +119,11 @@ async def english_bid_on_driver(
             raise
         except asyncpg.PostgresError as error:
             if attempt < MAX_ATTEMPTS and error.sqlstate in RETRYABLE_SQLSTATES:
-                await asyncio.sleep(random.uniform(0, 0.005 * 2**attempt))
+                await retry_pause(attempt)
                 continue
             raise
         assert not sink.events, "every audit event is written with the bid"
         if context.publish is not None and sink.live_events:
-            try:
-                await context.publish(sink.live_events)
-            except Exception:  # a live-event failure must never undo or fail a committed bid
-                log.exception("publishing a bid's live events failed")
+            await run_after_commit([functools.partial(context.publish, sink.live_events)])
         return result, sink.now
     raise AssertionError("unreachable: the loop returns or raises")

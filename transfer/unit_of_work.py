@@ -92,6 +92,21 @@ async def _gated(gate: asyncio.Lock | None) -> AsyncIterator[None]:
         yield
 
 
+async def retry_pause(attempt: int) -> None:
+    """Jittered backoff before running a transaction again, so racing retries spread out."""
+    await asyncio.sleep(random.uniform(0, 0.005 * 2**attempt))
+
+
+async def run_after_commit(callbacks: list[Callable[[], Awaitable[None]]]) -> None:
+    """Run what follows a commit (live events, mostly); a failure is logged, never raised: the
+    change is committed and must not be reported as failed."""
+    for callback in callbacks:
+        try:
+            await callback()
+        except Exception:
+            log.exception("after-commit callback failed")
+
+
 def sqlstate_of(error: DBAPIError) -> str | None:
     original = error.orig
     for attribute in ("sqlstate", "pgcode"):
@@ -136,16 +151,12 @@ async def run_in_transaction(
                 await append_events(session, unit.events)
         except Exception as error:
             if attempt < attempts and is_retryable(error):
-                await asyncio.sleep(random.uniform(0, 0.005 * 2**attempt))
+                await retry_pause(attempt)
                 continue
             raise
         callbacks = list(unit._after_commit)
         if publish is not None and unit.live_events:
             callbacks.append(functools.partial(publish, unit.live_events))
-        for callback in callbacks:
-            try:
-                await callback()
-            except Exception:  # a live-event failure must never undo or fail a committed change
-                log.exception("after-commit callback failed")
+        await run_after_commit(callbacks)
         return result
     raise AssertionError("unreachable: the loop returns or raises")

@@ -125,7 +125,6 @@ class AuctionController(Controller):
         ensure_roles(request.user, BIDDER)  # not a guard: see ensure_roles
         amount_fen = parse_yuan(data.amount, "amount")
         max_amount_fen = _optional_yuan(data.max_amount, "max_amount")
-        policy = ctx.auction_policy
 
         async with ctx.lot_gates.hold(auction_id) as gate_pass:
             driver = ctx.database.driver
@@ -147,6 +146,9 @@ class AuctionController(Controller):
                         status_code=201,
                         media_type="application/json",
                     )
+
+            # Only this path reads the policy (for the other kinds): the driver path never builds it.
+            policy = ctx.auction_policy
 
             async def work(unit: UnitOfWork) -> BidOut:
                 result = await place_bid(
