@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from app import migrate
 from app.db import create_database
-from transfer import reports
+from transfer import ledger, reports
 from transfer.bootstrap import bootstrap
 from transfer.servicing import record_repayment
 from transfer.unit_of_work import run_in_transaction
@@ -225,18 +225,7 @@ async def raw_distribution(url: str, holders: int) -> float:
                     (f"raw:{i}", "posted", external, account, amount, None, None, "repayment", "raw", now)
                     for i, (account, amount) in enumerate(zip(ids, amounts, strict=True))
                 ],
-                columns=[
-                    "id",
-                    "kind",
-                    "debit_account_id",
-                    "credit_account_id",
-                    "amount_fen",
-                    "pending_id",
-                    "pending_status",
-                    "code",
-                    "reference",
-                    "created_at",
-                ],
+                columns=list(ledger.TRANSFER_COLUMNS),
             )
             await connection.execute(
                 """UPDATE accounts SET balance_fen = balance_fen + u.delta

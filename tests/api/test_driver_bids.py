@@ -17,6 +17,7 @@ from auction.rules import EnglishBid, EnglishRules
 from tests.api.auction_support import AuctionHouse
 from tests.unit.auction.test_english_properties import Reference
 from transfer.models import AuditEvent
+from transfer.money import parse_yuan
 
 # (bidder index, amount, max_amount): a proxy; a bid answered by the leader's proxy; a higher maximum
 # taking the lead; two bids below the minimum; a new leader; an off-grid amount; an unregistered bidder.
@@ -205,12 +206,12 @@ async def test_bids_racing_past_the_gate_are_each_applied_once_in_sequence(
     reference = Reference(EnglishRules(100_000, 1_000, None), ())
     for item in history:
         candidate = EnglishBid(
-            item["paddle"], round(float(item["amount"]) * 100), None, house.clock(), item["sequence"]
+            item["paddle"], parse_yuan(item["amount"], "amount"), None, house.clock(), item["sequence"]
         )
         assert reference.admits(candidate), item
         reference = Reference(reference.rules, (*reference.accepted, candidate))
     view = await house.view(auction["id"], people[0][1])
-    assert round(float(view["current_price"]) * 100) == reference.price_fen()
+    assert parse_yuan(view["current_price"], "current_price") == reference.price_fen()
     assert view["leading_paddle"] == reference.leader_id()
     async with house.context.database.read() as session:
         events = (

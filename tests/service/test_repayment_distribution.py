@@ -107,20 +107,29 @@ async def _loan(database: Database, loan_id: int, shares_ppm: dict[int, int]) ->
         )
 
 
+async def _repay(
+    database: Database, loan_id: int, principal_fen: int, interest_fen: int, *, lines_limit: int = 1_000
+) -> RepaymentRecorded:
+    """The servicer records one repayment of the loan, received on 2026-06-01."""
+
+    async def work(unit: UnitOfWork) -> RepaymentRecorded:
+        return await record_repayment(
+            unit,
+            loan_id,
+            SERVICER_ID,
+            principal_fen=principal_fen,
+            interest_fen=interest_fen,
+            received_on=date(2026, 6, 1),
+            lines_limit=lines_limit,
+        )
+
+    return await run(database, work)
+
+
 async def test_each_holder_is_credited_its_share_to_the_fen(database: Database) -> None:
     holder_ids = await _loan_with_holders(database)
 
-    async def repay(unit: UnitOfWork) -> None:
-        await record_repayment(
-            unit,
-            LOAN_ID,
-            SERVICER_ID,
-            principal_fen=PRINCIPAL_FEN,
-            interest_fen=INTEREST_FEN,
-            received_on=date(2026, 6, 1),
-        )
-
-    await run(database, repay)
+    await _repay(database, LOAN_ID, PRINCIPAL_FEN, INTEREST_FEN)
 
     async with database.read() as session:
         shares = {
@@ -204,23 +213,7 @@ async def test_the_database_split_equals_the_reference_rule_for_random_registers
         principal_fen = _random_amount_fen(randomness)
         interest_fen = _random_amount_fen(randomness) or 1
 
-        async def repay(
-            unit: UnitOfWork,
-            loan_id: int = loan_id,
-            principal_fen: int = principal_fen,
-            interest_fen: int = interest_fen,
-        ) -> int:
-            recorded = await record_repayment(
-                unit,
-                loan_id,
-                SERVICER_ID,
-                principal_fen=principal_fen,
-                interest_fen=interest_fen,
-                received_on=date(2026, 6, 1),
-            )
-            return recorded.repayment.id
-
-        repayment_id = await run(database, repay)
+        repayment_id = (await _repay(database, loan_id, principal_fen, interest_fen)).repayment.id
         expected = distribute_repayment(
             principal_fen, interest_fen, [HolderShare(h, ppm) for h, ppm in sorted(register.items())]
         )
@@ -261,18 +254,7 @@ async def test_the_database_split_equals_the_reference_rule_for_random_registers
 async def test_a_repayment_lists_the_first_holders_and_counts_them_all(database: Database) -> None:
     holder_ids = await _loan_with_holders(database)
 
-    async def repay(unit: UnitOfWork) -> RepaymentRecorded:
-        return await record_repayment(
-            unit,
-            LOAN_ID,
-            SERVICER_ID,
-            principal_fen=PRINCIPAL_FEN,
-            interest_fen=INTEREST_FEN,
-            received_on=date(2026, 6, 1),
-            lines_limit=3,
-        )
-
-    recorded = await run(database, repay)
+    recorded = await _repay(database, LOAN_ID, PRINCIPAL_FEN, INTEREST_FEN, lines_limit=3)
     assert recorded.holder_count == HOLDERS
     assert [line.holder_id for line in recorded.first_lines] == holder_ids[:3]
     # Holder 2 has 5,000 ppm. Principal 100,000,001 fen: floor 500,000; the one leftover fen goes to
