@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from auction.creation import descending_rules, lock_auction
 from auction.models import Auction, Bid, Registration
@@ -211,7 +211,19 @@ async def close_due(unit: UnitOfWork, policy: AuctionPolicy, limit: int = CLOSE_
         (
             await unit.session.execute(
                 select(Auction)
-                .where(Auction.state.in_([s.value for s in RUNNING_STATES]), Auction.ends_at <= unit.now)
+                .where(
+                    # Literal states, not parameters: PostgreSQL then proves the partial
+                    # index's predicate (ix_auctions_running_ends_at) in every plan.
+                    Auction.state.in_(
+                        bindparam(
+                            "running_states",
+                            [s.value for s in RUNNING_STATES],
+                            expanding=True,
+                            literal_execute=True,
+                        )
+                    ),
+                    Auction.ends_at <= unit.now,
+                )
                 .order_by(Auction.ends_at, Auction.id)
                 .limit(limit)
                 .with_for_update(skip_locked=True)
