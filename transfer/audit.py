@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, insert, select, text, update
+from sqlalchemy import BigInteger, Select, Table, func, insert, literal_column, select, text, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from transfer.models import AuditEvent, AuditHead
+from transfer.models import AuditEvent, AuditHead, AuditSeal
 
 GENESIS_HASH = "0" * 64
 VERIFY_BATCH_SIZE = 5_000
@@ -25,6 +25,8 @@ VERIFY_BATCH_SIZE = 5_000
 # in the bids' tail latency; the scheduler job loops until none are left.
 SEAL_BATCH_SIZE = 500
 EVENTS = cast(Table, AuditEvent.__table__)
+SEALS = cast(Table, AuditSeal.__table__)
+HEAD = cast(Table, AuditHead.__table__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,65 +91,161 @@ async def append_events(session: AsyncSession, events: Sequence[PendingEvent]) -
     await connection.execute(insert(EVENTS), event_rows(events))
 
 
-async def seal_pending(session: AsyncSession, limit: int = SEAL_BATCH_SIZE) -> int:
-    """Chain up to `limit` committed, unsealed events, oldest insertion first; returns how many.
+@dataclass(frozen=True, slots=True)
+class _Watermark:
+    """The chain head as the sealer found it, under its lock."""
 
-    Run in a write transaction. The head row's lock makes concurrent sealers take turns; an event
-    whose transaction commits late is simply sealed by a later run, so the chain order is the
-    sealing order (close to commit order), and it never forks.
+    last_seq: int
+    last_hash: str
+    last_tx_id: int
+    last_event_id: int
+    # Events written by a transaction with tx_id at or above this may not be visible yet.
+    tx_id_bound: int
+
+
+async def _lock_head(session: AsyncSession) -> _Watermark:
+    """Lock the head row (sealers take turns on it) and bound what this run may seal.
+
+    On PostgreSQL the bound is the oldest transaction still running anywhere: every transaction
+    below it has ended, so its events are all visible now or never will be, and sealing in
+    (tx_id, id) order past the watermark can never skip an event that commits later. The bound
+    comes from a snapshot taken no later than the one the pending scan uses, and snapshots only
+    move forward, so it is safe to use in that later statement. On SQLite writers take turns
+    (the sealer holds the write lock), so everything written is visible and every tx_id is 0.
     """
-    head = (await session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update())).scalar_one()
-    table = EVENTS
-    pending = (
+    connection = await session.connection()
+    if connection.dialect.name == "postgresql":
+        bound = literal_column(
+            "CAST(CAST(pg_snapshot_xmin(pg_current_snapshot()) AS text) AS bigint)", BigInteger
+        )
+    else:
+        bound = literal_column("1", BigInteger)
+    row = (
         await session.execute(
             select(
-                table.c.id,
-                table.c.occurred_at,
-                table.c.actor_id,
-                table.c.type,
-                table.c.subject,
-                table.c.payload,
+                AuditHead.last_seq,
+                AuditHead.last_hash,
+                AuditHead.last_tx_id,
+                AuditHead.last_event_id,
+                bound,
             )
-            .where(table.c.seq.is_(None))
-            .order_by(table.c.id)
-            .limit(limit)
+            .where(AuditHead.id == 1)
+            .with_for_update()
         )
-    ).all()
+    ).one()
+    return _Watermark(*row)
+
+
+def _pending_events(head: _Watermark, limit: int) -> Select[Any]:
+    return (
+        select(EVENTS.c.id, EVENTS.c.tx_id, *(EVENTS.c[name] for name in EVENT_COLUMNS))
+        .where(
+            tuple_(EVENTS.c.tx_id, EVENTS.c.id) > tuple_(head.last_tx_id, head.last_event_id),
+            EVENTS.c.tx_id < head.tx_id_bound,
+        )
+        .order_by(EVENTS.c.tx_id, EVENTS.c.id)
+        .limit(limit)
+    )
+
+
+async def seal_pending(
+    session: AsyncSession, limit: int = SEAL_BATCH_SIZE, *, in_database: bool | None = None
+) -> int:
+    """Chain up to `limit` unsealed events, in (tx_id, id) order; returns how many.
+
+    Run in a write transaction. The head row's lock makes concurrent sealers take turns, so the
+    chain never forks; the chain order is the sealing order. An event whose transaction is still
+    running when a sealer looks is sealed by a later run.
+
+    in_database (default: on PostgreSQL) computes the hashes in one SQL statement, so a batch
+    costs the serving process one round trip instead of per-event work in its event loop; the
+    Python path computes the same hashes (event_hash) and serves SQLite.
+    """
+    head = await _lock_head(session)
+    connection = await session.connection()
+    if in_database is None:
+        in_database = connection.dialect.name == "postgresql"
+    if in_database:
+        sealed = (
+            await connection.execute(
+                _SEAL_IN_DATABASE,
+                {
+                    "last_seq": head.last_seq,
+                    "last_hash": head.last_hash,
+                    "last_tx_id": head.last_tx_id,
+                    "last_event_id": head.last_event_id,
+                    "bound": head.tx_id_bound,
+                    "limit": limit,
+                },
+            )
+        ).scalar_one()
+        return int(sealed)
+    pending = (await connection.execute(_pending_events(head, limit))).all()
     if not pending:
         return 0
     seq, prev_hash = head.last_seq, head.last_hash
-    sealed = []
+    seals = []
     for row in pending:
         seq += 1
         digest = event_hash(seq, row.occurred_at, row.actor_id, row.type, row.subject, row.payload, prev_hash)
-        sealed.append({"event_id": row.id, "seq": seq, "prev_hash": prev_hash, "hash": digest})
+        seals.append({"seq": seq, "event_id": row.id, "prev_hash": prev_hash, "hash": digest})
         prev_hash = digest
-    connection = await session.connection()
-    if connection.dialect.name == "postgresql":
-        # One statement from arrays: no per-row parameter processing in Python.
-        await connection.execute(
-            text(
-                "UPDATE audit_events SET seq = s.seq, prev_hash = s.prev_hash, hash = s.hash"
-                " FROM unnest(CAST(:ids AS bigint[]), CAST(:seqs AS bigint[]), CAST(:prev AS text[]),"
-                " CAST(:hashes AS text[])) AS s(id, seq, prev_hash, hash) WHERE audit_events.id = s.id"
-            ),
-            {
-                "ids": [row["event_id"] for row in sealed],
-                "seqs": [row["seq"] for row in sealed],
-                "prev": [row["prev_hash"] for row in sealed],
-                "hashes": [row["hash"] for row in sealed],
-            },
-        )
-    else:
-        await connection.execute(
-            update(table)
-            .where(table.c.id == bindparam("event_id"))
-            .values(seq=bindparam("seq"), prev_hash=bindparam("prev_hash"), hash=bindparam("hash")),
-            sealed,
-        )
-    head.last_seq, head.last_hash = seq, prev_hash
-    await session.flush()
-    return len(sealed)
+    await connection.execute(insert(SEALS), seals)
+    await connection.execute(
+        update(HEAD)
+        .where(HEAD.c.id == 1)
+        .values(last_seq=seq, last_hash=prev_hash, last_tx_id=pending[-1].tx_id, last_event_id=pending[-1].id)
+    )
+    return len(seals)
+
+
+# The PostgreSQL sealer: the pending events in order, their hashes chained by a recursive query
+# over arrays (one O(1) step per event), the seals inserted and the head moved, in one statement.
+# Each step hashes exactly what event_hash hashes: seq, the UTC time with microseconds, the actor
+# (None when absent), type, subject, payload and the previous hash, joined by U+001F.
+_SEAL_IN_DATABASE = text(
+    """
+WITH RECURSIVE pending AS MATERIALIZED (
+    SELECT id, tx_id,
+           to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US') || chr(31)
+           || coalesce(actor_id::text, 'None') || chr(31) || type || chr(31) || subject || chr(31)
+           || payload AS body
+    FROM audit_events
+    WHERE (tx_id, id) > (CAST(:last_tx_id AS bigint), CAST(:last_event_id AS bigint))
+      AND tx_id < CAST(:bound AS bigint)
+    ORDER BY tx_id, id
+    LIMIT CAST(:limit AS integer)
+), batch AS (
+    SELECT array_agg(id ORDER BY tx_id, id) AS ids,
+           array_agg(tx_id ORDER BY tx_id, id) AS tx_ids,
+           array_agg(body ORDER BY tx_id, id) AS bodies,
+           count(*)::integer AS n
+    FROM pending
+), chain(i, prev_hash, hash) AS (
+    SELECT 0, NULL::text, CAST(:last_hash AS text)
+    UNION ALL
+    SELECT c.i + 1, c.hash,
+           encode(sha256(convert_to(
+               (CAST(:last_seq AS bigint) + c.i + 1)::text || chr(31) || b.bodies[c.i + 1] || chr(31) || c.hash,
+               'UTF8')), 'hex')
+    FROM chain c CROSS JOIN batch b
+    WHERE c.i < b.n
+), sealed AS (
+    INSERT INTO audit_seals (seq, event_id, prev_hash, hash)
+    SELECT CAST(:last_seq AS bigint) + c.i, b.ids[c.i], c.prev_hash, c.hash
+    FROM chain c CROSS JOIN batch b
+    WHERE c.i > 0
+), moved AS (
+    UPDATE audit_head
+    SET last_seq = CAST(:last_seq AS bigint) + b.n, last_hash = c.hash,
+        last_tx_id = b.tx_ids[b.n], last_event_id = b.ids[b.n]
+    FROM batch b JOIN chain c ON c.i = b.n
+    WHERE audit_head.id = 1 AND b.n > 0
+    RETURNING b.n
+)
+SELECT coalesce((SELECT n FROM moved), 0)
+"""
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,49 +263,64 @@ async def verify_chain(session: AsyncSession) -> VerifyReport:
     expected_seq = 1
     last_seq = 0
     while True:
+        # Seals left-joined to events: a seal whose event row is gone shows as a missing event.
         batch = (
-            (
-                await session.execute(
-                    select(AuditEvent)
-                    .where(AuditEvent.seq > last_seq)  # NULL (unsealed) never compares greater
-                    .order_by(AuditEvent.seq)
-                    .limit(VERIFY_BATCH_SIZE)
+            await session.execute(
+                select(
+                    SEALS.c.seq,
+                    SEALS.c.prev_hash,
+                    SEALS.c.hash,
+                    EVENTS.c.id,
+                    *(EVENTS.c[name] for name in EVENT_COLUMNS),
                 )
+                .select_from(SEALS.outerjoin(EVENTS, EVENTS.c.id == SEALS.c.event_id))
+                .where(SEALS.c.seq > last_seq)
+                .order_by(SEALS.c.seq)
+                .limit(VERIFY_BATCH_SIZE)
             )
-            .scalars()
-            .all()
-        )
+        ).all()
         if not batch:
             break
-        for event in batch:
-            if event.seq != expected_seq:
+        for row in batch:
+            if row.seq != expected_seq or row.id is None:
                 return VerifyReport(False, checked, expected_seq, f"event {expected_seq} is missing")
-            if event.prev_hash != prev_hash:
+            if row.prev_hash != prev_hash:
                 return VerifyReport(
                     False, checked, expected_seq, "prev_hash does not match the previous event's hash"
                 )
             digest = event_hash(
-                expected_seq,
-                event.occurred_at,
-                event.actor_id,
-                event.type,
-                event.subject,
-                event.payload,
-                prev_hash,
+                expected_seq, row.occurred_at, row.actor_id, row.type, row.subject, row.payload, prev_hash
             )
-            if digest != event.hash:
+            if digest != row.hash:
                 return VerifyReport(False, checked, expected_seq, "content does not match its hash")
             prev_hash = digest
             expected_seq += 1
             checked += 1
         last_seq = expected_seq - 1
-        session.expunge_all()
     head = (await session.execute(select(AuditHead).where(AuditHead.id == 1))).scalar_one_or_none()
-    if head is not None and (head.last_seq != checked or head.last_hash != prev_hash):
+    if head is None:
+        return VerifyReport(True, checked)
+    if head.last_seq != checked or head.last_hash != prev_hash:
         return VerifyReport(
             False,
             checked,
             checked + 1 if head.last_seq > checked else head.last_seq,
             "the chain head does not match the last event (events removed or appended outside the chain)",
+        )
+    # Every event up to the sealer's watermark has a seal: one more means a row was slipped in
+    # behind the sealer (it would otherwise never be chained).
+    below_watermark = (
+        await session.execute(
+            select(func.count())
+            .select_from(EVENTS)
+            .where(tuple_(EVENTS.c.tx_id, EVENTS.c.id) <= tuple_(head.last_tx_id, head.last_event_id))
+        )
+    ).scalar_one()
+    if below_watermark != checked:
+        return VerifyReport(
+            False,
+            checked,
+            None,
+            f"{below_watermark - checked} event(s) behind the sealed watermark are not chained",
         )
     return VerifyReport(True, checked)

@@ -3,20 +3,31 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+from datetime import UTC, datetime
+from typing import Any
 
 import httpx
-from sqlalchemy import select, text
+import pytest
+from sqlalchemy import Row, select, text
 
 from app.context import AppContext
 from app.db import Database
 from app.scheduler import seal_audit_events
 from tests.conftest import Market
-from transfer.models import AuditEvent
+from transfer.audit import PendingEvent, VerifyReport, append_events, event_hash, seal_pending, verify_chain
+from transfer.models import AuditEvent, AuditSeal
 
 
-async def _events(database: Database) -> list[AuditEvent]:
+async def _events(database: Database) -> list[Row[Any]]:
+    """Every event with its seal's columns (None while unsealed), in insertion order."""
     async with database.read() as session:
-        return list((await session.execute(select(AuditEvent).order_by(AuditEvent.id))).scalars())
+        return list(
+            await session.execute(
+                select(AuditEvent, AuditSeal.seq, AuditSeal.prev_hash, AuditSeal.hash)
+                .outerjoin(AuditSeal, AuditSeal.event_id == AuditEvent.id)
+                .order_by(AuditEvent.id)
+            )
+        )
 
 
 async def test_every_state_change_appends_an_event_that_the_sealer_chains(
@@ -31,12 +42,12 @@ async def test_every_state_change_appends_an_event_that_the_sealer_chains(
 
     events = await _events(database)
 
-    types = [e.type for e in events]
+    types = [e.AuditEvent.type for e in events]
     # admin ensured at start, the bank, the clearing desk, the funds.
     assert types == ["participant.created"] * 3 + ["funds.recorded"]
     assert [e.seq for e in events] == [1, 2, 3, 4]
     assert all(later.prev_hash == earlier.hash for earlier, later in itertools.pairwise(events))
-    funds = events[-1]
+    funds = events[-1].AuditEvent
     assert funds.subject == f"participant:{bank_id}"
     assert json.loads(funds.payload)["amount_fen"] == 1234
     assert funds.actor_id is not None
@@ -57,7 +68,10 @@ async def test_editing_an_event_is_detected_and_named(
     await seal_audit_events(context)
     async with database.write_engine.begin() as connection:
         await connection.execute(
-            text("UPDATE audit_events SET payload = :forged WHERE seq = 4"),
+            text(
+                "UPDATE audit_events SET payload = :forged"
+                " WHERE id = (SELECT event_id FROM audit_seals WHERE seq = 4)"
+            ),
             {"forged": json.dumps({"amount_fen": 100000000})},
         )
 
@@ -75,7 +89,9 @@ async def test_removing_an_event_is_detected(
     await market.participant(["bank"], funds="1.00")
     await seal_audit_events(context)
     async with database.write_engine.begin() as connection:
-        await connection.execute(text("DELETE FROM audit_events WHERE seq = 2"))
+        await connection.execute(
+            text("DELETE FROM audit_events WHERE id = (SELECT event_id FROM audit_seals WHERE seq = 2)")
+        )
 
     report = (await client.get("/api/v1/audit/verify", headers=market.admin)).json()
 
@@ -134,3 +150,81 @@ async def test_a_backlog_larger_than_a_batch_is_sealed_in_order_in_one_tick(
     async with database.read() as session:
         report = await verify_chain(session)
     assert (report.ok, report.events_checked) == (True, len(events))
+
+
+async def test_an_event_slipped_in_behind_the_sealer_is_reported(
+    client: httpx.AsyncClient, market: Market, database: Database, context: AppContext
+) -> None:
+    await market.participant(["bank"], funds="1.00")
+    await seal_audit_events(context)
+    async with database.write_engine.begin() as connection:
+        # (tx_id 0, id 0) sorts below the sealer's watermark: it would never be chained.
+        await connection.execute(
+            text(
+                "INSERT INTO audit_events (id, tx_id, occurred_at, actor_id, type, subject, payload)"
+                " VALUES (0, 0, :at, NULL, 'funds.recorded', 'participant:1', '{}')"
+            ),
+            {"at": datetime(2026, 11, 30, tzinfo=UTC)},
+        )
+
+    report = (await client.get("/api/v1/audit/verify", headers=market.admin)).json()
+
+    assert report == {
+        "ok": False,
+        "events_checked": 4,
+        "first_broken_seq": None,
+        "reason": "1 event(s) behind the sealed watermark are not chained",
+    }
+
+
+async def test_an_event_committed_after_later_ones_were_sealed_is_still_chained(
+    database: Database, backend: str
+) -> None:
+    """A transaction that wrote its event first but commits last: the sealer must neither skip
+    it nor fork. On SQLite writers take turns, so the race cannot happen there."""
+    if backend != "postgres":
+        pytest.skip("concurrent writers are PostgreSQL's")
+    at = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
+    async with database.write() as slow, slow.begin():
+        await append_events(slow, [PendingEvent(at, 1, "test.slow", "test:slow", {"n": 1})])
+        async with database.write() as quick, quick.begin():
+            await append_events(quick, [PendingEvent(at, 2, "test.quick", "test:quick", {"n": 2})])
+        # The slow transaction is still open: nothing from it or after it may be sealed yet.
+        async with database.write() as sealer, sealer.begin():
+            assert await seal_pending(sealer) == 0
+    async with database.write() as sealer, sealer.begin():
+        assert await seal_pending(sealer) == 2
+
+    events = await _events(database)
+    assert [(e.AuditEvent.type, e.seq) for e in events] == [("test.slow", 1), ("test.quick", 2)]
+    async with database.read() as session:
+        assert (await verify_chain(session)).ok
+
+
+async def test_the_database_and_python_hash_every_event_alike(database: Database, backend: str) -> None:
+    """PostgreSQL seals in SQL; verification re-hashes in Python. Awkward content (no actor,
+    non-ASCII text, a whole-second time, separators in the payload) on one chain sealed by both
+    paths in turn must verify."""
+    events = [
+        PendingEvent(
+            datetime(2026, 11, 30, 8, 0, 0, tzinfo=UTC), None, "t.a", "loan:专利-7", {"名称": "发明专利"}
+        ),
+        PendingEvent(datetime(2026, 11, 30, 8, 0, 0, 5, tzinfo=UTC), 42, "t.b", "x", {"s": 'a\u001fb\\n"q"'}),
+        PendingEvent(datetime(1999, 1, 2, 3, 4, 5, 999999, tzinfo=UTC), 0, "t.c", "", {}),
+    ]
+    paths = [False, True, False] if backend == "postgres" else [False, False, False]
+    for event, in_database in zip(events, paths, strict=True):
+        async with database.write() as session, session.begin():
+            await append_events(session, [event])
+        async with database.write() as session, session.begin():
+            assert await seal_pending(session, in_database=in_database) == 1
+
+    rows = await _events(database)
+    for row in rows:
+        expected = event_hash(
+            row.seq, row.AuditEvent.occurred_at, row.AuditEvent.actor_id, row.AuditEvent.type,
+            row.AuditEvent.subject, row.AuditEvent.payload, row.prev_hash,
+        )  # fmt: skip
+        assert row.hash == expected
+    async with database.read() as session:
+        assert await verify_chain(session) == VerifyReport(True, len(rows))

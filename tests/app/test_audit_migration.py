@@ -61,7 +61,12 @@ async def _continue_and_verify(url: str) -> tuple[bool, int, list[tuple[int, int
             report = await verify_chain(session)
             ids = [
                 (r.id, r.seq)
-                for r in (await session.execute(text("SELECT id, seq FROM audit_events ORDER BY id")))
+                for r in await session.execute(
+                    text(
+                        "SELECT e.id, s.seq FROM audit_events e"
+                        " LEFT JOIN audit_seals s ON s.event_id = e.id ORDER BY e.id"
+                    )
+                )
             ]
         return report.ok, report.events_checked, ids
     finally:

@@ -41,7 +41,9 @@ def test_participants_create_prints_a_key_and_audit_verify_checks_the_chain(tmp_
     ]
 
     with sqlite3.connect(tmp_path / "cli.db") as connection:
-        connection.execute("UPDATE audit_events SET type = 'forged' WHERE seq = 1")
+        connection.execute(
+            "UPDATE audit_events SET type = 'forged' WHERE id = (SELECT event_id FROM audit_seals WHERE seq = 1)"
+        )
     broken = _cli(url, "audit", "verify")
 
     assert broken.returncode == 1

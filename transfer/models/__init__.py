@@ -1,6 +1,6 @@
 """Every table of the system. Importing this package registers them all on Base.metadata."""
 
-from transfer.models.audit import AuditEvent, AuditHead
+from transfer.models.audit import AuditEvent, AuditHead, AuditSeal
 from transfer.models.base import Base, UTCDateTime
 from transfer.models.idempotency import IdempotencyRecord
 from transfer.models.ledger import Account, LedgerTransfer
@@ -13,6 +13,7 @@ __all__ = [
     "Account",
     "AuditEvent",
     "AuditHead",
+    "AuditSeal",
     "Base",
     "IdempotencyRecord",
     "LedgerTransfer",
