@@ -21,6 +21,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import NullPool
 
+from app.settings import DEFAULT_DRIVER_POOL_SIZE
+
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
@@ -140,7 +142,11 @@ class Database:
 
 
 def create_database(
-    url: str, *, null_pool: bool = False, pool_size: int = 10, driver_pool_size: int = 32
+    url: str,
+    *,
+    null_pool: bool = False,
+    pool_size: int = 10,
+    driver_pool_size: int = DEFAULT_DRIVER_POOL_SIZE,
 ) -> Database:
     """Engines and session factories for one database URL.
 

@@ -11,11 +11,14 @@ from dataclasses import dataclass
 
 import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy import select
 
 from app import idempotency
 from app.context import AppContext
 from auction import closing
+from auction.models import Auction
 from transfer import audit, listings, settlement
+from transfer.models import Listing
 from transfer.unit_of_work import UnitOfWork
 
 log = structlog.get_logger("ipx.scheduler")
@@ -37,11 +40,24 @@ async def purge_idempotency_records(context: AppContext) -> None:
         log.info("idempotency records purged", count=purged)
 
 
+# The PostgreSQL sealer's statement, built once (transfer.audit.postgres_seal_sql).
+_POSTGRES_SEAL_SQL = audit.postgres_seal_sql()
+
+
 async def seal_audit_events(context: AppContext) -> int:
-    """Chain every committed event not yet sealed; returns how many were sealed."""
+    """Chain every committed event not yet sealed; returns how many were sealed.
+
+    On PostgreSQL each batch is one self-contained statement on a driver connection: no session
+    and no unit of work, whose setup alone cost the serving process about 2 ms a tick.
+    """
+    driver = context.database.driver
     total = 0
     while True:
-        sealed = await context.transact(lambda unit: audit.seal_pending(unit.session), actor_id=None)
+        if driver is not None:
+            async with driver.connection() as connection:
+                sealed = int(await connection.fetchval(_POSTGRES_SEAL_SQL))
+        else:
+            sealed = await context.transact(lambda unit: audit.seal_pending(unit.session), actor_id=None)
         total += sealed
         if sealed < audit.SEAL_BATCH_SIZE:
             return total
@@ -56,6 +72,32 @@ async def close_due_auctions(context: AppContext) -> None:
             log.info("auctions closed", count=closed)
         if closed < closing.CLOSE_BATCH_SIZE:
             return
+
+
+async def run_due_work(context: AppContext) -> None:
+    """Close due auctions, default overdue winners and allocate due subscription books, each only
+    when one probe statement finds it has something to do.
+
+    The serving process runs the scheduler between requests: a unit of work costs it 1.5 to
+    3.5 ms of CPU even when it finds nothing, and three of them every second showed up as the
+    bids' p99 (about 10 ms without the scheduler, 30 ms with it, at 700 bids/s). The probe is
+    one plain read; each job still claims its rows itself, so a stale probe only delays a job
+    by one tick or runs it for nothing.
+    """
+    now = context.clock()
+    probe = select(
+        select(Auction.id).where(closing.due_to_close(now)).exists(),
+        select(Auction.id).where(closing.past_payment_deadline(now)).exists(),
+        select(Listing.id).where(listings.subscription_due(now)).exists(),
+    )
+    async with context.database.read_engine.connect() as connection:
+        auctions_due, payments_overdue, books_due = (await connection.execute(probe)).one()
+    if auctions_due:
+        await close_due_auctions(context)
+    if payments_overdue:
+        await default_overdue_winners(context)
+    if books_due:
+        await close_due_subscription_books(context)
 
 
 async def default_overdue_winners(context: AppContext) -> None:
@@ -91,10 +133,8 @@ async def fail_overdue_trades(context: AppContext) -> None:
 def periodic_jobs(context: AppContext) -> list[PeriodicJob]:
     tick_s = context.settings.scheduler_tick_s
     return [
-        PeriodicJob("close_due_auctions", close_due_auctions, tick_s),
+        PeriodicJob("run_due_work", run_due_work, tick_s),
         PeriodicJob("seal_audit_events", seal_audit_events, tick_s),
-        PeriodicJob("default_overdue_winners", default_overdue_winners, tick_s),
-        PeriodicJob("close_due_subscription_books", close_due_subscription_books, tick_s),
         PeriodicJob("fail_overdue_trades", fail_overdue_trades, 60.0),
         PeriodicJob("purge_idempotency_records", purge_idempotency_records, 3600.0),
     ]

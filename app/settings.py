@@ -19,6 +19,9 @@ class SettingsError(ValueError):
     pass
 
 
+DEFAULT_DRIVER_POOL_SIZE = 8  # see Settings.driver_pool_size
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     host: str = "127.0.0.1"
@@ -50,9 +53,12 @@ class Settings:
     # (app/driver_bids.py). Off sends every bid through a SQLAlchemy unit of work.
     driver_bids: bool = True
     # Connections per process for those bids. A bid holds one for its round trips and its commit,
-    # so the pool caps the rate at size / bid latency: 10 connections at 5 ms a bid cap it at
-    # 2,000/s, whatever the CPU could do.
-    driver_pool_size: int = 32
+    # so the pool caps the rate at size / bid latency (8 connections at 3 ms a bid: 2,700/s).
+    # More is not faster when PostgreSQL shares a few cores: 32 bids running in the database at
+    # once only take turns on its CPUs, and on 2 cores raised the p99 of 1,000-lot bidding from
+    # about 70 to about 115 ms at the same rate (BENCHMARKS.md, session 4); waiting for a
+    # connection here costs less than waiting there. Raise it for a database on a larger machine.
+    driver_pool_size: int = DEFAULT_DRIVER_POOL_SIZE
 
     @property
     def is_sqlite(self) -> bool:

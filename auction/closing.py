@@ -8,9 +8,9 @@ makes a second close of the same auction impossible. On SQLite the write lock do
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import ColumnElement, and_, bindparam, select
 
 from auction.creation import descending_rules, lock_auction
 from auction.models import Auction, Bid, Registration
@@ -205,25 +205,32 @@ async def _settle_outcome(
     return resolutions
 
 
+def due_to_close(now: datetime) -> ColumnElement[bool]:
+    """Auctions still running whose end has passed: the closer's work (and the scheduler's probe)."""
+    return and_(
+        # Literal states, not parameters: PostgreSQL then proves the partial index's predicate
+        # (ix_auctions_running_ends_at) in every plan.
+        Auction.state.in_(
+            bindparam(
+                "running_states", [s.value for s in RUNNING_STATES], expanding=True, literal_execute=True
+            )
+        ),
+        Auction.ends_at <= now,
+    )
+
+
+def past_payment_deadline(now: datetime) -> ColumnElement[bool]:
+    """Winners who have not paid by their deadline: default_overdue's work."""
+    return and_(Auction.state == AuctionState.AWAITING_PAYMENT.value, Auction.payment_due_at <= now)
+
+
 async def close_due(unit: UnitOfWork, policy: AuctionPolicy, limit: int = CLOSE_BATCH_SIZE) -> int:
     """Close up to `limit` auctions whose end has passed; returns how many it closed."""
     due = (
         (
             await unit.session.execute(
                 select(Auction)
-                .where(
-                    # Literal states, not parameters: PostgreSQL then proves the partial
-                    # index's predicate (ix_auctions_running_ends_at) in every plan.
-                    Auction.state.in_(
-                        bindparam(
-                            "running_states",
-                            [s.value for s in RUNNING_STATES],
-                            expanding=True,
-                            literal_execute=True,
-                        )
-                    ),
-                    Auction.ends_at <= unit.now,
-                )
+                .where(due_to_close(unit.now))
                 .order_by(Auction.ends_at, Auction.id)
                 .limit(limit)
                 .with_for_update(skip_locked=True)
@@ -242,9 +249,7 @@ async def default_overdue(unit: UnitOfWork, limit: int = CLOSE_BATCH_SIZE) -> in
         (
             await unit.session.execute(
                 select(Auction)
-                .where(
-                    Auction.state == AuctionState.AWAITING_PAYMENT.value, Auction.payment_due_at <= unit.now
-                )
+                .where(past_payment_deadline(unit.now))
                 .order_by(Auction.payment_due_at, Auction.id)
                 .limit(limit)
                 .with_for_update(skip_locked=True)

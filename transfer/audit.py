@@ -157,29 +157,16 @@ async def seal_pending(
     chain never forks; the chain order is the sealing order. An event whose transaction is still
     running when a sealer looks is sealed by a later run.
 
-    in_database (default: on PostgreSQL) computes the hashes in one SQL statement, so a batch
-    costs the serving process one round trip instead of per-event work in its event loop; the
-    Python path computes the same hashes (event_hash) and serves SQLite.
+    in_database (default: on PostgreSQL) runs `postgres_seal_sql`, one statement that hashes and
+    inserts the whole batch, so the calling process does no per-event work; the Python path
+    computes the same hashes (event_hash) and serves SQLite.
     """
-    head = await _lock_head(session)
     connection = await session.connection()
     if in_database is None:
         in_database = connection.dialect.name == "postgresql"
     if in_database:
-        sealed = (
-            await connection.execute(
-                _SEAL_IN_DATABASE,
-                {
-                    "last_seq": head.last_seq,
-                    "last_hash": head.last_hash,
-                    "last_tx_id": head.last_tx_id,
-                    "last_event_id": head.last_event_id,
-                    "bound": head.tx_id_bound,
-                    "limit": limit,
-                },
-            )
-        ).scalar_one()
-        return int(sealed)
+        return int((await connection.execute(text(postgres_seal_sql(limit)))).scalar_one())
+    head = await _lock_head(session)
     pending = (await connection.execute(_pending_events(head, limit))).all()
     if not pending:
         return 0
@@ -199,22 +186,35 @@ async def seal_pending(
     return len(seals)
 
 
-# The PostgreSQL sealer: the pending events in order, their hashes chained by a recursive query
-# over arrays (one O(1) step per event), the seals inserted and the head moved, in one statement.
-# Each step hashes exactly what event_hash hashes: seq, the UTC time with microseconds, the actor
-# (None when absent), type, subject, payload and the previous hash, joined by U+001F.
-_SEAL_IN_DATABASE = text(
+def postgres_seal_sql(limit: int = SEAL_BATCH_SIZE) -> str:
+    """The PostgreSQL sealer as one statement, complete on its own (it may run without a
+    transaction around it, on any driver): lock the head, bound the batch as _lock_head explains
+    (here the bound and the scan share the statement's snapshot), read up to `limit` pending
+    events in order, chain their hashes by a recursive query over arrays (one O(1) step per
+    event), insert the seals and move the head. Answers how many it sealed.
+
+    Each step hashes exactly what event_hash hashes: seq, the UTC time with microseconds, the
+    actor (None when absent), type, subject, payload and the previous hash, joined by U+001F.
+    A sealer that waited for another's head lock reads the head as that one left it.
     """
-WITH RECURSIVE pending AS MATERIALIZED (
-    SELECT id, tx_id,
-           to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US') || chr(31)
-           || coalesce(actor_id::text, 'None') || chr(31) || type || chr(31) || subject || chr(31)
-           || payload AS body
-    FROM audit_events
-    WHERE (tx_id, id) > (CAST(:last_tx_id AS bigint), CAST(:last_event_id AS bigint))
-      AND tx_id < CAST(:bound AS bigint)
-    ORDER BY tx_id, id
-    LIMIT CAST(:limit AS integer)
+    return f"""
+WITH RECURSIVE head AS MATERIALIZED (
+    SELECT last_seq, last_hash, last_tx_id, last_event_id,
+           CAST(CAST(pg_snapshot_xmin(pg_current_snapshot()) AS text) AS bigint) AS bound
+    FROM audit_head WHERE id = 1
+    FOR UPDATE
+), pending AS MATERIALIZED (
+    SELECT e.id, e.tx_id,
+           to_char(e.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US') || chr(31)
+           || coalesce(e.actor_id::text, 'None') || chr(31) || e.type || chr(31) || e.subject
+           || chr(31) || e.payload AS body
+    FROM audit_events e
+    -- Scalar subqueries, not a join: their values are known before the scan starts, so the
+    -- scan begins at the watermark in ix_audit_events_tx_id_id instead of filtering every event.
+    WHERE (e.tx_id, e.id) > ((SELECT last_tx_id FROM head), (SELECT last_event_id FROM head))
+      AND e.tx_id < (SELECT bound FROM head)
+    ORDER BY e.tx_id, e.id
+    LIMIT {int(limit)}
 ), batch AS (
     SELECT array_agg(id ORDER BY tx_id, id) AS ids,
            array_agg(tx_id ORDER BY tx_id, id) AS tx_ids,
@@ -222,30 +222,29 @@ WITH RECURSIVE pending AS MATERIALIZED (
            count(*)::integer AS n
     FROM pending
 ), chain(i, prev_hash, hash) AS (
-    SELECT 0, NULL::text, CAST(:last_hash AS text)
+    SELECT 0, NULL::text, h.last_hash::text FROM head h
     UNION ALL
     SELECT c.i + 1, c.hash,
            encode(sha256(convert_to(
-               (CAST(:last_seq AS bigint) + c.i + 1)::text || chr(31) || b.bodies[c.i + 1] || chr(31) || c.hash,
+               (h.last_seq + c.i + 1)::text || chr(31) || b.bodies[c.i + 1] || chr(31) || c.hash,
                'UTF8')), 'hex')
-    FROM chain c CROSS JOIN batch b
+    FROM chain c CROSS JOIN batch b CROSS JOIN head h
     WHERE c.i < b.n
 ), sealed AS (
     INSERT INTO audit_seals (seq, event_id, prev_hash, hash)
-    SELECT CAST(:last_seq AS bigint) + c.i, b.ids[c.i], c.prev_hash, c.hash
-    FROM chain c CROSS JOIN batch b
+    SELECT h.last_seq + c.i, b.ids[c.i], c.prev_hash, c.hash
+    FROM chain c CROSS JOIN batch b CROSS JOIN head h
     WHERE c.i > 0
 ), moved AS (
     UPDATE audit_head
-    SET last_seq = CAST(:last_seq AS bigint) + b.n, last_hash = c.hash,
+    SET last_seq = h.last_seq + b.n, last_hash = c.hash,
         last_tx_id = b.tx_ids[b.n], last_event_id = b.ids[b.n]
-    FROM batch b JOIN chain c ON c.i = b.n
+    FROM batch b JOIN chain c ON c.i = b.n CROSS JOIN head h
     WHERE audit_head.id = 1 AND b.n > 0
     RETURNING b.n
 )
 SELECT coalesce((SELECT n FROM moved), 0)
 """
-)
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, and_, select, update
 
 from transfer.errors import Conflict, DomainError, Forbidden, NotFound
 from transfer.loans import REPAID, is_ip_pledge_loan
@@ -311,6 +311,11 @@ async def close_subscription(
     return trades
 
 
+def subscription_due(now: datetime) -> ColumnElement[bool]:
+    """Subscription books past their closing time and not yet allocated."""
+    return and_(Listing.mode == "subscription", Listing.status == "open", Listing.closes_at <= now)
+
+
 async def close_due_subscriptions(
     unit: UnitOfWork, policy: MarketPolicy, limit: int = CLOSE_BATCH_SIZE
 ) -> int:
@@ -318,9 +323,7 @@ async def close_due_subscriptions(
         (
             await unit.session.execute(
                 select(Listing.id)
-                .where(
-                    Listing.mode == "subscription", Listing.status == "open", Listing.closes_at <= unit.now
-                )
+                .where(subscription_due(unit.now))
                 .order_by(Listing.closes_at)
                 .limit(limit)
                 .with_for_update(skip_locked=True)
