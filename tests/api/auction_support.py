@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 
 from app.context import AppContext
-from app.scheduler import close_due_auctions, default_overdue_winners
+from app.scheduler import run_due_work
 from tests.conftest import FakeClock, Market
 
 
@@ -65,9 +65,8 @@ class AuctionHouse:
         return dict(response.json())
 
     async def tick(self) -> None:
-        """One scheduler tick, as APScheduler runs it."""
-        await close_due_auctions(self.context)
-        await default_overdue_winners(self.context)
+        """One scheduler tick's closing work, as APScheduler runs it."""
+        await run_due_work(self.context)
 
     async def ledger_sum(self) -> int:
         from transfer import ledger

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from app.scheduler import close_due_subscription_books, fail_overdue_trades
+from app.scheduler import fail_overdue_trades
 from tests.api.auction_support import AuctionHouse
 from tests.api.market_support import negotiated_trade, post_ok, register_loan
 
@@ -126,10 +126,10 @@ async def test_subscription_book_closes_at_its_time_by_the_scheduler(house: Auct
     await post_ok(house.http, f"/api/v1/listings/{book['id']}/offers", {"share_ppm": 100_000}, buyer)
 
     house.clock.set(closes_at - timedelta(seconds=1))
-    await close_due_subscription_books(house.context)
+    await house.tick()
     assert (await house.http.get(f"/api/v1/listings/{book['id']}", headers=bank)).json()["status"] == "open"
     house.clock.set(closes_at)
-    await close_due_subscription_books(house.context)
+    await house.tick()
 
     assert (await house.http.get(f"/api/v1/listings/{book['id']}", headers=bank)).json()["status"] == "closed"
     trades = (await house.http.get(f"/api/v1/trades?listing_id={book['id']}", headers=buyer)).json()["items"]

@@ -1,0 +1,47 @@
+"""The scheduler's tick runs a closer only when its probe finds work due (app.scheduler.run_due_work)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from app import scheduler
+from app.context import AppContext
+from tests.api.auction_support import AuctionHouse
+
+
+@pytest.fixture
+def calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Record which closers a tick runs, and still run them."""
+    seen: list[str] = []
+    for name in ("close_due_auctions", "default_overdue_winners", "close_due_subscription_books"):
+        real = getattr(scheduler, name)
+
+        async def recorded(context: AppContext, name: str = name, real: object = real) -> None:
+            seen.append(name)
+            await real(context)  # type: ignore[operator]
+
+        monkeypatch.setattr(scheduler, name, recorded)
+    return seen
+
+
+async def test_a_tick_with_nothing_due_runs_no_closer_and_one_that_is_due_runs_it_once(
+    house: AuctionHouse, calls: list[str]
+) -> None:
+    _, seller = await house.bank()
+    auction = await house.create(seller)
+    ends_at = house.clock() + timedelta(hours=1)
+
+    house.clock.set(ends_at - timedelta(seconds=1))
+    await house.tick()
+    assert calls == []
+
+    house.clock.set(ends_at)
+    await house.tick()
+    assert calls == ["close_due_auctions"]
+    assert (await house.view(auction["id"], seller))["state"] == "unsold"
+
+    # Closed: the next tick finds nothing again.
+    await house.tick()
+    assert calls == ["close_due_auctions"]
