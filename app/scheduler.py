@@ -11,14 +11,16 @@ from dataclasses import dataclass
 
 import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from app import idempotency
 from app.context import AppContext
 from auction import closing
 from auction.models import Auction
 from transfer import audit, listings, settlement
+from transfer.driver_sql import compile_for_driver
 from transfer.models import Listing
+from transfer.models.base import UTCDateTime
 from transfer.unit_of_work import UnitOfWork
 
 log = structlog.get_logger("ipx.scheduler")
@@ -39,6 +41,27 @@ async def purge_idempotency_records(context: AppContext) -> None:
     if purged:
         log.info("idempotency records purged", count=purged)
 
+
+# What run_due_work asks each tick: is any auction due to close, any winner past the payment
+# deadline, any subscription book due? The closers' own conditions, at the tick's time.
+_NOW = bindparam("now", type_=UTCDateTime())
+# Each as "the first one by its time", not EXISTS: ordered by the indexed time, the plan walks
+# the index from its start and stops, where EXISTS was planned as a sequential scan expected to
+# meet a row at once, and read every auction when none was due.
+_PROBE = select(
+    select(Auction.id).where(closing.due_to_close(_NOW)).order_by(Auction.ends_at).limit(1).scalar_subquery(),
+    select(Auction.id)
+    .where(closing.past_payment_deadline(_NOW))
+    .order_by(Auction.payment_due_at)
+    .limit(1)
+    .scalar_subquery(),
+    select(Listing.id)
+    .where(listings.subscription_due(_NOW))
+    .order_by(Listing.closes_at)
+    .limit(1)
+    .scalar_subquery(),
+)
+_PROBE_ON_DRIVER = compile_for_driver(_PROBE)
 
 # The PostgreSQL sealer's statement, built once (transfer.audit.postgres_seal_sql).
 _POSTGRES_SEAL_SQL = audit.postgres_seal_sql()
@@ -81,17 +104,18 @@ async def run_due_work(context: AppContext) -> None:
     The serving process runs the scheduler between requests: a unit of work costs it 1.5 to
     3.5 ms of CPU even when it finds nothing, and three of them every second showed up as the
     bids' p99 (about 10 ms without the scheduler, 30 ms with it, at 700 bids/s). The probe is
-    one plain read; each job still claims its rows itself, so a stale probe only delays a job
-    by one tick or runs it for nothing.
+    one plain read (on PostgreSQL a driver connection's, 0.1 ms); each job still claims its
+    rows itself, so a stale probe only delays a job by one tick or runs it for nothing.
     """
     now = context.clock()
-    probe = select(
-        select(Auction.id).where(closing.due_to_close(now)).exists(),
-        select(Auction.id).where(closing.past_payment_deadline(now)).exists(),
-        select(Listing.id).where(listings.subscription_due(now)).exists(),
-    )
-    async with context.database.read_engine.connect() as connection:
-        auctions_due, payments_overdue, books_due = (await connection.execute(probe)).one()
+    driver = context.database.driver
+    if driver is not None:
+        async with driver.connection() as connection:
+            row = await connection.fetchrow(_PROBE_ON_DRIVER.sql, *_PROBE_ON_DRIVER.arguments({"now": now}))
+    else:
+        async with context.database.read_engine.connect() as connection:
+            row = (await connection.execute(_PROBE, {"now": now})).one()
+    auctions_due, payments_overdue, books_due = (first is not None for first in row)
     if auctions_due:
         await close_due_auctions(context)
     if payments_overdue:

@@ -13,9 +13,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any, Protocol, cast
 
-from sqlalchemy import ClauseElement, Executable, Select, Table, and_, bindparam, func, insert, select, update
-from sqlalchemy.dialects.postgresql import asyncpg as postgresql_asyncpg
-from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy import Executable, Select, Table, and_, bindparam, func, insert, select, update
 
 from auction.closing import close_auction
 from auction.creation import descending_rules, lock_auction
@@ -46,6 +44,7 @@ from auction.rules import (
     timing_refusal,
 )
 from transfer import audit
+from transfer.driver_sql import DriverStatement, compile_for_driver
 from transfer.errors import DomainError, Forbidden, NotFound
 from transfer.money import format_fen
 from transfer.unit_of_work import EventSink, UnitOfWork
@@ -201,30 +200,16 @@ class SessionStatements:
             await connection.execute(statement, params)
 
 
-@dataclass(frozen=True, slots=True)
-class DriverStatement:
-    """A statement compiled for asyncpg: SQL with $n placeholders and the parameter names in order."""
-
-    sql: str
-    parameter_names: tuple[str, ...]
-
-    def arguments(self, params: dict[str, Any]) -> list[Any]:
-        return [params[name] for name in self.parameter_names]
-
-
 @functools.cache
 def postgres_driver_sql() -> tuple[DriverStatement, DriverStatement, DriverStatement]:
     """The lot read with its row lock, the lot read without it, and the conditional write
     (`_conditional_bid_write`), compiled once for PostgreSQL's asyncpg driver from the same
     columns and parameters SessionStatements uses."""
-    dialect = postgresql_asyncpg.dialect()  # type: ignore[no-untyped-call]
-
-    def compiled(statement: ClauseElement) -> DriverStatement:
-        done = cast(SQLCompiler, statement.compile(dialect=dialect))
-        assert done.positiontup is not None
-        return DriverStatement(str(done), tuple(done.positiontup))
-
-    return compiled(_READ_LOT), compiled(_READ_LOT_SNAPSHOT), compiled(_conditional_bid_write())
+    return (
+        compile_for_driver(_READ_LOT),
+        compile_for_driver(_READ_LOT_SNAPSHOT),
+        compile_for_driver(_conditional_bid_write()),
+    )
 
 
 async def read_lot_for_bid(statements: BidStatements, auction_id: int, bidder_id: int) -> LotForBid:

@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, bindparam, select
+from sqlalchemy import ColumnElement, and_, select, text
 
 from auction.creation import descending_rules, lock_auction
-from auction.models import Auction, Bid, Registration
+from auction.models import RUNNING_PREDICATE, Auction, Bid, Registration
 from auction.policy import RUNNING_STATES, SEALED_KINDS, AuctionKind, AuctionPolicy, AuctionState
 from auction.rules import (
     Acceptance,
@@ -205,21 +205,14 @@ async def _settle_outcome(
     return resolutions
 
 
-def due_to_close(now: datetime) -> ColumnElement[bool]:
+def due_to_close(now: datetime | ColumnElement[datetime]) -> ColumnElement[bool]:
     """Auctions still running whose end has passed: the closer's work (and the scheduler's probe)."""
-    return and_(
-        # Literal states, not parameters: PostgreSQL then proves the partial index's predicate
-        # (ix_auctions_running_ends_at) in every plan.
-        Auction.state.in_(
-            bindparam(
-                "running_states", [s.value for s in RUNNING_STATES], expanding=True, literal_execute=True
-            )
-        ),
-        Auction.ends_at <= now,
-    )
+    # The partial index's own predicate, as literal SQL: PostgreSQL then proves that the index
+    # (ix_auctions_running_ends_at) covers the query in every plan, generic ones included.
+    return and_(text(RUNNING_PREDICATE), Auction.ends_at <= now)
 
 
-def past_payment_deadline(now: datetime) -> ColumnElement[bool]:
+def past_payment_deadline(now: datetime | ColumnElement[datetime]) -> ColumnElement[bool]:
     """Winners who have not paid by their deadline: default_overdue's work."""
     return and_(Auction.state == AuctionState.AWAITING_PAYMENT.value, Auction.payment_due_at <= now)
 

@@ -311,7 +311,7 @@ async def close_subscription(
     return trades
 
 
-def subscription_due(now: datetime) -> ColumnElement[bool]:
+def subscription_due(now: datetime | ColumnElement[datetime]) -> ColumnElement[bool]:
     """Subscription books past their closing time and not yet allocated."""
     return and_(Listing.mode == "subscription", Listing.status == "open", Listing.closes_at <= now)
 
