@@ -217,8 +217,10 @@ def past_payment_deadline(now: datetime | ColumnElement[datetime]) -> ColumnElem
     return and_(Auction.state == AuctionState.AWAITING_PAYMENT.value, Auction.payment_due_at <= now)
 
 
-async def close_due(unit: UnitOfWork, policy: AuctionPolicy, limit: int = CLOSE_BATCH_SIZE) -> int:
-    """Close up to `limit` auctions whose end has passed; returns how many it closed."""
+async def close_due(unit: UnitOfWork, policy: AuctionPolicy, limit: int | None = None) -> int:
+    """Close up to `limit` (default CLOSE_BATCH_SIZE) auctions whose end has passed; returns how
+    many it closed."""
+    limit = CLOSE_BATCH_SIZE if limit is None else limit
     due = (
         (
             await unit.session.execute(

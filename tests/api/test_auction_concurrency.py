@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.scheduler import close_due_auctions, seal_audit_events
+from auction import closing
 from auction.models import Auction, Bid
 from auction.rules import EnglishBid, EnglishRules, replay
 from tests.api.auction_support import AuctionHouse
@@ -90,7 +91,13 @@ async def test_sixty_four_clients_bidding_at_once_give_the_replay_of_the_accepte
     assert await house.ledger_sum() == 0
 
 
-async def test_concurrent_closers_close_each_auction_exactly_once(house: AuctionHouse) -> None:
+@pytest.mark.parametrize("batch_size", [1000, 2], ids=["one-batch", "batches-of-2"])
+async def test_concurrent_closers_close_each_auction_exactly_once(
+    house: AuctionHouse, monkeypatch: pytest.MonkeyPatch, batch_size: int
+) -> None:
+    """Four ticks at once, as on four nodes; with batches of 2 each tick also runs its closing
+    lanes (two on PostgreSQL) over six batches, all claiming with SKIP LOCKED."""
+    monkeypatch.setattr(closing, "CLOSE_BATCH_SIZE", batch_size)
     _, seller = await house.bank()
     bidders = await house.bidders(3)
     auctions = [await house.create(seller) for _ in range(12)]
