@@ -222,15 +222,19 @@ class Server:
                 self.process.wait()
         self.process = None
 
-    def rss_mb(self) -> float | None:
-        """Resident memory of the server and its worker processes together."""
+    def pids(self) -> list[str]:
+        """The server process and its workers."""
         if self.process is None:
-            return None
+            return []
         children = subprocess.run(
             ["pgrep", "-P", str(self.process.pid)], capture_output=True, text=True
         ).stdout.split()
+        return [str(self.process.pid), *children]
+
+    def rss_mb(self) -> float | None:
+        """Resident memory of the server and its worker processes together."""
         total_kb = 0
-        for pid in [str(self.process.pid), *children]:
+        for pid in self.pids():
             try:
                 with open(f"/proc/{pid}/status") as status:
                     total_kb += next(int(ln.split()[1]) for ln in status if ln.startswith("VmRSS:"))
@@ -357,6 +361,61 @@ async def build_market(server: Server, admin_key: str, config: Config) -> Market
 
 
 # ----------------------------------------------------------------------------------------------
+# CPU accounting: where a request's CPU goes (steadier than throughput on a shared VM)
+
+CLOCK_TICKS_PER_S = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_s(stat_text: str) -> float:
+    fields = stat_text[stat_text.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS_PER_S  # utime + stime
+
+
+def processes_cpu_s(pids: list[str]) -> float:
+    total = 0.0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                total += _cpu_s(stat.read())
+        except OSError:
+            continue
+    return total
+
+
+def postgres_cpu_s() -> float:
+    """Every PostgreSQL process on this host (the bench's backends among them)."""
+    total = 0.0
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                text = stat.read()
+        except OSError:
+            continue
+        if text[text.index("(") + 1 : text.rindex(")")].startswith("postgres"):
+            total += _cpu_s(text)
+    return total
+
+
+@dataclass
+class CpuMeter:
+    """CPU seconds of a set of processes and of PostgreSQL over one run, per request."""
+
+    pids: list[str]
+    start_own_s: float = 0.0
+    start_db_s: float = 0.0
+
+    def start(self) -> None:
+        self.start_own_s, self.start_db_s = processes_cpu_s(self.pids), postgres_cpu_s()
+
+    def per_request_ms(self, requests: int) -> tuple[float, float]:
+        own_s = processes_cpu_s(self.pids) - self.start_own_s
+        db_s = postgres_cpu_s() - self.start_db_s
+        return 1000 * own_s / max(requests, 1), 1000 * db_s / max(requests, 1)
+
+
+# ----------------------------------------------------------------------------------------------
 # wrk
 
 
@@ -459,6 +518,9 @@ class LoadResult:
     p99_ms: float
     max_ms: float
     target_rate: float = 0.0
+    # CPU per request: the server's (or the raw client's) and PostgreSQL's, in ms.
+    own_cpu_ms: float = 0.0
+    db_cpu_ms: float = 0.0
 
     @property
     def accepted_per_s(self) -> float:
@@ -499,6 +561,8 @@ def run_wrk(
         WRK, "-t", str(threads), "-c", str(connections), "-d", f"{duration_s}s", "--timeout", "10s",
         "--latency", "-s", str(script), server.base,
     ]  # fmt: skip
+    meter = CpuMeter(server.pids())
+    meter.start()
     done = subprocess.run(command, capture_output=True, text=True, timeout=duration_s + 60)
     line = next((ln for ln in done.stdout.splitlines() if ln.startswith("BENCH_JSON ")), None)
     if done.returncode != 0 or line is None:
@@ -520,10 +584,13 @@ def run_wrk(
         max_ms=data["max_us"] / 1000,
         target_rate=rate,
     )
+    # Counted through the run's last moment, wrk's own exit included: a little generous.
+    result.own_cpu_ms, result.db_cpu_ms = meter.per_request_ms(result.requests)
     log(
         f"{label}: c={connections}{f' rate={rate:.0f}/s' if rate else ''} {result.requests_per_s:.0f} req/s, "
         f"{result.accepted_per_s:.0f} accepted/s, refused {result.refused}, 5xx {result.errors_5xx}, "
-        f"p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms"
+        f"p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms, CPU per request: server "
+        f"{result.own_cpu_ms:.2f} ms, PostgreSQL {result.db_cpu_ms:.2f} ms"
     )
     if result.errors_5xx or result.other_4xx:
         raise BenchError(
@@ -627,15 +694,21 @@ async def raw_pg(
             accepted += 1
             counter += 1
 
+    # The raw client is this process; its backends are measured before they exit.
+    meter = CpuMeter([str(os.getpid())])
     try:
+        meter.start()
         started = time.perf_counter()
         stop_at = started + duration_s
         await asyncio.gather(*(worker(conn, i) for i, conn in enumerate(pool)))
         elapsed = time.perf_counter() - started
+        cpu_ms = meter.per_request_ms(accepted)
     finally:
         for conn in pool:
             await conn.close()
-    return _raw_result(latencies, accepted, connections, elapsed)
+    result = _raw_result(latencies, accepted, connections, elapsed)
+    result.own_cpu_ms, result.db_cpu_ms = cpu_ms
+    return result
 
 
 def raw_sqlite(
@@ -674,13 +747,17 @@ def raw_sqlite(
             counter += 1
         conn.close()
 
+    meter = CpuMeter([str(os.getpid())])  # SQLite works inside the client: its CPU is the client's
+    meter.start()
     started = time.perf_counter()
     workers = [threading.Thread(target=worker, args=(i,)) for i in range(connections)]
     for w in workers:
         w.start()
     for w in workers:
         w.join()
-    return _raw_result(latencies, sum(counts), connections, time.perf_counter() - started)
+    result = _raw_result(latencies, sum(counts), connections, time.perf_counter() - started)
+    result.own_cpu_ms, result.db_cpu_ms = meter.per_request_ms(result.accepted)
+    return result
 
 
 def _raw_result(latencies: list[float], accepted: int, connections: int, elapsed: float) -> LoadResult:
@@ -722,7 +799,8 @@ async def run_raw(
     result.label = label
     log(
         f"{label}: c={connections} {result.accepted_per_s:.0f} tx/s, p50 {result.p50_ms:.1f} ms, "
-        f"p99 {result.p99_ms:.1f} ms"
+        f"p99 {result.p99_ms:.1f} ms, CPU per transaction: client {result.own_cpu_ms:.2f} ms, "
+        f"PostgreSQL {result.db_cpu_ms:.2f} ms"
     )
     return result
 
@@ -1058,14 +1136,14 @@ def print_report(
         print(f"\n{s.name}: {s.workload}")
         print(
             f"  {'run':<28}{'conns':>6}{'dur s':>7}{'req/s':>9}{'accepted/s':>12}{'refused':>9}{'5xx':>5}"
-            f"{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}{'max ms':>9}"
+            f"{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}{'max ms':>9}{'cpu/req ms':>12}{'db/req ms':>11}"
         )
         for r in [*s.sweep, *(run for pair in s.pairs for run in pair), s.at80]:
             label = r.label.split(": ")[-1] if ": " in r.label else r.label
             print(
                 f"  {label:<28}{r.connections:>6}{r.duration_s:>7.1f}{r.requests_per_s:>9.0f}"
                 f"{r.accepted_per_s:>12.0f}{r.refused:>9}{r.errors_5xx:>5}{r.p50_ms:>9.1f}{r.p90_ms:>9.1f}"
-                f"{r.p99_ms:>9.1f}{r.max_ms:>9.1f}"
+                f"{r.p99_ms:>9.1f}{r.max_ms:>9.1f}{r.own_cpu_ms:>12.2f}{r.db_cpu_ms:>11.2f}"
             )
     print("\nTargets")
     rows = []
