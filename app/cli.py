@@ -147,6 +147,11 @@ def cmd_audit_verify(settings: Settings, _args: argparse.Namespace) -> int:
             report = await verify_chain(session)
         if report.ok:
             print(f"audit chain ok: {report.events_checked} events verified")
+            if report.pending_events:
+                print(
+                    f"{report.pending_events} committed event(s) wait to be chained behind a transaction"
+                    " that started before them and is still running"
+                )
             return 0
         print(
             f"audit chain BROKEN at event {report.first_broken_seq}: {report.reason}"

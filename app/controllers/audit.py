@@ -14,6 +14,8 @@ class AuditVerification(msgspec.Struct):
     events_checked: int
     first_broken_seq: int | None
     reason: str | None
+    # Committed but not chained yet: they wait for a transaction older than theirs to end.
+    pending_events: int
 
 
 class AuditController(Controller):
@@ -26,4 +28,6 @@ class AuditController(Controller):
         await seal_audit_events(ctx)
         async with ctx.database.read() as session:
             report = await verify_chain(session)
-        return AuditVerification(report.ok, report.events_checked, report.first_broken_seq, report.reason)
+        return AuditVerification(
+            report.ok, report.events_checked, report.first_broken_seq, report.reason, report.pending_events
+        )

@@ -58,7 +58,13 @@ async def test_verify_reports_ok_on_an_untouched_chain(client: httpx.AsyncClient
 
     report = (await client.get("/api/v1/audit/verify", headers=market.admin)).json()
 
-    assert report == {"ok": True, "events_checked": 4, "first_broken_seq": None, "reason": None}
+    assert report == {
+        "ok": True,
+        "events_checked": 4,
+        "first_broken_seq": None,
+        "reason": None,
+        "pending_events": 0,
+    }
 
 
 async def test_editing_an_event_is_detected_and_named(
@@ -174,6 +180,7 @@ async def test_an_event_slipped_in_behind_the_sealer_is_reported(
         "events_checked": 4,
         "first_broken_seq": None,
         "reason": "1 event(s) behind the sealed watermark are not chained",
+        "pending_events": 0,
     }
 
 
@@ -192,13 +199,16 @@ async def test_an_event_committed_after_later_ones_were_sealed_is_still_chained(
         # The slow transaction is still open: nothing from it or after it may be sealed yet.
         async with database.write() as sealer, sealer.begin():
             assert await seal_pending(sealer) == 0
+        # Verification says so: the quick event is committed and waits (the slow one is unseen).
+        async with database.read() as session:
+            assert await verify_chain(session) == VerifyReport(True, 0, pending_events=1)
     async with database.write() as sealer, sealer.begin():
         assert await seal_pending(sealer) == 2
 
     events = await _events(database)
     assert [(e.AuditEvent.type, e.seq) for e in events] == [("test.slow", 1), ("test.quick", 2)]
     async with database.read() as session:
-        assert (await verify_chain(session)).ok
+        assert await verify_chain(session) == VerifyReport(True, 2, pending_events=0)
 
 
 async def test_the_database_and_python_hash_every_event_alike(database: Database, backend: str) -> None:
