@@ -616,7 +616,8 @@ RAW_UPDATE = (
 
 
 def _sql(template: str, style: str, count: int) -> str:
-    marks = [f"${i + 1}" for i in range(count)] if style == "pg" else ["?"] * count
+    # Numbered on both (SQLite's ?N): the templates use a value more than once.
+    marks = [f"${i + 1}" if style == "pg" else f"?{i + 1}" for i in range(count)]
     return template.format(*marks)
 
 
@@ -727,25 +728,27 @@ def raw_sqlite(
         conn.execute("PRAGMA foreign_keys=ON")
         rng = random.Random(wid)
         counter = wid
-        while time.perf_counter() < stop_at:
-            target = targets[rng.randrange(len(targets))] if len(targets) > 1 else targets[0]
-            started = time.perf_counter()
-            conn.execute("BEGIN IMMEDIATE")
-            row = conn.execute(lock_sql, (target.auction_id,)).fetchone()
-            registration_id, bidder_id, paddle, sequence, amount = _raw_bid_values(
-                target, row, base_s, counter
-            )
-            now = datetime.now(UTC).replace(tzinfo=None).isoformat(sep=" ")
-            conn.execute(
-                insert_sql,
-                (target.auction_id, registration_id, bidder_id, paddle, sequence, amount, 1, 0, now),
-            )
-            conn.execute(update_sql, (target.auction_id, sequence, amount, bidder_id, paddle))
-            conn.execute("COMMIT")
-            latencies.append(time.perf_counter() - started)
-            counts[wid] += 1
-            counter += 1
-        conn.close()
+        try:
+            while time.perf_counter() < stop_at:
+                target = targets[rng.randrange(len(targets))] if len(targets) > 1 else targets[0]
+                started = time.perf_counter()
+                conn.execute("BEGIN IMMEDIATE")
+                row = conn.execute(lock_sql, (target.auction_id,)).fetchone()
+                registration_id, bidder_id, paddle, sequence, amount = _raw_bid_values(
+                    target, row, base_s, counter
+                )
+                now = datetime.now(UTC).replace(tzinfo=None).isoformat(sep=" ")
+                conn.execute(
+                    insert_sql,
+                    (target.auction_id, registration_id, bidder_id, paddle, sequence, amount, 1, 0, now),
+                )
+                conn.execute(update_sql, (target.auction_id, sequence, amount, bidder_id, paddle))
+                conn.execute("COMMIT")
+                latencies.append(time.perf_counter() - started)
+                counts[wid] += 1
+                counter += 1
+        finally:
+            conn.close()  # a worker that fails must not leave the write lock held
 
     meter = CpuMeter([str(os.getpid())])  # SQLite works inside the client: its CPU is the client's
     meter.start()
