@@ -13,7 +13,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import BigInteger, Select, Table, func, insert, literal_column, select, text, tuple_, update
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Select,
+    Table,
+    func,
+    insert,
+    literal_column,
+    select,
+    text,
+    tuple_,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from transfer.models import AuditEvent, AuditHead, AuditSeal
@@ -136,13 +148,15 @@ async def _lock_head(session: AsyncSession) -> _Watermark:
     return _Watermark(*row)
 
 
+def _past_watermark(last_tx_id: int, last_event_id: int) -> ColumnElement[bool]:
+    """Events after the sealer's watermark, in the (tx_id, id) order it seals in."""
+    return tuple_(EVENTS.c.tx_id, EVENTS.c.id) > tuple_(last_tx_id, last_event_id)
+
+
 def _pending_events(head: _Watermark, limit: int) -> Select[Any]:
     return (
         select(EVENTS.c.id, EVENTS.c.tx_id, *(EVENTS.c[name] for name in EVENT_COLUMNS))
-        .where(
-            tuple_(EVENTS.c.tx_id, EVENTS.c.id) > tuple_(head.last_tx_id, head.last_event_id),
-            EVENTS.c.tx_id < head.tx_id_bound,
-        )
+        .where(_past_watermark(head.last_tx_id, head.last_event_id), EVENTS.c.tx_id < head.tx_id_bound)
         .order_by(EVENTS.c.tx_id, EVENTS.c.id)
         .limit(limit)
     )
@@ -311,14 +325,14 @@ async def verify_chain(session: AsyncSession) -> VerifyReport:
             "the chain head does not match the last event (events removed or appended outside the chain)",
         )
     # Every event up to the sealer's watermark has a seal: one more means a row was slipped in
-    # behind the sealer (it would otherwise never be chained).
-    below_watermark = (
+    # behind the sealer (it would otherwise never be chained). Those after it are pending. One
+    # pass over the events counts both.
+    past = _past_watermark(head.last_tx_id, head.last_event_id)
+    below_watermark, pending = (
         await session.execute(
-            select(func.count())
-            .select_from(EVENTS)
-            .where(tuple_(EVENTS.c.tx_id, EVENTS.c.id) <= tuple_(head.last_tx_id, head.last_event_id))
+            select(func.count().filter(~past), func.count().filter(past)).select_from(EVENTS)
         )
-    ).scalar_one()
+    ).one()
     if below_watermark != checked:
         return VerifyReport(
             False,
@@ -326,11 +340,4 @@ async def verify_chain(session: AsyncSession) -> VerifyReport:
             None,
             f"{below_watermark - checked} event(s) behind the sealed watermark are not chained",
         )
-    pending = (
-        await session.execute(
-            select(func.count())
-            .select_from(EVENTS)
-            .where(tuple_(EVENTS.c.tx_id, EVENTS.c.id) > tuple_(head.last_tx_id, head.last_event_id))
-        )
-    ).scalar_one()
     return VerifyReport(True, checked, pending_events=pending)

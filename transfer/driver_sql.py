@@ -25,6 +25,8 @@ class DriverStatement:
     fixed: dict[str, Any] = field(default_factory=dict)
 
     def arguments(self, params: dict[str, Any]) -> list[Any]:
+        if not self.fixed:  # the bid's statements: every value comes from the caller
+            return [params[name] for name in self.parameter_names]
         return [params[name] if name in params else self.fixed[name] for name in self.parameter_names]
 
 
