@@ -30,6 +30,24 @@ async def _events(database: Database) -> list[Row[Any]]:
         )
 
 
+async def _verify_after_tampering(
+    client: httpx.AsyncClient,
+    market: Market,
+    database: Database,
+    context: AppContext,
+    statement: str,
+    params: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Four sealed events (admin, bank, clearing desk, funds), one SQL statement run straight on
+    the database as an intruder would, then GET /audit/verify's answer."""
+    await market.participant(["bank"], funds="1.00")
+    await seal_audit_events(context)
+    async with database.write_engine.begin() as connection:
+        await connection.execute(text(statement), params or {})
+    report: dict[str, Any] = (await client.get("/api/v1/audit/verify", headers=market.admin)).json()
+    return report
+
+
 async def test_every_state_change_appends_an_event_that_the_sealer_chains(
     client: httpx.AsyncClient, market: Market, database: Database, context: AppContext
 ) -> None:
@@ -70,18 +88,14 @@ async def test_verify_reports_ok_on_an_untouched_chain(client: httpx.AsyncClient
 async def test_editing_an_event_is_detected_and_named(
     client: httpx.AsyncClient, market: Market, database: Database, context: AppContext
 ) -> None:
-    await market.participant(["bank"], funds="1.00")
-    await seal_audit_events(context)
-    async with database.write_engine.begin() as connection:
-        await connection.execute(
-            text(
-                "UPDATE audit_events SET payload = :forged"
-                " WHERE id = (SELECT event_id FROM audit_seals WHERE seq = 4)"
-            ),
-            {"forged": json.dumps({"amount_fen": 100000000})},
-        )
-
-    report = (await client.get("/api/v1/audit/verify", headers=market.admin)).json()
+    report = await _verify_after_tampering(
+        client,
+        market,
+        database,
+        context,
+        "UPDATE audit_events SET payload = :forged WHERE id = (SELECT event_id FROM audit_seals WHERE seq = 4)",
+        {"forged": json.dumps({"amount_fen": 100000000})},
+    )
 
     assert report["ok"] is False
     assert report["first_broken_seq"] == 4
@@ -92,14 +106,13 @@ async def test_editing_an_event_is_detected_and_named(
 async def test_removing_an_event_is_detected(
     client: httpx.AsyncClient, market: Market, database: Database, context: AppContext
 ) -> None:
-    await market.participant(["bank"], funds="1.00")
-    await seal_audit_events(context)
-    async with database.write_engine.begin() as connection:
-        await connection.execute(
-            text("DELETE FROM audit_events WHERE id = (SELECT event_id FROM audit_seals WHERE seq = 2)")
-        )
-
-    report = (await client.get("/api/v1/audit/verify", headers=market.admin)).json()
+    report = await _verify_after_tampering(
+        client,
+        market,
+        database,
+        context,
+        "DELETE FROM audit_events WHERE id = (SELECT event_id FROM audit_seals WHERE seq = 2)",
+    )
 
     assert (report["ok"], report["first_broken_seq"]) == (False, 2)
 
@@ -161,19 +174,16 @@ async def test_a_backlog_larger_than_a_batch_is_sealed_in_order_in_one_tick(
 async def test_an_event_slipped_in_behind_the_sealer_is_reported(
     client: httpx.AsyncClient, market: Market, database: Database, context: AppContext
 ) -> None:
-    await market.participant(["bank"], funds="1.00")
-    await seal_audit_events(context)
-    async with database.write_engine.begin() as connection:
-        # (tx_id 0, id 0) sorts below the sealer's watermark: it would never be chained.
-        await connection.execute(
-            text(
-                "INSERT INTO audit_events (id, tx_id, occurred_at, actor_id, type, subject, payload)"
-                " VALUES (0, 0, :at, NULL, 'funds.recorded', 'participant:1', '{}')"
-            ),
-            {"at": datetime(2026, 11, 30, tzinfo=UTC)},
-        )
-
-    report = (await client.get("/api/v1/audit/verify", headers=market.admin)).json()
+    # (tx_id 0, id 0) sorts below the sealer's watermark: it would never be chained.
+    report = await _verify_after_tampering(
+        client,
+        market,
+        database,
+        context,
+        "INSERT INTO audit_events (id, tx_id, occurred_at, actor_id, type, subject, payload)"
+        " VALUES (0, 0, :at, NULL, 'funds.recorded', 'participant:1', '{}')",
+        {"at": datetime(2026, 11, 30, tzinfo=UTC)},
+    )
 
     assert report == {
         "ok": False,
