@@ -43,23 +43,32 @@ def forget_cached_keys() -> None:
     _key_cache.clear()
 
 
+def bearer_key(header: str) -> str | None:
+    """The API key of an `Authorization: Bearer <key>` header, or None."""
+    scheme, _, api_key = header.partition(" ")
+    api_key = api_key.strip()
+    return api_key if scheme.lower() == "bearer" and api_key else None
+
+
+def cached_actor(api_key: str) -> Actor | None:
+    """The participant a recently resolved key belongs to, without a database read."""
+    cached = _key_cache.get(digest_api_key(api_key))
+    return cached[1] if cached is not None and cached[0] > time.monotonic() else None
+
+
 class ApiKeyAuthentication(AbstractAuthenticationMiddleware):
     async def authenticate_request(
         self, connection: ASGIConnection[Any, Any, Any, Any]
     ) -> AuthenticationResult:
-        header = connection.headers.get("authorization", "")
-        scheme, _, api_key = header.partition(" ")
-        if scheme.lower() != "bearer" or not api_key.strip():
+        api_key = bearer_key(connection.headers.get("authorization", ""))
+        if api_key is None:
             raise NotAuthorizedException(
                 "missing API key: send Authorization: Bearer <api key>",
                 headers={"WWW-Authenticate": "Bearer"},
             )
-        api_key = api_key.strip()
-        digest = digest_api_key(api_key)
-        now = time.monotonic()
-        cached = _key_cache.get(digest)
-        if cached is not None and cached[0] > now:
-            return AuthenticationResult(user=cached[1], auth=None)
+        actor = cached_actor(api_key)
+        if actor is not None:
+            return AuthenticationResult(user=actor, auth=None)
         context: AppContext = connection.app.state["ctx"]
         async with context.database.read() as session:
             participant = await find_by_api_key(session, api_key)
@@ -70,7 +79,7 @@ class ApiKeyAuthentication(AbstractAuthenticationMiddleware):
         actor = Actor(participant.id, participant.name, participant.role_set, participant.qualified_investor)
         if len(_key_cache) >= KEY_CACHE_MAX_ENTRIES:
             _key_cache.clear()
-        _key_cache[digest] = (now + KEY_CACHE_TTL_S, actor)
+        _key_cache[digest_api_key(api_key)] = (time.monotonic() + KEY_CACHE_TTL_S, actor)
         return AuthenticationResult(user=actor, auth=None)
 
 

@@ -25,6 +25,9 @@ class AppContext:
     # Publishes committed live events (app.live); None until the app wires its channels.
     publish: Callable[[list[tuple[str, dict[str, Any]]]], Awaitable[None]] | None = None
     lot_gates: LotGates = field(default_factory=LotGates)
+    # Auctions found not to be English (app/driver_bids.py): their bids skip the driver's read, as
+    # an auction's kind never changes once created. Forgetting one costs a read, never an answer.
+    not_english: set[int] = field(default_factory=set)
 
     @property
     def auction_policy(self) -> AuctionPolicy:

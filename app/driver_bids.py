@@ -41,6 +41,7 @@ from transfer.unit_of_work import MAX_ATTEMPTS, RETRYABLE_SQLSTATES, EventSink, 
 # A hot lot contended by several processes may change under a bid a few times in a row; each
 # retry is two cheap statements, and a bid that keeps losing is far more likely refused next.
 MAX_CHANGED_ATTEMPTS = 50
+NOT_ENGLISH_MAX_ENTRIES = 10_000
 
 
 class DriverStatements:
@@ -127,3 +128,35 @@ async def english_bid_on_driver(
             await run_after_commit([functools.partial(context.publish, sink.live_events)])
         return result, sink.now
     raise AssertionError("unreachable: the loop returns or raises")
+
+
+async def gated_english_bid(
+    context: AppContext,
+    bidder_id: int,
+    auction_id: int,
+    amount_fen: int,
+    max_amount_fen: int | None,
+) -> tuple[BidResult, datetime] | None:
+    """The bid on the driver inside its lot's gate (app/lot_gates.py), as both the bid handler and
+    the raw ASGI bid path (app/bid_fast_path.py) run it; None when the driver path is off
+    (SQLite, IPX_DRIVER_BIDS=false) or the lot is not an English auction: then nothing was
+    written and the bid takes the unit-of-work path."""
+    driver = context.database.driver
+    if driver is None or not context.settings.driver_bids or auction_id in context.not_english:
+        return None
+    async with context.lot_gates.hold(auction_id) as gate_pass:
+        on_driver = await english_bid_on_driver(
+            context,
+            driver,
+            bidder_id,
+            auction_id,
+            amount_fen,
+            max_amount_fen,
+            # A queue on this lot: take the row lock and let the next bid queue for it.
+            on_locked=gate_pass.release if gate_pass.contended else None,
+        )
+    if on_driver is None:
+        if len(context.not_english) >= NOT_ENGLISH_MAX_ENTRIES:
+            context.not_english.clear()
+        context.not_english.add(auction_id)
+    return on_driver

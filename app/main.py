@@ -15,6 +15,7 @@ from litestar.openapi import OpenAPIConfig
 
 from app import migrate
 from app.auth import PUBLIC_PATHS, ApiKeyAuthentication
+from app.bid_fast_path import BidFastPath
 from app.context import AppContext
 from app.controllers.auctions import AuctionController
 from app.controllers.audit import AuditController
@@ -143,10 +144,16 @@ def create_asgi_app(
     run_scheduler: bool | None = None,
     prepared: bool = False,
 ) -> RequestIdMiddleware:
-    """The app as served: request ids wrap everything, so even a 401 or 404 carries one."""
-    return RequestIdMiddleware(
-        create_app(settings, database=database, clock=clock, run_scheduler=run_scheduler, prepared=prepared)
-    )
+    """The app as served: request ids wrap everything, so even a 401 or 404 carries one; then the
+    raw ASGI bid path (app/bid_fast_path.py), which passes all it does not serve to Litestar."""
+    app = create_app(settings, database=database, clock=clock, run_scheduler=run_scheduler, prepared=prepared)
+    return RequestIdMiddleware(BidFastPath(app, app.state["ctx"]))
+
+
+def litestar_app(asgi_app: RequestIdMiddleware) -> Litestar:
+    """The Litestar application inside create_asgi_app's layers."""
+    inner = asgi_app.app
+    return inner.app if isinstance(inner, BidFastPath) else inner
 
 
 def create_worker_app() -> RequestIdMiddleware:

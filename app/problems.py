@@ -40,6 +40,58 @@ TITLES = {
 log = structlog.get_logger("ipx.errors")
 
 
+def problem_body(
+    status: int,
+    code: str,
+    detail: str,
+    *,
+    instance: str,
+    request_id: str | None,
+    errors: list[dict[str, str]] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The problem-details document itself; the raw ASGI bid path (app/bid_fast_path.py) sends the
+    same one as the handlers below."""
+    body: dict[str, Any] = {
+        "type": f"urn:ipx:problem:{code}",
+        "title": TITLES.get(status, "Error"),
+        "status": status,
+        "code": code,
+        "detail": detail,
+        "instance": instance,
+    }
+    if errors:
+        body["errors"] = errors
+    if extra:
+        body.update(extra)
+    if request_id:
+        body["request_id"] = request_id
+    return body
+
+
+def domain_problem_body(
+    error: DomainError, *, instance: str, request_id: str | None
+) -> tuple[int, dict[str, Any]]:
+    """A domain error's status and problem document."""
+    status = STATUS_BY_KIND[error.kind]
+    errors = [{"field": error.field, "reason": error.message}] if error.field else None
+    body = problem_body(
+        status,
+        error.code,
+        error.message,
+        instance=instance,
+        request_id=request_id,
+        errors=errors,
+        extra=error.extra,
+    )
+    return status, body
+
+
+def _request_id(request: Request[Any, Any, Any]) -> str | None:
+    request_id = request.scope.get("state", {}).get("request_id")
+    return request_id if isinstance(request_id, str) else None
+
+
 def problem(
     request: Request[Any, Any, Any],
     status: int,
@@ -50,29 +102,21 @@ def problem(
     extra: dict[str, Any] | None = None,
     headers: dict[str, str] | None = None,
 ) -> Response[Any]:
-    body: dict[str, Any] = {
-        "type": f"urn:ipx:problem:{code}",
-        "title": TITLES.get(status, "Error"),
-        "status": status,
-        "code": code,
-        "detail": detail,
-        "instance": request.url.path,
-    }
-    if errors:
-        body["errors"] = errors
-    if extra:
-        body.update(extra)
-    request_id = request.scope.get("state", {}).get("request_id")
-    if request_id:
-        body["request_id"] = request_id
+    body = problem_body(
+        status,
+        code,
+        detail,
+        instance=request.url.path,
+        request_id=_request_id(request),
+        errors=errors,
+        extra=extra,
+    )
     return Response(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
 
 
 def _domain_error(request: Request[Any, Any, Any], error: DomainError) -> Response[Any]:
-    errors = [{"field": error.field, "reason": error.message}] if error.field else None
-    return problem(
-        request, STATUS_BY_KIND[error.kind], error.code, error.message, errors=errors, extra=error.extra
-    )
+    status, body = domain_problem_body(error, instance=request.url.path, request_id=_request_id(request))
+    return Response(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE)
 
 
 def _money_error(request: Request[Any, Any, Any], error: MoneyFormatError) -> Response[Any]:
@@ -113,14 +157,21 @@ def _http_error(request: Request[Any, Any, Any], error: HTTPException) -> Respon
     return problem(request, status, code, str(error.detail), headers=error.headers)
 
 
-def _unexpected_error(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
-    log.exception("unhandled error", path=request.url.path)
-    return problem(
-        request,
+def unexpected_problem_body(error: Exception, *, instance: str, request_id: str | None) -> dict[str, Any]:
+    """Logs the error; the client learns only that it happened and the request id to quote."""
+    log.error("unhandled error", path=instance, exc_info=error)
+    return problem_body(
         HTTP_500_INTERNAL_SERVER_ERROR,
         "internal_error",
         "an unexpected error occurred; it was logged",
+        instance=instance,
+        request_id=request_id,
     )
+
+
+def _unexpected_error(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
+    body = unexpected_problem_body(error, instance=request.url.path, request_id=_request_id(request))
+    return Response(body, status_code=HTTP_500_INTERNAL_SERVER_ERROR, media_type=PROBLEM_MEDIA_TYPE)
 
 
 exception_handlers: dict[type[Exception] | int, Any] = {

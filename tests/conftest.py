@@ -26,7 +26,7 @@ from app import migrate
 from app.auth import forget_cached_keys
 from app.context import AppContext
 from app.db import Database, async_url, create_database
-from app.main import create_asgi_app
+from app.main import create_asgi_app, litestar_app
 from app.request_id import RequestIdMiddleware
 from app.settings import Settings, load_settings
 from transfer.bootstrap import bootstrap
@@ -153,7 +153,7 @@ def app(settings: Settings, database: Database, clock: FakeClock) -> RequestIdMi
 
 @pytest.fixture
 def context(app: RequestIdMiddleware) -> AppContext:
-    context: AppContext = app.app.state["ctx"]
+    context: AppContext = litestar_app(app).state["ctx"]
     return context
 
 

@@ -11,6 +11,7 @@ import re
 # many amounts cannot overflow a 64-bit column.
 MAX_AMOUNT_FEN = 10**15
 
+_MAX_WHOLE_DIGITS = len(str(MAX_AMOUNT_FEN // 100))
 _YUAN_PATTERN = re.compile(r"^(0|[1-9][0-9]*)(?:\.([0-9]{1,2}))?$")
 
 
@@ -39,6 +40,9 @@ def parse_yuan(value: object, field: str, *, allow_zero: bool = False) -> int:
             raise MoneyFormatError(field, "has more than two decimals (the smallest unit is one fen)")
         raise MoneyFormatError(field, f'is not an amount of yuan like "1500.00": {value[:40]!r}')
     whole, decimals = match.group(1), match.group(2) or ""
+    # Checked on the digits first: int() of a string thousands of digits long raises, and is slow.
+    if len(whole) > _MAX_WHOLE_DIGITS:
+        raise MoneyFormatError(field, f"exceeds the maximum of {format_fen(MAX_AMOUNT_FEN)}")
     amount_fen = int(whole) * 100 + int(decimals.ljust(2, "0"))
     if amount_fen > MAX_AMOUNT_FEN:
         raise MoneyFormatError(field, f"exceeds the maximum of {format_fen(MAX_AMOUNT_FEN)}")

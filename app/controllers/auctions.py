@@ -10,7 +10,7 @@ from litestar.response import ServerSentEvent
 
 from app.auth import Actor, ensure_roles, requires
 from app.context import AppContext
-from app.driver_bids import english_bid_on_driver
+from app.driver_bids import gated_english_bid
 from app.live import event_stream
 from app.mutation import run_mutation
 from app.schemas.auctions import (
@@ -126,27 +126,17 @@ class AuctionController(Controller):
         amount_fen = parse_yuan(data.amount, "amount")
         max_amount_fen = _optional_yuan(data.max_amount, "max_amount")
 
-        async with ctx.lot_gates.hold(auction_id) as gate_pass:
-            driver = ctx.database.driver
-            if driver is not None and ctx.settings.driver_bids and "idempotency-key" not in request.headers:
-                on_driver = await english_bid_on_driver(
-                    ctx,
-                    driver,
-                    request.user.id,
-                    auction_id,
-                    amount_fen,
-                    max_amount_fen,
-                    # A queue on this lot: take the row lock and let the next bid queue for it.
-                    on_locked=gate_pass.release if gate_pass.contended else None,
+        if "idempotency-key" not in request.headers:
+            on_driver = await gated_english_bid(ctx, request.user.id, auction_id, amount_fen, max_amount_fen)
+            if on_driver is not None:
+                result, now = on_driver
+                return Response(
+                    msgspec.json.encode(BidOut.of(result, now)),
+                    status_code=201,
+                    media_type="application/json",
                 )
-                if on_driver is not None:
-                    result, now = on_driver
-                    return Response(
-                        msgspec.json.encode(BidOut.of(result, now)),
-                        status_code=201,
-                        media_type="application/json",
-                    )
 
+        async with ctx.lot_gates.hold(auction_id) as gate_pass:
             # Only this path reads the policy (for the other kinds): the driver path never builds it.
             policy = ctx.auction_policy
 

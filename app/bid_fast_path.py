@@ -1,0 +1,145 @@
+"""`POST /api/v1/auctions/{id}/bids` served as raw ASGI, in front of Litestar, for the common case.
+
+An English bid on PostgreSQL spends about two fifths of the serving process's CPU in the web
+framework: routing, the middleware stack, the handler's signature model and the response
+machinery (BENCHMARKS.md, session 5). On a burst that CPU is the limit. This layer takes the
+bids it can serve exactly as the Litestar handler would (`AuctionController.bid`) and passes
+everything else on, untouched, with the body it read replayed:
+
+* served here: a bidder whose API key was resolved in the last few seconds (app/auth.py's
+  cache), a JSON body that decodes as BidIn, no Idempotency-Key, and the driver bid path on
+  (PostgreSQL with IPX_DRIVER_BIDS). The answer is the handler's: 201 with BidOut, or the
+  problem document of the domain error (a refused bid, not registered, no such auction).
+* passed on to Litestar: everything else, decided before anything is written. That covers a
+  missing or unknown key, a non-bidder, an invalid body or amount, a request with an
+  Idempotency-Key and an auction of another kind. Litestar then answers as it always does, 401,
+  403, 422 and so on, including the bids that take the unit-of-work path.
+
+The rules, the writes, the audit event and the live events are the same code as the handler's
+(`app.driver_bids.english_bid_on_driver` inside the lot's gate), and `tests/api/test_bid_fast_path.py`
+holds both to the same answers.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+import msgspec
+
+from app.auth import bearer_key, cached_actor
+from app.context import AppContext
+from app.controllers.auctions import BIDDER
+from app.driver_bids import gated_english_bid
+from app.problems import PROBLEM_MEDIA_TYPE, domain_problem_body, unexpected_problem_body
+from app.schemas.auctions import BidIn, BidOut
+from transfer.errors import DomainError
+from transfer.money import MoneyFormatError, parse_yuan
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+BID_PATH = re.compile(r"/api/v1/auctions/([0-9]{1,18})/bids/?")
+# A bid's body is a few dozen bytes; anything much longer goes to Litestar, which applies its limits.
+MAX_BODY_BYTES = 4096
+JSON_MEDIA_TYPE = b"application/json"
+PROBLEM_MEDIA = PROBLEM_MEDIA_TYPE.encode()
+
+
+class _PassOn(Exception):
+    """This request is Litestar's: nothing was written."""
+
+
+class BidFastPath:
+    def __init__(self, app: ASGIApp, context: AppContext) -> None:
+        self.app = app
+        self.context = context
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        found = (
+            BID_PATH.fullmatch(scope["path"])
+            if scope["type"] == "http" and scope["method"] == "POST"
+            else None
+        )
+        context = self.context
+        if found is None or context.database.driver is None or not context.settings.driver_bids:
+            await self.app(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        more_body = True
+        size = 0
+        while more_body and size <= MAX_BODY_BYTES:
+            message = await receive()
+            if message["type"] != "http.request":  # the client went away
+                return
+            chunk = message.get("body", b"")
+            chunks.append(chunk)
+            size += len(chunk)
+            more_body = message.get("more_body", False)
+        body = b"".join(chunks)
+        try:
+            if more_body:
+                raise _PassOn
+            status, document, media_type = await self._bid(scope, int(found.group(1)), body)
+        except _PassOn:
+            await self.app(scope, _replaying(body, more_body, receive), send)
+            return
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [(b"content-type", media_type), (b"content-length", str(len(document)).encode())],
+            }
+        )
+        await send({"type": "http.response.body", "body": document})
+
+    async def _bid(self, scope: Scope, auction_id: int, body: bytes) -> tuple[int, bytes, bytes]:
+        """Status, body and media type of the answer; _PassOn before anything is written."""
+        api_key = None
+        for name, value in scope["headers"]:
+            if name == b"authorization":
+                api_key = bearer_key(value.decode("latin-1"))
+            elif name == b"idempotency-key":
+                raise _PassOn
+        actor = cached_actor(api_key) if api_key else None
+        if actor is None or not actor.has_any(BIDDER):
+            raise _PassOn
+        try:
+            data = msgspec.json.decode(body, type=BidIn)
+            amount_fen = parse_yuan(data.amount, "amount")
+            max_amount_fen = None if data.max_amount is None else parse_yuan(data.max_amount, "max_amount")
+        except (msgspec.DecodeError, MoneyFormatError):
+            raise _PassOn from None
+        request_id = scope.get("state", {}).get("request_id")
+        try:
+            on_driver = await gated_english_bid(
+                self.context, actor.id, auction_id, amount_fen, max_amount_fen
+            )
+        except DomainError as error:
+            status, document = domain_problem_body(error, instance=scope["path"], request_id=request_id)
+            return status, msgspec.json.encode(document), PROBLEM_MEDIA
+        except Exception as error:
+            document = unexpected_problem_body(error, instance=scope["path"], request_id=request_id)
+            return 500, msgspec.json.encode(document), PROBLEM_MEDIA
+        if on_driver is None:  # another kind of auction: the handler's unit-of-work path
+            raise _PassOn
+        result, now = on_driver
+        return 201, msgspec.json.encode(BidOut.of(result, now)), JSON_MEDIA_TYPE
+
+
+def _replaying(body: bytes, more_body: bool, receive: Receive) -> Receive:
+    """A receive that hands over the body already read, then whatever the client still sends."""
+    replayed = False
+
+    async def replay() -> Message:
+        nonlocal replayed
+        if replayed:
+            return await receive()
+        replayed = True
+        return {"type": "http.request", "body": body, "more_body": more_body}
+
+    return replay
