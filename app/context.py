@@ -7,8 +7,10 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from app.db import Database
+from app.lot_batches import LotBatches
 from app.lot_gates import LotGates
 from app.settings import Settings
+from auction.bidding import EnglishBidOutcome, EnglishBidRequest
 from auction.policy import AuctionPolicy
 from transfer.clock import Clock, system_clock
 from transfer.market_policy import MarketPolicy
@@ -25,6 +27,8 @@ class AppContext:
     # Publishes committed live events (app.live); None until the app wires its channels.
     publish: Callable[[list[tuple[str, dict[str, Any]]]], Awaitable[None]] | None = None
     lot_gates: LotGates = field(default_factory=LotGates)
+    # English bids on the driver, batched per lot (app/driver_bids.py, app/lot_batches.py).
+    bid_batches: LotBatches[EnglishBidRequest, EnglishBidOutcome] = field(default_factory=LotBatches)
     # Auctions found not to be English (app/driver_bids.py): their bids skip the driver's read, as
     # an auction's kind never changes once created. Forgetting one costs a read, never an answer.
     not_english: set[int] = field(default_factory=set)

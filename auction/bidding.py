@@ -8,12 +8,29 @@ replay of the history uses. Different lots never wait for each other.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, fields, replace
 from datetime import datetime
 from typing import Any, Protocol, cast
 
-from sqlalchemy import Executable, Select, Table, and_, bindparam, func, insert, select, update
+from sqlalchemy import (
+    Executable,
+    Integer,
+    Select,
+    Table,
+    and_,
+    any_,
+    bindparam,
+    func,
+    insert,
+    select,
+    true,
+    update,
+)
+from sqlalchemy import (
+    cast as sql_cast,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from auction.closing import close_auction
 from auction.creation import descending_rules, lock_auction
@@ -166,12 +183,34 @@ _READ_LOT_SNAPSHOT = (
     .where(AUCTIONS.c.id == bindparam("auction_id"))
 )
 _READ_LOT = _READ_LOT_SNAPSHOT.with_for_update(of=AUCTIONS)
+# PostgreSQL, for a batch of bids (place_english_bids): the lot once per registered bidder among
+# `bidder_ids` (or once with no registration), with the row lock or without.
+_READ_LOTS_SNAPSHOT = (
+    select(
+        *(AUCTIONS.c[name] for name in _LOT_COLUMNS),
+        REGISTRATIONS.c.bidder_id.label("registered_bidder_id"),
+        REGISTRATIONS.c.id.label("registration_id"),
+        REGISTRATIONS.c.paddle,
+        REGISTRATIONS.c.deposit_state,
+        REGISTRATIONS.c.barred,
+    )
+    .select_from(
+        AUCTIONS.outerjoin(
+            REGISTRATIONS,
+            and_(
+                REGISTRATIONS.c.auction_id == AUCTIONS.c.id,
+                REGISTRATIONS.c.bidder_id == any_(bindparam("bidder_ids", type_=ARRAY(Integer))),
+            ),
+        )
+    )
+    .where(AUCTIONS.c.id == bindparam("auction_id"))
+)
+_READ_LOTS = _READ_LOTS_SNAPSHOT.with_for_update(of=AUCTIONS)
 
 
 class BidStatements(Protocol):
-    """An English bid's two statements, on whatever connection its transaction runs on: a unit of
-    work's session (SessionStatements, both databases) or the PostgreSQL driver itself
-    (app/driver_bids.py, the same statements compiled once by `postgres_driver_sql`)."""
+    """A bid's read and write inside a unit of work (SessionStatements, both databases). The
+    PostgreSQL driver path runs batches through BatchStatements instead, with the same write."""
 
     async def read_lot(self, params: dict[str, Any]) -> Mapping[str, Any] | None: ...
 
@@ -196,18 +235,29 @@ class SessionStatements:
             applied = (await connection.execute(_conditional_bid_write(), params)).scalar_one()
             assert applied == 1, "the lot changed under its row lock"
             return
-        for statement in _sqlite_bid_writes():
-            await connection.execute(statement, params)
+        insert_bids, insert_events, update_lot = _sqlite_bid_writes()
+        await connection.execute(insert_bids, _rows(params, "bid", BID_COLUMNS))
+        await connection.execute(insert_events, _rows(params, "event", audit.EVENT_COLUMNS))
+        await connection.execute(update_lot, params)
+
+
+def _rows(params: dict[str, Any], prefix: str, columns: tuple[str, ...]) -> list[dict[str, Any]]:
+    """The write's column arrays (prefix_column: [one value per row]) as one dict per row."""
+    arrays = [params[f"{prefix}_{c}"] for c in columns]
+    return [
+        {f"{prefix}_{c}": v for c, v in zip(columns, values, strict=True)}
+        for values in zip(*arrays, strict=True)
+    ]
 
 
 @functools.cache
 def postgres_driver_sql() -> tuple[DriverStatement, DriverStatement, DriverStatement]:
-    """The lot read with its row lock, the lot read without it, and the conditional write
-    (`_conditional_bid_write`), compiled once for PostgreSQL's asyncpg driver from the same
-    columns and parameters SessionStatements uses."""
+    """The lot and some bidders' registrations read with the lot's row lock, the same without it,
+    and the conditional write (`_conditional_bid_write`), compiled once for PostgreSQL's asyncpg
+    driver from the same tables and columns SessionStatements uses."""
     return (
-        compile_for_driver(_READ_LOT),
-        compile_for_driver(_READ_LOT_SNAPSHOT),
+        compile_for_driver(_READ_LOTS),
+        compile_for_driver(_READ_LOTS_SNAPSHOT),
         compile_for_driver(_conditional_bid_write()),
     )
 
@@ -230,28 +280,91 @@ class LotChanged(Exception):
 
 
 class NotEnglish(Exception):
-    """place_english_bid met a lot of another kind: the caller takes the general path (place_bid)."""
+    """place_english_bids met a lot of another kind: the caller takes the general path (place_bid)."""
 
 
-async def place_english_bid(
-    sink: EventSink,
-    statements: BidStatements,
-    auction_id: int,
-    bidder_id: int,
-    amount_fen: int,
-    max_amount_fen: int | None,
-    *,
-    on_locked: Callable[[], None] | None = None,
-) -> BidResult:
-    """A bid on an English lot with nothing but the two statements (no session, no ORM): the
-    PostgreSQL driver-level path. Raises NotEnglish, before any write, for any other kind."""
-    lot = await read_lot_for_bid(statements, auction_id, bidder_id)
-    if lot.kind != AuctionKind.ENGLISH.value:
-        raise NotEnglish(lot.kind)
-    if on_locked is not None:
-        on_locked()
-    registrant = _biddable(lot, sink.now, bidder_id)
-    return await _english_bid(sink, statements, lot, registrant, amount_fen, max_amount_fen)
+@dataclass(frozen=True, slots=True)
+class EnglishBidRequest:
+    """One bid of a batch: who, how much, and the server's receipt time (the bid time)."""
+
+    bidder_id: int
+    amount_fen: int
+    max_amount_fen: int | None
+    received_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class EnglishBidOutcome:
+    """A batch member's answer: its result, or the refusal (a DomainError) that wrote nothing.
+    `sink` holds its live events, to publish once the batch's write is done."""
+
+    sink: EventSink
+    result: BidResult | None
+    error: DomainError | None
+
+
+class BatchStatements(Protocol):
+    """A batch's two statements on PostgreSQL's driver (app/driver_bids.py, compiled by
+    `postgres_driver_sql`): read the lot with some bidders' registrations, write."""
+
+    async def read_lots(self, params: dict[str, Any]) -> Sequence[Mapping[str, Any]]: ...
+
+    async def write(self, params: dict[str, Any]) -> None: ...
+
+
+_REGISTRATION_COLUMNS = ("registration_id", "paddle", "deposit_state", "barred")
+
+
+async def place_english_bids(
+    statements: BatchStatements, auction_id: int, requests: Sequence[EnglishBidRequest]
+) -> list[EnglishBidOutcome]:
+    """Bids on one English lot, judged in order as if each came alone, written together.
+
+    The lot is read once; each bid is judged against the lot as the bids before it left it, with
+    its own receipt time, exactly as one bid at a time would be (a refused bid changes nothing);
+    then one write inserts every accepted bid and its audit event and sets the lot to where the
+    last one left it. Raises NotEnglish, before any write, for any other kind, and NotFound for
+    the whole batch when the lot does not exist.
+    """
+    bidder_ids = sorted({request.bidder_id for request in requests})
+    rows = await statements.read_lots({"auction_id": auction_id, "bidder_ids": bidder_ids})
+    if not rows:
+        raise NotFound("auction_not_found", f"auction {auction_id} does not exist", field="id")
+    first = dict(rows[0])
+    if first["kind"] != AuctionKind.ENGLISH.value:
+        raise NotEnglish(first["kind"])
+    registered = {
+        row["registered_bidder_id"]: {c: row[c] for c in _REGISTRATION_COLUMNS}
+        for row in rows
+        if row["registered_bidder_id"] is not None
+    }
+    del first["registered_bidder_id"]
+    read = LotForBid(**{**first, **dict.fromkeys(_REGISTRATION_COLUMNS)})
+    lot = read
+    outcomes: list[EnglishBidOutcome] = []
+    bid_rows: list[dict[str, Any]] = []
+    event_rows: list[dict[str, Any]] = []
+    changes: dict[str, Any] | None = None
+    for request in requests:
+        sink = EventSink(request.bidder_id, request.received_at)
+        unregistered = dict.fromkeys(_REGISTRATION_COLUMNS)
+        bidder_lot = replace(lot, **registered.get(request.bidder_id, unregistered))
+        try:
+            registrant = _biddable(bidder_lot, sink.now, request.bidder_id)
+            bid_changes, bid_row, result = _judge_english_bid(
+                sink, bidder_lot, registrant, request.amount_fen, request.max_amount_fen
+            )
+        except DomainError as error:
+            outcomes.append(EnglishBidOutcome(sink, None, error))
+            continue
+        changes = bid_changes
+        lot = replace(lot, **bid_changes)
+        bid_rows.append(bid_row)
+        event_rows.extend(audit.event_rows(sink.take_events()))
+        outcomes.append(EnglishBidOutcome(sink, result, None))
+    if changes is not None:
+        await statements.write(_write_params(read, changes, bid_rows, event_rows))
+    return outcomes
 
 
 def _biddable(lot: LotForBid, now: datetime, bidder_id: int) -> Registrant:
@@ -355,10 +468,11 @@ def _sqlite_bid_writes() -> tuple[Executable, ...]:
 
 @functools.cache
 def _conditional_bid_write() -> Select[int]:
-    """The bid's writes as one statement that applies only if the lot is still as it was read: the
-    lot update is conditioned on its sequence and state (any other bid raises the sequence; a close
-    or a cancellation changes the state), and the bid and its audit event are inserted from the
-    update's result, so they exist exactly when the update happened. Answers 1 or 0 rows applied.
+    """The writes of one bid or of a batch as one statement that applies only if the lot is still
+    as it was read: the lot update is conditioned on its sequence and state (any other bid raises
+    the sequence; a close or a cancellation changes the state), and the bids and their audit events
+    are inserted from the update's result, so they exist exactly when the update happened. Answers
+    1 or 0 rows applied. Under the lot's row lock it always applies.
     """
     lot = (
         update(AUCTIONS)
@@ -373,8 +487,18 @@ def _conditional_bid_write() -> Select[int]:
     )
 
     def inserted_with(table: Table, prefix: str, columns: tuple[str, ...], name: str) -> Any:
-        values = select(*(bindparam(f"{prefix}_{c}", type_=table.c[c].type) for c in columns)).select_from(
-            lot
+        # One array per column, unnested into rows in the order given (the bids' sequence order).
+        arrays = [sql_cast(bindparam(f"{prefix}_{c}"), ARRAY(table.c[c].type)) for c in columns]
+        rows = (
+            func.unnest(*arrays)
+            .table_valued(*columns, with_ordinality="ordinality")
+            .render_derived(name=f"{prefix}_rows")
+        )
+        values = (
+            select(*(rows.c[c] for c in columns))
+            # Joined to the lot's update on nothing: every row if the update applied, else none.
+            .select_from(rows.join(lot, true()))
+            .order_by(rows.c.ordinality)
         )
         return insert(table).from_select(list(columns), values).cte(name)
 
@@ -382,37 +506,29 @@ def _conditional_bid_write() -> Select[int]:
         select(func.count())
         .select_from(lot)
         .add_cte(
-            inserted_with(BIDS, "bid", BID_COLUMNS, "write_bid"),
-            inserted_with(audit.EVENTS, "event", audit.EVENT_COLUMNS, "write_event"),
+            inserted_with(BIDS, "bid", BID_COLUMNS, "write_bids"),
+            inserted_with(audit.EVENTS, "event", audit.EVENT_COLUMNS, "write_events"),
         )
     )
 
 
-async def _write_bid(
-    sink: EventSink,
-    statements: BidStatements,
-    lot: LotForBid,
-    bid_row: dict[str, Any],
+def _write_params(
+    read: LotForBid,
     changes: dict[str, Any],
-) -> None:
-    """Insert the bid, update the lot and append the bid's audit event: under the lot's lock, or
-    as a conditional write that applies only if the lot is still as `lot` shows it.
-
-    Every round trip made while holding the lock lengthens the queue on a hot lot, so on
-    PostgreSQL the three writes go as one statement. Plain Core statements, no ORM flush.
-    """
-    [event_row] = audit.event_rows(sink.take_events())
-    params = {
-        "lot_id": lot.id,
-        # What the lot was when read: a conditional write (postgres_driver_sql) applies only then.
-        "expected_sequence": lot.last_sequence,
-        "expected_state": lot.state,
-        **{f"lot_{c}": v for c, v in changes.items()},
-        **{f"bid_{c}": v for c, v in bid_row.items()},
-        **{f"event_{c}": v for c, v in event_row.items()},
-    }
+    bid_rows: Sequence[dict[str, Any]],
+    event_rows: Sequence[dict[str, Any]],
+) -> dict[str, Any]:
+    """The write's parameters: the lot as read (a conditional write applies only if it is still so),
+    the lot as the last bid leaves it, and one array per column of the bids and of their events."""
     assert changes.keys() == set(LOT_BID_COLUMNS)
-    await statements.write(params)
+    return {
+        "lot_id": read.id,
+        "expected_sequence": read.last_sequence,
+        "expected_state": read.state,
+        **{f"lot_{c}": v for c, v in changes.items()},
+        **{f"bid_{c}": [row[c] for row in bid_rows] for c in BID_COLUMNS},
+        **{f"event_{c}": [row[c] for row in event_rows] for c in audit.EVENT_COLUMNS},
+    }
 
 
 async def _english_bid(
@@ -423,10 +539,29 @@ async def _english_bid(
     amount_fen: int,
     max_amount_fen: int | None,
 ) -> BidResult:
+    """One bid under the lot's row lock (the unit-of-work path): judged, then written.
+
+    Every round trip made while holding the lock lengthens the queue on a hot lot, so on
+    PostgreSQL the three writes go as one statement. Plain Core statements, no ORM flush.
+    """
+    changes, bid_row, result = _judge_english_bid(unit, lot, registrant, amount_fen, max_amount_fen)
+    await statements.write(_write_params(lot, changes, [bid_row], audit.event_rows(unit.take_events())))
+    return result
+
+
+def _judge_english_bid(
+    sink: EventSink,
+    lot: LotForBid,
+    registrant: Registrant,
+    amount_fen: int,
+    max_amount_fen: int | None,
+) -> tuple[dict[str, Any], dict[str, Any], BidResult]:
+    """The rules applied to one bid at `sink.now`: what it changes on the lot, its row, its answer.
+    Records its audit event and live events on the sink; raises BidRefused and writes nothing."""
     sequence = lot.last_sequence + 1
     outcome = apply_bid(
         english_state(lot),
-        EnglishBid(registrant.bidder_id, amount_fen, max_amount_fen, unit.now, sequence),
+        EnglishBid(registrant.bidder_id, amount_fen, max_amount_fen, sink.now, sequence),
         english_rules(lot),
     )
     if outcome.refusal is not None:
@@ -437,8 +572,8 @@ async def _english_bid(
     lot_state = AuctionState.OPEN.value if lot.state == AuctionState.SCHEDULED else lot.state
     soft_close = SoftCloseRules(lot.extension_window_s, lot.extension_s, lot.max_end_at)
     ends_at = lot.ends_at
-    if in_extension_window(unit.now, lot.ends_at, soft_close):
-        ends_at = extended_end(unit.now, lot.ends_at, soft_close)
+    if in_extension_window(sink.now, lot.ends_at, soft_close):
+        ends_at = extended_end(sink.now, lot.ends_at, soft_close)
     extended = ends_at != lot.ends_at
     changes: dict[str, Any] = {
         "last_sequence": sequence,
@@ -453,7 +588,7 @@ async def _english_bid(
         "state": lot_state,
         "ends_at": ends_at,
     }
-    unit.record(
+    sink.record(
         "auction.bid",
         f"auction:{lot.id}",
         {
@@ -467,27 +602,22 @@ async def _english_bid(
             "ends_at": ends_at.isoformat(),
         },
     )
-    await _write_bid(
-        unit,
-        statements,
-        lot,
-        {
-            "auction_id": lot.id,
-            "registration_id": registrant.registration_id,
-            "bidder_id": registrant.bidder_id,
-            "paddle": registrant.paddle,
-            "sequence": sequence,
-            "amount_fen": amount_fen,
-            "max_amount_fen": max_amount_fen,
-            "price_after_fen": state.price_fen,
-            "leading_after": outcome.bidder_leads,
-            "superseded": False,
-            "received_at": unit.now,
-        },
-        changes,
-    )
+    bid_row = {
+        "auction_id": lot.id,
+        "registration_id": registrant.registration_id,
+        "bidder_id": registrant.bidder_id,
+        "paddle": registrant.paddle,
+        "sequence": sequence,
+        "amount_fen": amount_fen,
+        "max_amount_fen": max_amount_fen,
+        "price_after_fen": state.price_fen,
+        "leading_after": outcome.bidder_leads,
+        "superseded": False,
+        "received_at": sink.now,
+    }
     channel = f"auction:{lot.id}"
-    unit.publish(
+    # Queued on the sink: published only once the write is committed.
+    sink.publish(
         channel,
         {
             "event": "bid",
@@ -499,17 +629,18 @@ async def _english_bid(
             "reserve_met": state.reserve_met,
             "bid_count": state.bid_count,
             "ends_at": ends_at.isoformat(),
-            "server_time": unit.now.isoformat(),
+            "server_time": sink.now.isoformat(),
         },
     )
     if extended:
-        unit.publish(
+        sink.publish(
             channel,
-            {"event": "extended", "ends_at": ends_at.isoformat(), "server_time": unit.now.isoformat()},
+            {"event": "extended", "ends_at": ends_at.isoformat(), "server_time": sink.now.isoformat()},
         )
-    return BidResult(
+    result = BidResult(
         lot.kind, lot_state, state.price_fen, leader_paddle, ends_at, sequence, outcome.bidder_leads, extended
     )
+    return changes, bid_row, result
 
 
 async def _sealed_bid(

@@ -35,8 +35,11 @@ SCRIPT: list[tuple[int, str, str | None]] = [
 
 def _counting(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
     calls: Counter[str] = Counter()
-    for name, cls in (("driver", driver_bids.DriverStatements), ("session", bidding.SessionStatements)):
-        original = cls.read_lot
+    for name, cls, method in (
+        ("driver", driver_bids.DriverStatements, "read_lots"),
+        ("session", bidding.SessionStatements, "read_lot"),
+    ):
+        original = getattr(cls, method)
 
         async def counted(
             self: Any, params: dict[str, Any], _original: Any = original, _name: str = name
@@ -44,7 +47,7 @@ def _counting(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
             calls[_name] += 1
             return await _original(self, params)
 
-        monkeypatch.setattr(cls, "read_lot", counted)
+        monkeypatch.setattr(cls, method, counted)
     return calls
 
 
@@ -183,7 +186,7 @@ async def test_bids_racing_past_the_gate_are_each_applied_once_in_sequence(
                 auction["id"],
                 amount_fen,
                 None,
-                on_locked=(lambda: None) if locking else None,
+                locking=locking,
             )
         except Exception as error:  # a refusal: the amount was overtaken meanwhile
             return type(error).__name__
@@ -232,21 +235,21 @@ async def test_a_close_between_read_and_write_refuses_the_bid_and_writes_nothing
     auction = await house.create(bank)
     await house.register(auction["id"], bidder)
     house.clock.advance(60)
-    original = driver_bids.DriverStatements.read_lot
+    original = driver_bids.DriverStatements.read_lots
     closed_once = False
 
     async def read_then_close(self: Any, params: dict[str, Any]) -> Any:
         nonlocal closed_once
-        row = await original(self, params)
+        rows = await original(self, params)
         if not closed_once:  # the closer commits right after this bid's read
             closed_once = True
             async with house.context.database.write_engine.begin() as connection:
                 await connection.execute(
                     text("UPDATE auctions SET state = 'closed' WHERE id = :id"), {"id": auction["id"]}
                 )
-        return row
+        return rows
 
-    monkeypatch.setattr(driver_bids.DriverStatements, "read_lot", read_then_close)
+    monkeypatch.setattr(driver_bids.DriverStatements, "read_lots", read_then_close)
 
     response = await house.bid(auction["id"], bidder, "1000.00")
 
@@ -254,3 +257,68 @@ async def test_a_close_between_read_and_write_refuses_the_bid_and_writes_nothing
     assert response.json()["code"] == "closed"
     history = (await house.http.get(f"/api/v1/auctions/{auction['id']}/bids", headers=bidder)).json()["items"]
     assert history == []
+
+
+async def test_concurrent_bids_on_one_lot_go_in_batches_and_equal_their_replay(
+    house: AuctionHouse, monkeypatch: pytest.MonkeyPatch, backend: str
+) -> None:
+    """Bids that arrive while the lot's batch is written are judged together as the next batch
+    (app/lot_batches.py): each is answered on its own, and the history replays to the lot."""
+    if backend != "postgres":
+        pytest.skip("the driver path is PostgreSQL's")
+    batch_sizes: list[int] = []
+    original = driver_bids.english_bids_on_driver
+
+    async def recorded(*args: Any, **kwargs: Any) -> Any:
+        batch_sizes.append(len(args[3]))
+        return await original(*args, **kwargs)
+
+    monkeypatch.setattr(driver_bids, "english_bids_on_driver", recorded)
+    _, bank = await house.bank()
+    people = await house.bidders(8)
+    auction = await house.create(bank)
+    for _, headers in people:
+        await house.register(auction["id"], headers)
+    house.clock.advance(60)
+    # 32 bids at once: rising amounts, some with proxies, some below what is current by then.
+    amounts = [
+        (f"{1000 + 10 * ((i * 7) % 32)}.00", f"{1400 + 10 * i}.00" if i % 5 == 0 else None) for i in range(32)
+    ]
+
+    responses = await asyncio.gather(
+        *(house.bid(auction["id"], people[i % 8][1], amount, top) for i, (amount, top) in enumerate(amounts))
+    )
+
+    statuses = Counter(r.status_code for r in responses)
+    assert set(statuses) <= {201, 409}, [r.text for r in responses if r.status_code not in (201, 409)]
+    assert max(batch_sizes) > 1, batch_sizes
+    assert sum(batch_sizes) == 32
+    accepted = sorted(r.json()["sequence"] for r in responses if r.status_code == 201)
+    assert accepted == list(range(1, statuses[201] + 1))
+    history = (
+        await house.http.get(f"/api/v1/auctions/{auction['id']}/bids?limit=200", headers=people[0][1])
+    ).json()["items"]
+    assert [item["sequence"] for item in history] == accepted
+    async with house.context.database.read() as session:
+        rows = (
+            await session.execute(
+                text(
+                    "SELECT bidder_id, amount_fen, max_amount_fen, sequence FROM auction_bids ORDER BY sequence"
+                )
+            )
+        ).all()
+    reference = Reference(EnglishRules(100_000, 1_000, None), ())
+    for bidder_id, amount_fen, max_amount_fen, sequence in rows:
+        candidate = EnglishBid(bidder_id, amount_fen, max_amount_fen, house.clock(), sequence)
+        assert reference.admits(candidate), (bidder_id, amount_fen, max_amount_fen, sequence)
+        reference = Reference(reference.rules, (*reference.accepted, candidate))
+    view = await house.view(auction["id"], people[0][1])
+    assert parse_yuan(view["current_price"], "current_price") == reference.price_fen()
+    assert view["bid_count"] == statuses[201]
+    async with house.context.database.read() as session:
+        events = (
+            await session.execute(
+                select(func.count()).select_from(AuditEvent).where(AuditEvent.type == "auction.bid")
+            )
+        ).scalar_one()
+    assert events == statuses[201]
