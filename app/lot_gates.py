@@ -1,4 +1,6 @@
-"""One queue per lot inside a server process: bids on a lot take the lot's row lock in arrival order.
+"""One queue per lot inside a server process for the bids that take the unit-of-work path (SQLite,
+sealed and descending lots, Idempotency-Key retries): they take the lot's row lock in arrival order.
+English bids on PostgreSQL's driver are batched per lot instead (app/lot_batches.py).
 
 The database row lock alone already makes bids correct. This gate keeps a burst on one hot lot
 from parking every pooled connection on that row lock (starving bids on every other lot of
@@ -22,17 +24,11 @@ from contextlib import asynccontextmanager
 
 
 class GatePass:
-    """Held by the bid inside the gate; `release` lets the next bid in (once; later calls do nothing).
+    """Held by the bid inside the gate; `release` lets the next bid in (once; later calls do nothing)."""
 
-    `contended`: this bid waited for the gate, or others were queued or still inside when it got
-    through. A contended bid takes the lot's row lock and hands the gate on early (see the module
-    note); an uncontended one may use a lock-free conditional write (app/driver_bids.py).
-    """
-
-    def __init__(self, gate: asyncio.Lock, *, contended: bool) -> None:
+    def __init__(self, gate: asyncio.Lock) -> None:
         self._gate = gate
         self._held = True
-        self.contended = contended
 
     def release(self) -> None:
         if self._held:
@@ -50,9 +46,8 @@ class LotGates:
         gate = self._gates.setdefault(lot_id, asyncio.Lock())
         self._waiting[lot_id] = self._waiting.get(lot_id, 0) + 1
         try:
-            waited = gate.locked()
             await gate.acquire()  # asyncio.Lock wakes its waiters in FIFO order
-            gate_pass = GatePass(gate, contended=waited or self._waiting[lot_id] > 1)
+            gate_pass = GatePass(gate)
             try:
                 yield gate_pass
             finally:

@@ -99,25 +99,3 @@ async def test_an_early_release_lets_the_next_bid_in_while_this_one_finishes() -
     await asyncio.gather(*tasks)
     assert events[-1] == "first done"
     assert len(gates) == 0
-
-
-async def test_a_bid_is_contended_when_it_waited_or_others_queue_behind_it() -> None:
-    gates = LotGates()
-    async with gates.hold(5) as alone:
-        assert not alone.contended
-    seen: dict[str, bool] = {}
-    let_go = asyncio.Event()
-
-    async def bid(name: str) -> None:
-        async with gates.hold(5) as gate_pass:
-            seen[name] = gate_pass.contended
-            if name == "first":
-                await let_go.wait()
-
-    first = asyncio.create_task(bid("first"))
-    await asyncio.sleep(0)
-    second = asyncio.create_task(bid("second"))
-    await asyncio.sleep(0)
-    let_go.set()
-    await asyncio.gather(first, second)
-    assert seen == {"first": False, "second": True}
