@@ -63,13 +63,13 @@ class DriverStatements:
         self._locking = locking
 
     async def read_lots(self, params: dict[str, Any]) -> Sequence[Mapping[str, Any]]:
-        locked, snapshot, _ = postgres_driver_sql()
-        read = locked if self._locking else snapshot
+        sql = postgres_driver_sql()
+        read = sql.read_locked if self._locking else sql.read_snapshot
         rows: list[Mapping[str, Any]] = await self._connection.fetch(read.sql, *read.arguments(params))
         return rows
 
     async def write(self, params: dict[str, Any]) -> None:
-        _, _, write = postgres_driver_sql()
+        write = postgres_driver_sql().write(params)
         if await self._connection.fetchval(write.sql, *write.arguments(params)) != 1:
             raise LotChanged
 

@@ -232,7 +232,9 @@ class SessionStatements:
         transaction and has no data-modifying CTEs, runs the three writes one by one."""
         connection = await self._unit.session.connection()
         if connection.dialect.name == "postgresql":
-            applied = (await connection.execute(_conditional_bid_write(), params)).scalar_one()
+            applied = (
+                await connection.execute(_conditional_bid_write(_is_batch(params)), params)
+            ).scalar_one()
             assert applied == 1, "the lot changed under its row lock"
             return
         insert_bids, insert_events, update_lot = _sqlite_bid_writes()
@@ -241,8 +243,16 @@ class SessionStatements:
         await connection.execute(update_lot, params)
 
 
+def _is_batch(params: dict[str, Any]) -> bool:
+    """Whether _write_params gave the bids as column arrays (several bids) or as values (one)."""
+    return isinstance(params["bid_sequence"], list)
+
+
 def _rows(params: dict[str, Any], prefix: str, columns: tuple[str, ...]) -> list[dict[str, Any]]:
-    """The write's column arrays (prefix_column: [one value per row]) as one dict per row."""
+    """The write's rows, one dict each: a batch's column arrays (prefix_column: [one value per
+    row]) taken apart, or the one bid's values."""
+    if not _is_batch(params):
+        return [{f"{prefix}_{c}": params[f"{prefix}_{c}"] for c in columns}]
     arrays = [params[f"{prefix}_{c}"] for c in columns]
     return [
         {f"{prefix}_{c}": v for c, v in zip(columns, values, strict=True)}
@@ -250,15 +260,29 @@ def _rows(params: dict[str, Any], prefix: str, columns: tuple[str, ...]) -> list
     ]
 
 
+@dataclass(frozen=True, slots=True)
+class DriverBidSql:
+    """The driver path's statements, compiled once for PostgreSQL's asyncpg driver from the same
+    tables and columns SessionStatements uses: the lot and some bidders' registrations read with
+    the lot's row lock or without it, and the conditional write (`_conditional_bid_write`) of one
+    bid or of a batch."""
+
+    read_locked: DriverStatement
+    read_snapshot: DriverStatement
+    write_one: DriverStatement
+    write_batch: DriverStatement
+
+    def write(self, params: dict[str, Any]) -> DriverStatement:
+        return self.write_batch if _is_batch(params) else self.write_one
+
+
 @functools.cache
-def postgres_driver_sql() -> tuple[DriverStatement, DriverStatement, DriverStatement]:
-    """The lot and some bidders' registrations read with the lot's row lock, the same without it,
-    and the conditional write (`_conditional_bid_write`), compiled once for PostgreSQL's asyncpg
-    driver from the same tables and columns SessionStatements uses."""
-    return (
+def postgres_driver_sql() -> DriverBidSql:
+    return DriverBidSql(
         compile_for_driver(_READ_LOTS),
         compile_for_driver(_READ_LOTS_SNAPSHOT),
-        compile_for_driver(_conditional_bid_write()),
+        compile_for_driver(_conditional_bid_write(batch=False)),
+        compile_for_driver(_conditional_bid_write(batch=True)),
     )
 
 
@@ -467,12 +491,15 @@ def _sqlite_bid_writes() -> tuple[Executable, ...]:
 
 
 @functools.cache
-def _conditional_bid_write() -> Select[int]:
+def _conditional_bid_write(batch: bool) -> Select[int]:
     """The writes of one bid or of a batch as one statement that applies only if the lot is still
     as it was read: the lot update is conditioned on its sequence and state (any other bid raises
     the sequence; a close or a cancellation changes the state), and the bids and their audit events
     are inserted from the update's result, so they exist exactly when the update happened. Answers
     1 or 0 rows applied. Under the lot's row lock it always applies.
+
+    One bid's values go as plain parameters, a batch's as one array per column: arrays cost the
+    driver about a third more CPU to send, paid only where they save whole statements.
     """
     lot = (
         update(AUCTIONS)
@@ -487,6 +514,11 @@ def _conditional_bid_write() -> Select[int]:
     )
 
     def inserted_with(table: Table, prefix: str, columns: tuple[str, ...], name: str) -> Any:
+        if not batch:
+            values = select(
+                *(bindparam(f"{prefix}_{c}", type_=table.c[c].type) for c in columns)
+            ).select_from(lot)
+            return insert(table).from_select(list(columns), values).cte(name)
         # One array per column, unnested into rows in the order given (the bids' sequence order).
         arrays = [sql_cast(bindparam(f"{prefix}_{c}"), ARRAY(table.c[c].type)) for c in columns]
         rows = (
@@ -519,8 +551,19 @@ def _write_params(
     event_rows: Sequence[dict[str, Any]],
 ) -> dict[str, Any]:
     """The write's parameters: the lot as read (a conditional write applies only if it is still so),
-    the lot as the last bid leaves it, and one array per column of the bids and of their events."""
+    the lot as the last bid leaves it, and the bids and their events: one bid's values, or one
+    array per column of a batch's (see _conditional_bid_write)."""
     assert changes.keys() == set(LOT_BID_COLUMNS)
+    if len(bid_rows) == 1:
+        [bid_row], [event_row] = bid_rows, event_rows
+        return {
+            "lot_id": read.id,
+            "expected_sequence": read.last_sequence,
+            "expected_state": read.state,
+            **{f"lot_{c}": v for c, v in changes.items()},
+            **{f"bid_{c}": v for c, v in bid_row.items()},
+            **{f"event_{c}": v for c, v in event_row.items()},
+        }
     return {
         "lot_id": read.id,
         "expected_sequence": read.last_sequence,
