@@ -10,7 +10,7 @@ from app.db import Database
 from app.lot_batches import LotBatches
 from app.lot_gates import LotGates
 from app.settings import Settings
-from auction.bidding import EnglishBidOutcome, EnglishBidRequest
+from auction.bidding import EnglishBidOutcome, EnglishBidRequest, KnownLot
 from auction.policy import AuctionPolicy
 from transfer.clock import Clock, system_clock
 from transfer.market_policy import MarketPolicy
@@ -32,6 +32,8 @@ class AppContext:
     # Auctions found not to be English (app/driver_bids.py): their bids skip the driver's read, as
     # an auction's kind never changes once created. Forgetting one costs a read, never an answer.
     not_english: set[int] = field(default_factory=set)
+    # English lots as this process last read or wrote them (app/driver_bids.py).
+    known_lots: dict[int, KnownLot] = field(default_factory=dict)
 
     @property
     def auction_policy(self) -> AuctionPolicy:

@@ -52,6 +52,9 @@ from transfer.unit_of_work import MAX_ATTEMPTS, RETRYABLE_SQLSTATES, run_after_c
 OPTIMISTIC_ATTEMPTS = 3
 MAX_CHANGED_ATTEMPTS = 50
 NOT_ENGLISH_MAX_ENTRIES = 10_000
+# Lots remembered as this process last saw them (auction.bidding.KnownLot): a bid on one of them
+# is judged on it and written without reading it first. Forgetting one costs a read, never an answer.
+KNOWN_LOTS_MAX_ENTRIES = 10_000
 
 
 class DriverStatements:
@@ -85,22 +88,25 @@ async def english_bids_on_driver(
     """Each request's outcome, in order, or None when the lot is not an English auction.
 
     Correct under any concurrency: without `locking` the read and the conditional write run as two
-    statements with no transaction around them, and a lot that changed in between is read and
-    judged again; with it (or after OPTIMISTIC_ATTEMPTS misses) BEGIN, read under the row lock,
+    statements with no transaction around them (the write alone, for a lot this process already
+    knows), and a lot that changed in between is read and judged again; with it (or after OPTIMISTIC_ATTEMPTS misses) BEGIN, read under the row lock,
     write, COMMIT. Every attempt keeps each bid's receipt time. NotFound (no such lot) reaches the
     caller as it is; deadlocks and serialization failures run the batch again, as
     run_in_transaction does.
     """
+    known_lots = context.known_lots
     for attempt in range(1, MAX_CHANGED_ATTEMPTS + 1):
         locked = locking or attempt > OPTIMISTIC_ATTEMPTS
+        # Taken out while in use: whatever goes wrong below, a lot it no longer matches is not kept.
+        known = known_lots.pop(auction_id, None)
         try:
             async with driver.connection() as connection:
                 statements = DriverStatements(connection, locking=locked)
                 if locked:
                     async with connection.transaction():
-                        outcomes = await place_english_bids(statements, auction_id, requests)
+                        outcomes, known = await place_english_bids(statements, auction_id, requests)
                 else:
-                    outcomes = await place_english_bids(statements, auction_id, requests)
+                    outcomes, known = await place_english_bids(statements, auction_id, requests, known)
         except NotEnglish:
             return None
         except LotChanged:
@@ -109,6 +115,9 @@ async def english_bids_on_driver(
             if attempt < MAX_ATTEMPTS and error.sqlstate in RETRYABLE_SQLSTATES:
                 continue
             raise
+        if len(known_lots) >= KNOWN_LOTS_MAX_ENTRIES:
+            known_lots.clear()
+        known_lots[auction_id] = known
         live_events = [event for outcome in outcomes for event in outcome.sink.live_events]
         if context.publish is not None and live_events:
             await run_after_commit([functools.partial(context.publish, live_events)])

@@ -339,39 +339,40 @@ class BatchStatements(Protocol):
 _REGISTRATION_COLUMNS = ("registration_id", "paddle", "deposit_state", "barred")
 
 
-async def place_english_bids(
-    statements: BatchStatements, auction_id: int, requests: Sequence[EnglishBidRequest]
-) -> list[EnglishBidOutcome]:
-    """Bids on one English lot, judged in order as if each came alone, written together.
+@dataclass(frozen=True, slots=True)
+class KnownLot:
+    """A lot as this process last read or wrote it (registration fields empty), and the
+    registrations of bidders it has seen on it. Only ever a guess, checked by the conditional
+    write: anything that matters to a bid changes the lot's sequence or state (a bid, a close, a
+    cancellation; a registration stops being held only at a close or a cancellation)."""
 
-    The lot is read once; each bid is judged against the lot as the bids before it left it, with
-    its own receipt time, exactly as one bid at a time would be (a refused bid changes nothing);
-    then one write inserts every accepted bid and its audit event and sets the lot to where the
-    last one left it. Raises NotEnglish, before any write, for any other kind, and NotFound for
-    the whole batch when the lot does not exist.
-    """
-    bidder_ids = sorted({request.bidder_id for request in requests})
-    rows = await statements.read_lots({"auction_id": auction_id, "bidder_ids": bidder_ids})
-    if not rows:
-        raise NotFound("auction_not_found", f"auction {auction_id} does not exist", field="id")
-    first = dict(rows[0])
-    if first["kind"] != AuctionKind.ENGLISH.value:
-        raise NotEnglish(first["kind"])
-    registered = {
-        row["registered_bidder_id"]: {c: row[c] for c in _REGISTRATION_COLUMNS}
-        for row in rows
-        if row["registered_bidder_id"] is not None
-    }
-    del first["registered_bidder_id"]
-    read = LotForBid(**{**first, **dict.fromkeys(_REGISTRATION_COLUMNS)})
+    lot: LotForBid
+    registrations: Mapping[int, Mapping[str, Any]]
+
+    def knows(self, requests: Sequence[EnglishBidRequest]) -> bool:
+        return all(request.bidder_id in self.registrations for request in requests)
+
+
+@dataclass(slots=True)
+class _Judged:
+    outcomes: list[EnglishBidOutcome]
+    lot: LotForBid
+    params: dict[str, Any] | None  # the write, None when every bid was refused
+
+
+def _judge_batch(
+    read: LotForBid, registered: Mapping[int, Mapping[str, Any]], requests: Sequence[EnglishBidRequest]
+) -> _Judged:
+    """Each bid judged against the lot as the bids before it left it, with its own receipt time,
+    exactly as one bid at a time would be (a refused bid changes nothing)."""
     lot = read
     outcomes: list[EnglishBidOutcome] = []
     bid_rows: list[dict[str, Any]] = []
     event_rows: list[dict[str, Any]] = []
     changes: dict[str, Any] | None = None
+    unregistered = dict.fromkeys(_REGISTRATION_COLUMNS)
     for request in requests:
         sink = EventSink(request.bidder_id, request.received_at)
-        unregistered = dict.fromkeys(_REGISTRATION_COLUMNS)
         bidder_lot = replace(lot, **registered.get(request.bidder_id, unregistered))
         try:
             registrant = _biddable(bidder_lot, sink.now, request.bidder_id)
@@ -386,9 +387,57 @@ async def place_english_bids(
         bid_rows.append(bid_row)
         event_rows.extend(audit.event_rows(sink.take_events()))
         outcomes.append(EnglishBidOutcome(sink, result, None))
-    if changes is not None:
-        await statements.write(_write_params(read, changes, bid_rows, event_rows))
-    return outcomes
+    params = None if changes is None else _write_params(read, changes, bid_rows, event_rows)
+    return _Judged(outcomes, lot, params)
+
+
+async def place_english_bids(
+    statements: BatchStatements,
+    auction_id: int,
+    requests: Sequence[EnglishBidRequest],
+    known: KnownLot | None = None,
+) -> tuple[list[EnglishBidOutcome], KnownLot]:
+    """Bids on one English lot, judged in order as if each came alone, written together; with the
+    lot as they leave it, for the next batch.
+
+    With `known` (the lot as this process last saw it) and every bidder's registration in it, the
+    bids are judged on it and written at once, without a read; that stands only if every bid is
+    accepted and the conditional write applies. Otherwise (a refusal must be judged on the lot as
+    it is, and a lot changed since is not written over) the lot is read: once, with the batch's
+    registrations, and each bid is judged against it; then one write inserts every accepted bid
+    and its audit event and sets the lot to where the last one left it. Raises NotEnglish, before
+    any write, for any other kind, NotFound for the whole batch when the lot does not exist, and
+    LotChanged when the lot changed between the read and the write.
+    """
+    if known is not None and known.knows(requests):
+        judged = _judge_batch(known.lot, known.registrations, requests)
+        if judged.params is not None and all(outcome.error is None for outcome in judged.outcomes):
+            try:
+                await statements.write(judged.params)
+            except LotChanged:
+                pass  # changed since this process saw it: read it as it is
+            else:
+                return judged.outcomes, KnownLot(judged.lot, known.registrations)
+    bidder_ids = sorted({request.bidder_id for request in requests})
+    rows = await statements.read_lots({"auction_id": auction_id, "bidder_ids": bidder_ids})
+    if not rows:
+        raise NotFound("auction_not_found", f"auction {auction_id} does not exist", field="id")
+    first = dict(rows[0])
+    if first["kind"] != AuctionKind.ENGLISH.value:
+        raise NotEnglish(first["kind"])
+    registered: dict[int, Mapping[str, Any]] = {
+        row["registered_bidder_id"]: {c: row[c] for c in _REGISTRATION_COLUMNS}
+        for row in rows
+        if row["registered_bidder_id"] is not None
+    }
+    del first["registered_bidder_id"]
+    read = LotForBid(**{**first, **dict.fromkeys(_REGISTRATION_COLUMNS)})
+    judged = _judge_batch(read, registered, requests)
+    if judged.params is not None:
+        await statements.write(judged.params)
+    if known is not None and known.lot.state == read.state:  # its registrations still stand
+        registered = {**known.registrations, **registered}
+    return judged.outcomes, KnownLot(judged.lot, registered)
 
 
 def _biddable(lot: LotForBid, now: datetime, bidder_id: int) -> Registrant:

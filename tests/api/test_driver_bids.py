@@ -87,7 +87,10 @@ async def test_both_bid_paths_give_the_same_answers_history_and_audit(
     assert driver_answers == session_answers
     assert [status for status, _ in driver_answers] == [201, 201, 201, 409, 409, 201, 422, 403]
     if backend == "postgres":
-        assert driver_calls == {"driver": len(SCRIPT)}
+        # Two accepted bids (the third and the sixth) came from bidders this process had already seen
+        # on the lot: judged on the lot as it knew it and written without a read. Every refusal
+        # and every first bid of a bidder read the lot.
+        assert driver_calls == {"driver": len(SCRIPT) - 2}
     else:
         assert driver_calls == {"session": len(SCRIPT)}
     assert calls["session"] == len(SCRIPT) * (2 if backend == "sqlite" else 1)
@@ -322,3 +325,68 @@ async def test_concurrent_bids_on_one_lot_go_in_batches_and_equal_their_replay(
             )
         ).scalar_one()
     assert events == statuses[201]
+
+
+async def test_a_lot_known_to_the_process_but_changed_elsewhere_is_read_again(
+    house: AuctionHouse, monkeypatch: pytest.MonkeyPatch, backend: str
+) -> None:
+    """The process judges a bid on the lot as it last saw it (auction.bidding.KnownLot) only when
+    the conditional write confirms nothing changed: a bid from another process, or a close, sends
+    it back to read the lot as it is."""
+    if backend != "postgres":
+        pytest.skip("the driver path is PostgreSQL's")
+    calls = _counting(monkeypatch)
+    _, bank = await house.bank()
+    people = await house.bidders(2)
+    (first_id, first), (_, second) = people
+    auction = await house.create(bank)
+    for _, headers in people:
+        await house.register(auction["id"], headers)
+    house.clock.advance(60)
+    assert (await house.bid(auction["id"], first, "1000.00")).status_code == 201
+    assert (await house.bid(auction["id"], second, "1100.00")).status_code == 201
+    assert calls == {"driver": 2}
+    # Another process's bid: the first bidder at 1500.00, straight in the database.
+    async with house.context.database.write_engine.begin() as connection:
+        await connection.execute(
+            text(
+                "UPDATE auctions SET last_sequence = 3, bid_count = 3, price_fen = 150000,"
+                " leader_id = :bidder, leader_paddle = 1, leader_max_fen = 150000, floor_fen = 150000"
+                " WHERE id = :id"
+            ),
+            {"bidder": first_id, "id": auction["id"]},
+        )
+
+    # On the lot as the process knew it (1100.00) this would lead; on the lot as it is, it is low.
+    low = await house.bid(auction["id"], second, "1200.00")
+    assert low.status_code == 409, low.text
+    assert low.json()["minimum"] == "1510.00"
+    assert calls == {"driver": 3}
+    high = await house.bid(auction["id"], second, "1600.00")
+    assert high.status_code == 201, high.text
+    assert (high.json()["sequence"], high.json()["current_price"]) == (4, "1600.00")
+    assert calls == {"driver": 3}  # the refusal's read let the process know the lot again
+    again = await house.bid(auction["id"], first, "1700.00")
+    assert again.status_code == 201, again.text
+    assert calls == {"driver": 3}
+
+    async with house.context.database.write_engine.begin() as connection:
+        await connection.execute(
+            text("UPDATE auctions SET state = 'closed' WHERE id = :id"), {"id": auction["id"]}
+        )
+    closed = await house.bid(auction["id"], second, "1800.00")
+    assert closed.status_code == 409, closed.text
+    assert closed.json()["code"] == "closed"
+    assert calls == {"driver": 4}
+    async with house.context.database.read() as session:
+        sequences = (
+            (
+                await session.execute(
+                    text("SELECT sequence FROM auction_bids WHERE auction_id = :id ORDER BY sequence"),
+                    {"id": auction["id"]},
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert sequences == [1, 2, 4, 5]  # 3 is the other process's, which wrote no row here
