@@ -175,7 +175,7 @@ def periodic_jobs(context: AppContext) -> list[PeriodicJob]:
     tick_s = context.settings.scheduler_tick_s
     return [
         PeriodicJob("run_due_work", run_due_work, tick_s),
-        PeriodicJob("seal_audit_events", seal_audit_events, tick_s),
+        PeriodicJob("seal_audit_events", seal_audit_events, context.settings.audit_seal_interval_s),
         PeriodicJob("fail_overdue_trades", fail_overdue_trades, 60.0),
         PeriodicJob("purge_idempotency_records", purge_idempotency_records, 3600.0),
     ]

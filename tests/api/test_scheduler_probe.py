@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 
 import pytest
@@ -45,3 +46,12 @@ async def test_a_tick_with_nothing_due_runs_no_closer_and_one_that_is_due_runs_i
     # Closed: the next tick finds nothing again.
     await house.tick()
     assert calls == ["close_due_auctions"]
+
+
+def test_the_sealer_runs_on_its_own_interval_and_the_closers_on_the_tick(context: AppContext) -> None:
+    context.settings = dataclasses.replace(context.settings, scheduler_tick_s=1.0, audit_seal_interval_s=0.25)
+
+    intervals = {job.name: job.every_s for job in scheduler.periodic_jobs(context)}
+
+    assert intervals["run_due_work"] == 1.0
+    assert intervals["seal_audit_events"] == 0.25

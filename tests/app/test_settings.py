@@ -22,6 +22,7 @@ def test_defaults_follow_the_design() -> None:
     assert settings.payment_deadline_s == 604_800
     assert settings.settlement_days == 3
     assert (settings.auction_deposit_min_bps, settings.auction_deposit_max_bps) == (500, 2_000)
+    assert (settings.scheduler_tick_s, settings.audit_seal_interval_s) == (1.0, 0.25)
 
 
 def test_every_variable_is_read_from_the_environment() -> None:
@@ -39,6 +40,7 @@ def test_every_variable_is_read_from_the_environment() -> None:
             "IPX_PAYMENT_DEADLINE_S": "3600",
             "IPX_SETTLEMENT_DAYS": "1",
             "IPX_AUCTION_MAX_EXTENSION_S": "3600",
+            "IPX_AUDIT_SEAL_INTERVAL_S": "2.5",
         }
     )
 
@@ -46,6 +48,7 @@ def test_every_variable_is_read_from_the_environment() -> None:
     assert settings.fee_waiver_start == date(2025, 5, 20)
     assert settings.auction_min_notice_s == 2_592_000
     assert settings.auction_max_extension_s == 3600
+    assert settings.audit_seal_interval_s == 2.5
     assert not settings.is_sqlite
 
 
@@ -64,6 +67,7 @@ def test_every_variable_is_read_from_the_environment() -> None:
         ("IPX_ADMIN_API_KEY", "short", "IPX_ADMIN_API_KEY must be at least 16 characters"),
         ("IPX_SETTLEMENT_DAYS", "-1", "IPX_SETTLEMENT_DAYS must be between 0 and 30, got -1"),
         ("IPX_SCHEDULER_ENABLED", "maybe", "IPX_SCHEDULER_ENABLED must be true or false"),
+        ("IPX_AUDIT_SEAL_INTERVAL_S", "0", "IPX_AUDIT_SEAL_INTERVAL_S must be"),
         ("IPX_WORKERS", "0", "IPX_WORKERS must be between 1 and 64, got 0"),
         ("IPX_WORKERS", "2", "IPX_WORKERS must be 1 with SQLite (several workers need PostgreSQL)"),
     ],
