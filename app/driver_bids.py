@@ -45,7 +45,7 @@ from auction.bidding import (
     place_english_bids,
     postgres_driver_sql,
 )
-from transfer.unit_of_work import MAX_ATTEMPTS, RETRYABLE_SQLSTATES, run_after_commit
+from transfer.unit_of_work import MAX_ATTEMPTS, RETRYABLE_SQLSTATES, retry_pause, run_after_commit
 
 # A hot lot contended by several processes may change under a batch a few times in a row; each
 # retry is two cheap statements, and after this many the batch takes the row lock instead.
@@ -87,12 +87,12 @@ async def english_bids_on_driver(
 ) -> list[EnglishBidOutcome] | None:
     """Each request's outcome, in order, or None when the lot is not an English auction.
 
-    Correct under any concurrency: without `locking` the read and the conditional write run as two
+    Correct under any concurrency. Without `locking` the read and the conditional write run as two
     statements with no transaction around them (the write alone, for a lot this process already
-    knows), and a lot that changed in between is read and judged again; with it (or after OPTIMISTIC_ATTEMPTS misses) BEGIN, read under the row lock,
-    write, COMMIT. Every attempt keeps each bid's receipt time. NotFound (no such lot) reaches the
-    caller as it is; deadlocks and serialization failures run the batch again, as
-    run_in_transaction does.
+    knows), and a lot that changed in between is read and judged again. With it, or after
+    OPTIMISTIC_ATTEMPTS misses: BEGIN, read under the row lock, write, COMMIT. Every attempt keeps
+    each bid's receipt time. NotFound (no such lot) reaches the caller as it is; deadlocks and
+    serialization failures run the batch again, as run_in_transaction does.
     """
     known_lots = context.known_lots
     for attempt in range(1, MAX_CHANGED_ATTEMPTS + 1):
@@ -113,6 +113,7 @@ async def english_bids_on_driver(
             continue
         except asyncpg.PostgresError as error:
             if attempt < MAX_ATTEMPTS and error.sqlstate in RETRYABLE_SQLSTATES:
+                await retry_pause(attempt)
                 continue
             raise
         if len(known_lots) >= KNOWN_LOTS_MAX_ENTRIES:
