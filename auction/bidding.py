@@ -156,54 +156,38 @@ def english_state(auction: Auction | LotForBid) -> EnglishState:
 
 
 REGISTRATIONS = cast(Table, Registration.__table__)
-_LOT_COLUMNS = [
-    f.name
-    for f in fields(LotForBid)
-    if f.name not in ("registration_id", "paddle", "deposit_state", "barred")
-]
-# Built once: the lot joined to this bidder's registration; _READ_LOT takes the lot's row lock
-# (FOR UPDATE of the lot only), _READ_LOT_SNAPSHOT reads it for a conditional write.
-_READ_LOT_SNAPSHOT = (
-    select(
-        *(AUCTIONS.c[name] for name in _LOT_COLUMNS),
-        REGISTRATIONS.c.id.label("registration_id"),
-        REGISTRATIONS.c.paddle,
-        REGISTRATIONS.c.deposit_state,
-        REGISTRATIONS.c.barred,
-    )
-    .select_from(
-        AUCTIONS.outerjoin(
-            REGISTRATIONS,
-            and_(
-                REGISTRATIONS.c.auction_id == AUCTIONS.c.id,
-                REGISTRATIONS.c.bidder_id == bindparam("bidder_id"),
-            ),
+# LotForBid's fields that come from the bidder's registration; the rest are the lot's columns.
+_REGISTRATION_COLUMNS = ("registration_id", "paddle", "deposit_state", "barred")
+_LOT_COLUMNS = [f.name for f in fields(LotForBid) if f.name not in _REGISTRATION_COLUMNS]
+
+
+def _lot_with_registrations(bidders: Any, *extra: Any) -> Select[Any]:
+    """The lot joined to the registrations of the bidders `bidders` picks (no row when none)."""
+    return (
+        select(
+            *(AUCTIONS.c[name] for name in _LOT_COLUMNS),
+            *extra,
+            REGISTRATIONS.c.id.label("registration_id"),
+            REGISTRATIONS.c.paddle,
+            REGISTRATIONS.c.deposit_state,
+            REGISTRATIONS.c.barred,
         )
+        .select_from(
+            AUCTIONS.outerjoin(REGISTRATIONS, and_(REGISTRATIONS.c.auction_id == AUCTIONS.c.id, bidders))
+        )
+        .where(AUCTIONS.c.id == bindparam("auction_id"))
     )
-    .where(AUCTIONS.c.id == bindparam("auction_id"))
-)
+
+
+# Built once. One bidder's registration (the unit-of-work path, both databases): _READ_LOT takes
+# the lot's row lock (FOR UPDATE of the lot only), _READ_LOT_SNAPSHOT reads it without.
+_READ_LOT_SNAPSHOT = _lot_with_registrations(REGISTRATIONS.c.bidder_id == bindparam("bidder_id"))
 _READ_LOT = _READ_LOT_SNAPSHOT.with_for_update(of=AUCTIONS)
 # PostgreSQL, for a batch of bids (place_english_bids): the lot once per registered bidder among
 # `bidder_ids` (or once with no registration), with the row lock or without.
-_READ_LOTS_SNAPSHOT = (
-    select(
-        *(AUCTIONS.c[name] for name in _LOT_COLUMNS),
-        REGISTRATIONS.c.bidder_id.label("registered_bidder_id"),
-        REGISTRATIONS.c.id.label("registration_id"),
-        REGISTRATIONS.c.paddle,
-        REGISTRATIONS.c.deposit_state,
-        REGISTRATIONS.c.barred,
-    )
-    .select_from(
-        AUCTIONS.outerjoin(
-            REGISTRATIONS,
-            and_(
-                REGISTRATIONS.c.auction_id == AUCTIONS.c.id,
-                REGISTRATIONS.c.bidder_id == any_(bindparam("bidder_ids", type_=ARRAY(Integer))),
-            ),
-        )
-    )
-    .where(AUCTIONS.c.id == bindparam("auction_id"))
+_READ_LOTS_SNAPSHOT = _lot_with_registrations(
+    REGISTRATIONS.c.bidder_id == any_(bindparam("bidder_ids", type_=ARRAY(Integer))),
+    REGISTRATIONS.c.bidder_id.label("registered_bidder_id"),
 )
 _READ_LOTS = _READ_LOTS_SNAPSHOT.with_for_update(of=AUCTIONS)
 
@@ -334,9 +318,6 @@ class BatchStatements(Protocol):
     async def read_lots(self, params: dict[str, Any]) -> Sequence[Mapping[str, Any]]: ...
 
     async def write(self, params: dict[str, Any]) -> None: ...
-
-
-_REGISTRATION_COLUMNS = ("registration_id", "paddle", "deposit_state", "barred")
 
 
 @dataclass(frozen=True, slots=True)
@@ -603,24 +584,20 @@ def _write_params(
     the lot as the last bid leaves it, and the bids and their events: one bid's values, or one
     array per column of a batch's (see _conditional_bid_write)."""
     assert changes.keys() == set(LOT_BID_COLUMNS)
-    if len(bid_rows) == 1:
-        [bid_row], [event_row] = bid_rows, event_rows
-        return {
-            "lot_id": read.id,
-            "expected_sequence": read.last_sequence,
-            "expected_state": read.state,
-            **{f"lot_{c}": v for c, v in changes.items()},
-            **{f"bid_{c}": v for c, v in bid_row.items()},
-            **{f"event_{c}": v for c, v in event_row.items()},
-        }
-    return {
+    params = {
         "lot_id": read.id,
         "expected_sequence": read.last_sequence,
         "expected_state": read.state,
         **{f"lot_{c}": v for c, v in changes.items()},
-        **{f"bid_{c}": [row[c] for row in bid_rows] for c in BID_COLUMNS},
-        **{f"event_{c}": [row[c] for row in event_rows] for c in audit.EVENT_COLUMNS},
     }
+    if len(bid_rows) == 1:
+        [bid_row], [event_row] = bid_rows, event_rows
+        params.update({f"bid_{c}": v for c, v in bid_row.items()})
+        params.update({f"event_{c}": v for c, v in event_row.items()})
+    else:
+        params.update({f"bid_{c}": [row[c] for row in bid_rows] for c in BID_COLUMNS})
+        params.update({f"event_{c}": [row[c] for row in event_rows] for c in audit.EVENT_COLUMNS})
+    return params
 
 
 async def _english_bid(
