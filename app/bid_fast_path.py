@@ -16,7 +16,7 @@ everything else on, untouched, with the body it read replayed:
   403, 422 and so on, including the bids that take the unit-of-work path.
 
 The rules, the writes, the audit event and the live events are the same code as the handler's
-(`app.driver_bids.english_bid_on_driver` inside the lot's gate), and `tests/api/test_bid_fast_path.py`
+(`app.driver_bids.gated_english_bid`, batched per lot), and `tests/api/test_bid_fast_path.py`
 holds both to the same answers.
 """
 
@@ -33,6 +33,7 @@ from app.context import AppContext
 from app.controllers.auctions import BIDDER
 from app.driver_bids import gated_english_bid
 from app.problems import PROBLEM_MEDIA_TYPE, domain_problem_body, unexpected_problem_body
+from app.request_id import request_id_of
 from app.schemas.auctions import BidIn, BidOut
 from transfer.errors import DomainError
 from transfer.money import MoneyFormatError, parse_yuan
@@ -114,7 +115,7 @@ class BidFastPath:
             max_amount_fen = None if data.max_amount is None else parse_yuan(data.max_amount, "max_amount")
         except (msgspec.DecodeError, MoneyFormatError):
             raise _PassOn from None
-        request_id = scope.get("state", {}).get("request_id")
+        request_id = request_id_of(scope)
         try:
             on_driver = await gated_english_bid(
                 self.context, actor.id, auction_id, amount_fen, max_amount_fen

@@ -13,6 +13,7 @@ from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
+from app.request_id import request_id_of
 from transfer.errors import DomainError, ErrorKind
 from transfer.money import MoneyFormatError
 
@@ -87,11 +88,6 @@ def domain_problem_body(
     return status, body
 
 
-def _request_id(request: Request[Any, Any, Any]) -> str | None:
-    request_id = request.scope.get("state", {}).get("request_id")
-    return request_id if isinstance(request_id, str) else None
-
-
 def problem(
     request: Request[Any, Any, Any],
     status: int,
@@ -107,7 +103,7 @@ def problem(
         code,
         detail,
         instance=request.url.path,
-        request_id=_request_id(request),
+        request_id=request_id_of(request.scope),
         errors=errors,
         extra=extra,
     )
@@ -115,7 +111,9 @@ def problem(
 
 
 def _domain_error(request: Request[Any, Any, Any], error: DomainError) -> Response[Any]:
-    status, body = domain_problem_body(error, instance=request.url.path, request_id=_request_id(request))
+    status, body = domain_problem_body(
+        error, instance=request.url.path, request_id=request_id_of(request.scope)
+    )
     return Response(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE)
 
 
@@ -170,7 +168,7 @@ def unexpected_problem_body(error: Exception, *, instance: str, request_id: str 
 
 
 def _unexpected_error(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
-    body = unexpected_problem_body(error, instance=request.url.path, request_id=_request_id(request))
+    body = unexpected_problem_body(error, instance=request.url.path, request_id=request_id_of(request.scope))
     return Response(body, status_code=HTTP_500_INTERNAL_SERVER_ERROR, media_type=PROBLEM_MEDIA_TYPE)
 
 

@@ -17,6 +17,12 @@ _SAFE_REQUEST_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,64}$")
 log = structlog.get_logger("ipx.access")
 
 
+def request_id_of(scope: Any) -> str | None:
+    """The id RequestIdMiddleware gave this request (None outside it)."""
+    request_id = scope.get("state", {}).get("request_id")
+    return request_id if isinstance(request_id, str) else None
+
+
 def _request_ids() -> Iterator[str]:
     """32 hex digits: a random prefix per process, then a counter. Unique across processes and
     restarts, and a tenth of the cost of uuid4() on the bid path."""
