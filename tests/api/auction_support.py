@@ -48,6 +48,19 @@ class AuctionHouse:
         assert response.status_code == 201, response.text
         return dict(response.json())
 
+    async def open_lot(
+        self, bidders: int, **overrides: Any
+    ) -> tuple[dict[str, str], list[tuple[int, dict[str, str]]], dict[str, Any]]:
+        """A bank's lot with `bidders` funded bidders registered on it (their keys now known to
+        the server), and the clock moved past its start: the seller, the bidders, the auction."""
+        _, seller = await self.bank()
+        people = await self.bidders(bidders)
+        auction = await self.create(seller, **overrides)
+        for _, headers in people:
+            await self.register(auction["id"], headers)
+        self.clock.advance(60)
+        return seller, people, auction
+
     async def register(self, auction_id: int, bidder: dict[str, str]) -> int:
         response = await self.http.post(f"/api/v1/auctions/{auction_id}/registrations", headers=bidder)
         assert response.status_code == 201, response.text

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from app.auth import forget_cached_keys
 from app.bid_fast_path import MAX_BODY_BYTES, BidFastPath
 from app.main import litestar_app
 from app.request_id import RequestIdMiddleware
@@ -156,13 +157,7 @@ async def test_a_bid_by_a_key_not_yet_cached_is_passed_on_then_served(
     if backend != "postgres":
         pytest.skip("the fast path serves the driver bid path, PostgreSQL's")
     fast, _, counting = paths
-    _, seller = await house.bank()
-    [(_, bidder)] = await house.bidders(1)
-    auction = await house.create(seller)
-    await house.register(auction["id"], bidder)  # resolves and caches the bidder's key
-    house.clock.advance(60)
-    from app.auth import forget_cached_keys
-
+    _, [(_, bidder)], auction = await house.open_lot(1)  # registering cached the bidder's key
     forget_cached_keys()
     url = f"/api/v1/auctions/{auction['id']}/bids"
 
@@ -178,11 +173,7 @@ async def test_a_body_too_long_for_a_bid_is_passed_on_whole(
     house: AuctionHouse, paths: tuple[httpx.AsyncClient, httpx.AsyncClient, CountingApp]
 ) -> None:
     fast, plain, counting = paths
-    _, seller = await house.bank()
-    [(_, bidder)] = await house.bidders(1)
-    auction = await house.create(seller)
-    await house.register(auction["id"], bidder)
-    house.clock.advance(60)
+    _, [(_, bidder)], auction = await house.open_lot(1)
     url = f"/api/v1/auctions/{auction['id']}/bids"
     body = {"amount": "1000.00", "max_amount": "9" * (2 * MAX_BODY_BYTES)}
 
@@ -198,12 +189,7 @@ async def test_a_bid_on_a_sealed_auction_is_passed_on_and_its_kind_remembered(
     house: AuctionHouse, paths: tuple[httpx.AsyncClient, httpx.AsyncClient, CountingApp], backend: str
 ) -> None:
     fast, _, counting = paths
-    _, seller = await house.bank()
-    people = await house.bidders(2)
-    auction = await house.create(seller, kind="sealed_first_price")
-    for _, bidder in people:
-        await house.register(auction["id"], bidder)
-    house.clock.advance(60)
+    _, people, auction = await house.open_lot(2, kind="sealed_first_price")
     url = f"/api/v1/auctions/{auction['id']}/bids"
 
     answers = [

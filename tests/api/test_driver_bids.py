@@ -122,11 +122,7 @@ async def test_a_bid_with_an_idempotency_key_takes_the_unit_of_work_path_and_rep
     house: AuctionHouse, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls = _counting(monkeypatch)
-    _, bank = await house.bank()
-    [(_, bidder)] = await house.bidders(1)
-    auction = await house.create(bank)
-    await house.register(auction["id"], bidder)
-    house.clock.advance(60)
+    _, [(_, bidder)], auction = await house.open_lot(1)
     headers = {**bidder, "Idempotency-Key": "bid-once"}
 
     first = await house.http.post(
@@ -149,11 +145,7 @@ async def test_a_sealed_bid_reads_the_lot_on_the_driver_then_takes_the_general_p
     house: AuctionHouse, monkeypatch: pytest.MonkeyPatch, backend: str
 ) -> None:
     calls = _counting(monkeypatch)
-    _, bank = await house.bank()
-    [(_, bidder)] = await house.bidders(1)
-    auction = await house.create(bank, kind="sealed_first_price")
-    await house.register(auction["id"], bidder)
-    house.clock.advance(60)
+    _, [(_, bidder)], auction = await house.open_lot(1, kind="sealed_first_price")
 
     response = await house.bid(auction["id"], bidder, "1200.00")
 
@@ -173,12 +165,7 @@ async def test_bids_racing_past_the_gate_are_each_applied_once_in_sequence(
         pytest.skip("the driver path is PostgreSQL's")
     driver = house.context.database.driver
     assert driver is not None
-    _, bank = await house.bank()
-    people = await house.bidders(12)
-    auction = await house.create(bank)
-    for _, headers in people:
-        await house.register(auction["id"], headers)
-    house.clock.advance(60)
+    _, people, auction = await house.open_lot(12)
 
     async def bid(bidder_id: int, amount_fen: int) -> str:
         try:
@@ -233,11 +220,7 @@ async def test_a_close_between_read_and_write_refuses_the_bid_and_writes_nothing
 ) -> None:
     if backend != "postgres":
         pytest.skip("the driver path is PostgreSQL's")
-    _, bank = await house.bank()
-    [(_, bidder)] = await house.bidders(1)
-    auction = await house.create(bank)
-    await house.register(auction["id"], bidder)
-    house.clock.advance(60)
+    _, [(_, bidder)], auction = await house.open_lot(1)
     original = driver_bids.DriverStatements.read_lots
     closed_once = False
 
@@ -277,12 +260,7 @@ async def test_concurrent_bids_on_one_lot_go_in_batches_and_equal_their_replay(
         return await original(*args, **kwargs)
 
     monkeypatch.setattr(driver_bids, "english_bids_on_driver", recorded)
-    _, bank = await house.bank()
-    people = await house.bidders(8)
-    auction = await house.create(bank)
-    for _, headers in people:
-        await house.register(auction["id"], headers)
-    house.clock.advance(60)
+    _, people, auction = await house.open_lot(8)
     # 32 bids at once: rising amounts, some with proxies, some below what is current by then.
     amounts = [
         (f"{1000 + 10 * ((i * 7) % 32)}.00", f"{1400 + 10 * i}.00" if i % 5 == 0 else None) for i in range(32)
@@ -336,13 +314,8 @@ async def test_a_lot_known_to_the_process_but_changed_elsewhere_is_read_again(
     if backend != "postgres":
         pytest.skip("the driver path is PostgreSQL's")
     calls = _counting(monkeypatch)
-    _, bank = await house.bank()
-    people = await house.bidders(2)
+    _, people, auction = await house.open_lot(2)
     (first_id, first), (_, second) = people
-    auction = await house.create(bank)
-    for _, headers in people:
-        await house.register(auction["id"], headers)
-    house.clock.advance(60)
     assert (await house.bid(auction["id"], first, "1000.00")).status_code == 201
     assert (await house.bid(auction["id"], second, "1100.00")).status_code == 201
     assert calls == {"driver": 2}
