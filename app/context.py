@@ -47,6 +47,8 @@ class AppContext:
             extension_s=s.auction_extension_s,
             max_extension_s=s.auction_max_extension_s,
             payment_deadline_s=s.payment_deadline_s,
+            close_retry_s=s.auction_close_retry_s,
+            close_max_attempts=s.auction_close_max_attempts,
             market=self.market_policy,
         )
 

@@ -16,8 +16,8 @@ from sqlalchemy import bindparam, select
 
 from app import idempotency
 from app.context import AppContext
-from auction import closing
-from auction.models import Auction
+from auction import close_isolation, closing
+from auction.models import Auction, CloseFailure
 from transfer import audit, listings, settlement
 from transfer.driver_sql import compile_for_driver
 from transfer.models import Listing
@@ -59,6 +59,11 @@ _PROBE = select(
     select(Listing.id)
     .where(listings.subscription_due(_NOW))
     .order_by(Listing.closes_at)
+    .limit(1)
+    .scalar_subquery(),
+    select(CloseFailure.auction_id)
+    .where(close_isolation.retry_due(_NOW))
+    .order_by(CloseFailure.retry_at)
     .limit(1)
     .scalar_subquery(),
 )
@@ -105,7 +110,17 @@ async def close_due_auctions(context: AppContext) -> None:
 
     async def lane() -> None:
         while True:
-            closed = await context.transact(lambda unit: closing.close_due(unit, policy), actor_id=None)
+            try:
+                closed = await context.transact(lambda unit: closing.close_due(unit, policy), actor_id=None)
+            except Exception as error:
+                if not close_isolation.is_lot_failure(error):
+                    raise
+                # One lot of the batch cannot close: close the rest now, set that one aside.
+                log.warning("close batch failed; isolating the lot", error=close_isolation.describe(error))
+                ids = await context.transact(
+                    lambda unit: close_isolation.due_ids(unit, closing.CLOSE_BATCH_SIZE), actor_id=None
+                )
+                closed = _report(await close_isolation.close_isolating(_transact(context), ids, policy))
             if closed:
                 log.info("auctions closed", count=closed)
             if closed < closing.CLOSE_BATCH_SIZE:
@@ -114,9 +129,37 @@ async def close_due_auctions(context: AppContext) -> None:
     await asyncio.gather(*(lane() for _ in range(1 if context.database.is_sqlite else CLOSE_LANES)))
 
 
+def _transact(context: AppContext) -> close_isolation.Transact[int]:
+    return lambda work: context.transact(work, actor_id=None)
+
+
+def _report(result: close_isolation.IsolatedClose) -> int:
+    """Log each lot set aside with its reason; returns how many lots the batch dealt with."""
+    for auction_id, reason in result.set_aside:
+        log.error("auction set aside: its close failed", auction_id=auction_id, reason=reason)
+    return result.handled
+
+
+async def retry_set_aside_auctions(context: AppContext) -> None:
+    """Try again the set-aside lots whose retry time has come, each in its own transaction."""
+    policy = context.auction_policy
+    while True:
+        ids = await context.transact(close_isolation.retry_ids, actor_id=None)
+        result = close_isolation.IsolatedClose()
+        for auction_id in ids:
+            once = await close_isolation.close_isolating(_transact(context), [auction_id], policy)
+            result.closed += once.closed
+            result.set_aside += once.set_aside
+        _report(result)
+        if result.closed:
+            log.info("set-aside auctions closed on retry", count=result.closed)
+        if len(ids) < close_isolation.RETRY_BATCH_SIZE:
+            return
+
+
 async def run_due_work(context: AppContext) -> None:
-    """Close due auctions, default overdue winners and allocate due subscription books, each only
-    when one probe statement finds it has something to do.
+    """Close due auctions, retry set-aside ones, default overdue winners and allocate due
+    subscription books, each only when one probe statement finds it has something to do.
 
     The serving process runs the scheduler between requests: a unit of work costs it 1.5 to
     3.5 ms of CPU even when it finds nothing, and three of them every second showed up as the
@@ -132,9 +175,11 @@ async def run_due_work(context: AppContext) -> None:
     else:
         async with context.database.read_engine.connect() as connection:
             row = (await connection.execute(_PROBE, {"now": now})).one()
-    auctions_due, payments_overdue, books_due = (first is not None for first in row)
+    auctions_due, payments_overdue, books_due, retries_due = (first is not None for first in row)
     if auctions_due:
         await close_due_auctions(context)
+    if retries_due:
+        await retry_set_aside_auctions(context)
     if payments_overdue:
         await default_overdue_winners(context)
     if books_due:

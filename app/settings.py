@@ -41,6 +41,12 @@ class Settings:
     auction_extension_s: int = 300
     auction_max_extension_s: int | None = None
     payment_deadline_s: int = 604_800
+    # A lot whose close fails is set aside and tried again after this, doubling each time, at most
+    # auction_close_max_attempts times (auction/close_isolation.py).
+    auction_close_retry_s: int = 10
+    auction_close_max_attempts: int = 5
+    # Reconciliation reports a running auction this long past its end and not closed as a break.
+    auction_close_lag_break_s: int = 60
     settlement_days: int = 3
     scheduler_enabled: bool = True
     scheduler_tick_s: float = 1.0
@@ -156,6 +162,9 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "auction_extension_s": _parse_int(0, 86_400),
     "auction_max_extension_s": _parse_optional_int,
     "payment_deadline_s": _parse_int(1),
+    "auction_close_retry_s": _parse_int(1, 86_400),
+    "auction_close_max_attempts": _parse_int(1, 100),
+    "auction_close_lag_break_s": _parse_int(1),
     "settlement_days": _parse_int(0, 30),
     "scheduler_enabled": _parse_bool,
     "scheduler_tick_s": _parse_positive_float,

@@ -36,6 +36,8 @@ from transfer.money import format_fen
 from transfer.unit_of_work import UnitOfWork
 
 CLOSE_BATCH_SIZE = 1000
+# Running lots past their end, and lots set aside after a failed close (retried one at a time).
+CLOSABLE_STATES = (*RUNNING_STATES, AuctionState.SET_ASIDE)
 
 
 def _outcome(auction: Auction, bids: list[Bid]) -> CloseOutcome:
@@ -84,7 +86,7 @@ async def close_auctions(unit: UnitOfWork, auctions: Sequence[Auction], policy: 
     registrations, one for the live bids of non-English lots, and the deposits resolved together
     (ledger.resolve_holds).
     """
-    assert all(auction.state in RUNNING_STATES for auction in auctions)
+    assert all(auction.state in CLOSABLE_STATES for auction in auctions)
     ids = [auction.id for auction in auctions]
     registrations_of: dict[int, list[Registration]] = {auction_id: [] for auction_id in ids}
     for registration in (

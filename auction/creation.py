@@ -7,18 +7,24 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
-from auction.models import Auction, Registration
+from auction.models import Auction, CloseFailure, Registration
 from auction.policy import RUNNING_STATES, AuctionKind, AuctionPolicy, AuctionState
 from auction.rules import DescendingRules, PriceGrid
 from transfer import ledger
 from transfer.errors import Conflict, DomainError, Forbidden, NotFound
+from transfer.listings import lock_listing_for_auction
+from transfer.loans import REPAID, collateral_owners
 from transfer.locking import lock_row
+from transfer.models.market import Listing
 from transfer.money import format_fen
 from transfer.unit_of_work import UnitOfWork
 
 MAX_COLLATERAL_IDS = 100
+# An auction of a listing may follow one of these; any other state of the listing's auction
+# means it is still selling the listing (or has sold it).
+FAILED_STATES = (AuctionState.UNSOLD, AuctionState.DEFAULTED, AuctionState.CANCELLED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,10 +120,49 @@ def _validate(spec: AuctionSpec, policy: AuctionPolicy, now: datetime) -> Auctio
     return kind
 
 
+async def _check_lot_is_sellers(unit: UnitOfWork, seller_id: int, spec: AuctionSpec) -> Listing | None:
+    """What the lot names must be the seller's: its listing (the listing's own auction, with no
+    other one still selling it) and its collateral (of the seller's own loans, or of the listing's
+    loan). Returns the listing, locked."""
+    listing = None
+    if spec.listing_id is not None:
+        listing = await lock_listing_for_auction(unit, spec.listing_id, seller_id)
+        if listing.auction_id is not None:
+            current = await unit.session.get(Auction, listing.auction_id)
+            if current is not None and current.state not in FAILED_STATES:
+                raise Conflict(
+                    "listing_already_auctioned",
+                    f"auction {current.id} of listing {listing.id} is {current.state}",
+                    field="lot.listing_id",
+                )
+    owners = await collateral_owners(unit.session, spec.collateral_ids)
+    for collateral_id in sorted(set(spec.collateral_ids)):
+        owner = owners.get(collateral_id)
+        # An id that does not exist is refused like another bank's: nobody learns which ids exist.
+        yours = owner is not None and (
+            owner.loan_id == listing.loan_id if listing is not None else owner.creditor_id == seller_id
+        )
+        if owner is None or not yours:
+            raise Forbidden(
+                "not_your_collateral",
+                f"collateral {collateral_id} is not collateral of "
+                + ("the listing's loan" if listing is not None else "a loan you are the creditor of"),
+                field="lot.collateral_ids",
+            )
+        if owner.loan_status == REPAID:
+            raise Conflict(
+                "collateral_released",
+                f"collateral {collateral_id} secured loan {owner.loan_id}, which is repaid",
+                field="lot.collateral_ids",
+            )
+    return listing
+
+
 async def create_auction(
     unit: UnitOfWork, seller_id: int, spec: AuctionSpec, policy: AuctionPolicy
 ) -> Auction:
     kind = _validate(spec, policy, unit.now)
+    listing = await _check_lot_is_sellers(unit, seller_id, spec)
     if spec.rerun_of_id is not None:
         previous = await unit.session.get(Auction, spec.rerun_of_id)
         if previous is None:
@@ -174,6 +219,8 @@ async def create_auction(
     )
     unit.session.add(auction)
     await unit.session.flush()
+    if listing is not None:
+        listing.auction_id = auction.id
     unit.record(
         "auction.created",
         f"auction:{auction.id}",
@@ -221,14 +268,19 @@ async def lock_auction(unit: UnitOfWork, auction_id: int) -> Auction:
 async def cancel_auction(
     unit: UnitOfWork, auction_id: int, actor_id: int, *, is_admin: bool, reason: str
 ) -> Auction:
+    """The seller or an admin cancels a running lot before its first bid; an admin also cancels a
+    lot set aside after its close failed, bids or not (every deposit is released)."""
     auction = await lock_auction(unit, auction_id)
     if auction.seller_id != actor_id and not is_admin:
         raise Forbidden("not_your_auction", "only the seller or an admin may cancel an auction")
-    if auction.state not in RUNNING_STATES:
+    set_aside = auction.state == AuctionState.SET_ASIDE
+    if set_aside and not is_admin:
+        raise Forbidden("admin_only", "only an admin may cancel an auction set aside after a failed close")
+    if auction.state not in RUNNING_STATES and not set_aside:
         raise Conflict(
             "auction_not_running", f"the auction is {auction.state}; only a running auction can be cancelled"
         )
-    if auction.bid_count > 0:
+    if auction.bid_count > 0 and not set_aside:
         raise Conflict("auction_has_bids", "an auction can be cancelled only before its first bid")
     if not reason.strip():
         raise DomainError("reason_required", "a cancellation needs a reason", field="reason")
@@ -240,6 +292,8 @@ async def cancel_auction(
     auction.state = AuctionState.CANCELLED.value
     auction.cancel_reason = reason.strip()
     auction.closed_at = unit.now
+    if set_aside:
+        await resolve_close_failures(unit, [auction.id])
     unit.record("auction.cancelled", f"auction:{auction.id}", {"reason": auction.cancel_reason})
     unit.publish(f"auction:{auction.id}", {"event": "cancelled", "reason": auction.cancel_reason})
     return auction
@@ -251,3 +305,14 @@ async def release_deposit(unit: UnitOfWork, registration: Registration, code: st
             unit, f"{registration.deposit_hold_id}:void", pending_id=registration.deposit_hold_id, code=code
         )
     registration.deposit_state = "refunded"
+
+
+async def resolve_close_failures(unit: UnitOfWork, auction_ids: Sequence[int]) -> None:
+    """Lots set aside after a failed close are closed or cancelled now: their failure records stay
+    as history, with no retry (auction.close_isolation)."""
+    if auction_ids:
+        await unit.session.execute(
+            update(CloseFailure)
+            .where(CloseFailure.auction_id.in_(list(auction_ids)), CloseFailure.resolved_at.is_(None))
+            .values(resolved_at=unit.now, retry_at=None)
+        )

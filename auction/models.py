@@ -134,3 +134,21 @@ class Bid(Base):
     # Sealed auctions: a newer bid from the same bidder replaces this one.
     superseded: Mapped[bool] = mapped_column(Boolean, default=False)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class CloseFailure(Base):
+    """Why an auction's close failed, how often, and when the closer tries it again.
+
+    One row per auction that ever failed to close; `retry_at` is None once the attempts are spent
+    (an operator decides) or the auction is closed or cancelled (`resolved_at`).
+    """
+
+    __tablename__ = "auction_close_failures"
+
+    auction_id: Mapped[int] = mapped_column(ForeignKey("auctions.id"), primary_key=True)
+    attempts: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(String(500))
+    first_failed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_failed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    retry_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True, index=True)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

@@ -25,6 +25,9 @@ class AuctionState(StrEnum):
     UNSOLD = "unsold"
     DEFAULTED = "defaulted"
     CANCELLED = "cancelled"
+    # Past its end, but its close failed: held apart so it never holds up other lots' closes, and
+    # retried (auction.closing.close_isolating); an operator may cancel it.
+    SET_ASIDE = "set_aside"
 
 
 # States in which bids may still arrive (subject to the clock).
@@ -43,5 +46,9 @@ class AuctionPolicy:
     extension_s: int = 300
     max_extension_s: int | None = None
     payment_deadline_s: int = 604_800
+    # A lot whose close fails is retried after close_retry_s, doubling each time, at most
+    # close_max_attempts times; then it waits for an operator.
+    close_retry_s: int = 10
+    close_max_attempts: int = 5
     # The center's fee and settlement settings, for auctions of listings (their result is a trade).
     market: MarketPolicy | None = None

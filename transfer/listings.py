@@ -337,6 +337,34 @@ async def close_due_subscriptions(
     return len(due)
 
 
+async def lock_listing_for_auction(unit: UnitOfWork, listing_id: int, seller_id: int) -> Listing:
+    """The listing an auction is about to sell, under its lock: only the seller's own, open,
+    listed for sale by auction. Nobody may put up for sale what is not theirs."""
+    listing = await lock_row(
+        unit, Listing, listing_id, code="listing_not_found", noun="listing", field="lot.listing_id"
+    )
+    if listing.seller_id != seller_id:
+        raise Forbidden(
+            "not_your_listing", "only the listing's seller may auction a listing", field="lot.listing_id"
+        )
+    if listing.status != "open":
+        raise Conflict(
+            "listing_not_open", f"listing {listing_id} is {listing.status}", field="lot.listing_id"
+        )
+    if listing.mode != "auction":
+        raise Conflict(
+            "listing_not_for_auction",
+            f"listing {listing_id} is {listing.mode}; only a listing made with mode auction is auctioned",
+            field="lot.listing_id",
+        )
+    loan = await lock_loan(unit, listing.loan_id)
+    if loan.status == REPAID:
+        raise Conflict(
+            "loan_repaid", f"loan {loan.id} is repaid: there is nothing left to transfer", field="lot.listing_id"
+        )
+    return listing
+
+
 async def trade_from_auction(
     unit: UnitOfWork, listing_id: int, buyer_id: int, price_fen: int, policy: MarketPolicy
 ) -> Trade:

@@ -13,7 +13,7 @@ from litestar.response import Stream
 
 from app.auth import requires
 from app.context import AppContext
-from auction.reconcile import pending_deposits_on_finished_auctions
+from auction.reconcile import auction_breaks
 from transfer import reports
 from transfer.errors import DomainError
 from transfer.money import format_fen
@@ -208,7 +208,9 @@ class ClearingController(Controller):
                 waiver_start=ctx.settings.fee_waiver_start,
                 waiver_years=ctx.settings.fee_waiver_years,
             )
-            result.breaks += await pending_deposits_on_finished_auctions(session)
+            result.breaks += await auction_breaks(
+                session, ctx.clock(), ctx.settings.auction_close_lag_break_s
+            )
         return ReconciliationOut(
             date=wanted.isoformat(),
             clean=result.clean,

@@ -68,13 +68,12 @@ class ListingController(Controller):
         async def work(unit: UnitOfWork) -> ListingOut:
             listing = await listings.create_listing(unit, request.user.id, spec)
             if terms is not None:
-                auction = await create_auction(
+                await create_auction(
                     unit,
                     request.user.id,
                     replace(auction_spec(terms), listing_id=listing.id),
                     ctx.auction_policy,
                 )
-                listing.auction_id = auction.id
             return ListingOut.of(listing)
 
         return await run_mutation(request, ctx, work)

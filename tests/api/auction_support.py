@@ -32,7 +32,7 @@ class AuctionHouse:
     def body(self, **overrides: Any) -> dict[str, Any]:
         now = self.clock()
         body: dict[str, Any] = {
-            "lot": {"title": "Invention patent ZL2020 1 0000001.X", "collateral_ids": [7, 8]},
+            "lot": {"title": "Invention patent ZL2020 1 0000001.X"},
             "kind": "english",
             "start_price": "1000.00",
             "increment": "10.00",
