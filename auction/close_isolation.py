@@ -146,15 +146,21 @@ async def set_aside(unit: UnitOfWork, auction_id: int, reason: str, policy: Auct
     return True
 
 
-async def close_isolating(transact: Transact[int], ids: Sequence[int], policy: AuctionPolicy) -> IsolatedClose:
+async def close_isolating(
+    transact: Transact[int], ids: Sequence[int], policy: AuctionPolicy
+) -> IsolatedClose:
     """Close `ids`, each failing lot set aside alone: a failed batch is halved until the lot that
     fails it stands alone, so a batch of n with one bad lot takes about 2·log2(n) transactions."""
     result = IsolatedClose()
     pending: list[Sequence[int]] = [ids] if ids else []
     while pending:
         batch = pending.pop()
+
+        async def close(unit: UnitOfWork, lots: Sequence[int] = batch) -> int:
+            return await close_ids(unit, lots, policy)
+
         try:
-            result.closed += await transact(lambda unit, batch=batch: close_ids(unit, batch, policy))
+            result.closed += await transact(close)
         except Exception as error:
             if not is_lot_failure(error):
                 raise

@@ -76,7 +76,9 @@ async def auctions_set_aside(session: AsyncSession) -> list[Break]:
             "auction_set_aside",
             f"auction:{auction_id}",
             f"close failed {attempts} time(s): {reason}; "
-            + (f"next try {retry_at.isoformat()}" if retry_at else "no more retries: an admin must cancel it"),
+            + (
+                f"next try {retry_at.isoformat()}" if retry_at else "no more retries: an admin must cancel it"
+            ),
         )
         for auction_id, attempts, reason, retry_at in rows.all()
     ]

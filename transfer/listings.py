@@ -360,7 +360,9 @@ async def lock_listing_for_auction(unit: UnitOfWork, listing_id: int, seller_id:
     loan = await lock_loan(unit, listing.loan_id)
     if loan.status == REPAID:
         raise Conflict(
-            "loan_repaid", f"loan {loan.id} is repaid: there is nothing left to transfer", field="lot.listing_id"
+            "loan_repaid",
+            f"loan {loan.id} is repaid: there is nothing left to transfer",
+            field="lot.listing_id",
         )
     return listing
 

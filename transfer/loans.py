@@ -396,7 +396,9 @@ class CollateralOwner:
     loan_status: str
 
 
-async def collateral_owners(session: AsyncSession, collateral_ids: Iterable[int]) -> dict[int, CollateralOwner]:
+async def collateral_owners(
+    session: AsyncSession, collateral_ids: Iterable[int]
+) -> dict[int, CollateralOwner]:
     """The owners of the collateral items that exist among `collateral_ids`."""
     wanted = sorted(set(collateral_ids))
     if not wanted:

@@ -110,7 +110,7 @@ async def test_another_banks_collateral_cannot_be_put_in_a_lot(house: AuctionHou
 
 
 async def test_collateral_of_a_repaid_loan_is_released_and_cannot_be_sold(house: AuctionHouse) -> None:
-    bank_id, bank = await house.market.participant(["bank"], name="Bank A")
+    _, bank = await house.market.participant(["bank"], name="Bank A")
     loan = await register_loan(house.http, bank, outstanding_principal="1000.00")
     repaid = await house.http.post(
         f"/api/v1/loans/{loan['id']}/repayments",
