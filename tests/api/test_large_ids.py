@@ -68,7 +68,9 @@ async def test_ids_past_32_bits_answer_not_found_on_every_route_that_takes_one(
     path = f"/api/v1/auctions/{huge}/bids"
     passed_on = PassedOn(litestar_app(app))
     served = RequestIdMiddleware(BidFastPath(passed_on, house.context))
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=served), base_url="http://ipx.test") as http:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=served), base_url="http://ipx.test"
+    ) as http:
         response = await http.post(path, json=bid, headers=bidder)
     _assert_not_found(response, "unkeyed bid")
     raw_path_serves = backend == "postgres" and BID_PATH.fullmatch(path) is not None
