@@ -15,7 +15,6 @@ from typing import Any, Protocol, cast
 
 from sqlalchemy import (
     Executable,
-    Integer,
     Select,
     Table,
     and_,
@@ -186,7 +185,8 @@ _READ_LOT = _READ_LOT_SNAPSHOT.with_for_update(of=AUCTIONS)
 # PostgreSQL, for a batch of bids (place_english_bids): the lot once per registered bidder among
 # `bidder_ids` (or once with no registration), with the row lock or without.
 _READ_LOTS_SNAPSHOT = _lot_with_registrations(
-    REGISTRATIONS.c.bidder_id == any_(bindparam("bidder_ids", type_=ARRAY(Integer))),
+    # The column's own type: an int4 array would refuse a 64-bit bidder id (migration 0010).
+    REGISTRATIONS.c.bidder_id == any_(bindparam("bidder_ids", type_=ARRAY(REGISTRATIONS.c.bidder_id.type))),
     REGISTRATIONS.c.bidder_id.label("registered_bidder_id"),
 )
 _READ_LOTS = _READ_LOTS_SNAPSHOT.with_for_update(of=AUCTIONS)

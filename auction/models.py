@@ -19,7 +19,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from auction.policy import RUNNING_STATES
-from transfer.models.base import Base, UTCDateTime
+from transfer.models.base import Base, IdType, UTCDateTime
 
 # Rendered into the partial index's predicate (and migration 0008's).
 RUNNING_PREDICATE = "state IN ({})".format(", ".join(f"'{state.value}'" for state in RUNNING_STATES))
@@ -43,18 +43,18 @@ class Auction(Base):
         ),
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    seller_id: Mapped[int] = mapped_column(ForeignKey("participants.id"), index=True)
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    seller_id: Mapped[int] = mapped_column(IdType, ForeignKey("participants.id"), index=True)
     kind: Mapped[str] = mapped_column(String(24))
     # scheduled -> open -> closed -> awaiting_payment -> sold | defaulted; or unsold; or cancelled.
     state: Mapped[str] = mapped_column(String(20))
     lot_title: Mapped[str] = mapped_column(String(300))
     lot_description: Mapped[str | None] = mapped_column(Text, nullable=True)
-    listing_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    listing_id: Mapped[int | None] = mapped_column(IdType, nullable=True, index=True)
     # JSON list of collateral ids; the registry that owns them comes with the transfer center.
     collateral_ids: Mapped[str] = mapped_column(Text, default="[]")
     # A re-run of a failed or defaulted auction of the same lot: bars on the lot carry over.
-    rerun_of_id: Mapped[int | None] = mapped_column(ForeignKey("auctions.id"), nullable=True)
+    rerun_of_id: Mapped[int | None] = mapped_column(IdType, ForeignKey("auctions.id"), nullable=True)
     start_price_fen: Mapped[int] = mapped_column(BigInteger)
     reserve_price_fen: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     increment_fen: Mapped[int] = mapped_column(BigInteger)
@@ -71,7 +71,7 @@ class Auction(Base):
     max_end_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     # Live English state (auction.rules.english.EnglishState); leader and maxima are never public.
     price_fen: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
-    leader_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    leader_id: Mapped[int | None] = mapped_column(IdType, nullable=True)
     leader_paddle: Mapped[int | None] = mapped_column(Integer, nullable=True)
     leader_max_fen: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     runner_up_max_fen: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
@@ -82,7 +82,7 @@ class Auction(Base):
     registration_count: Mapped[int] = mapped_column(Integer, default=0)
     # The outcome.
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
-    winner_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    winner_id: Mapped[int | None] = mapped_column(IdType, nullable=True)
     final_price_fen: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     unsold_reason: Mapped[str | None] = mapped_column(String(32), nullable=True)
     payment_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True, index=True)
@@ -100,9 +100,9 @@ class Registration(Base):
         UniqueConstraint("auction_id", "paddle", name="uq_auction_registrations_paddle"),
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    auction_id: Mapped[int] = mapped_column(ForeignKey("auctions.id"), index=True)
-    bidder_id: Mapped[int] = mapped_column(ForeignKey("participants.id"), index=True)
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    auction_id: Mapped[int] = mapped_column(IdType, ForeignKey("auctions.id"), index=True)
+    bidder_id: Mapped[int] = mapped_column(IdType, ForeignKey("participants.id"), index=True)
     paddle: Mapped[int] = mapped_column(Integer)
     deposit_fen: Mapped[int] = mapped_column(BigInteger)
     # The ledger hold of the deposit (None when the auction asks no deposit).
@@ -119,10 +119,10 @@ class Bid(Base):
     __tablename__ = "auction_bids"
     __table_args__ = (UniqueConstraint("auction_id", "sequence", name="uq_auction_bids_sequence"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    auction_id: Mapped[int] = mapped_column(ForeignKey("auctions.id"))
-    registration_id: Mapped[int] = mapped_column(ForeignKey("auction_registrations.id"))
-    bidder_id: Mapped[int] = mapped_column(Integer)
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    auction_id: Mapped[int] = mapped_column(IdType, ForeignKey("auctions.id"))
+    registration_id: Mapped[int] = mapped_column(IdType, ForeignKey("auction_registrations.id"))
+    bidder_id: Mapped[int] = mapped_column(IdType)
     paddle: Mapped[int] = mapped_column(Integer)
     # Receipt order within the auction: the order the rules replay bids in.
     sequence: Mapped[int] = mapped_column(Integer)

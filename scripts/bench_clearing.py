@@ -229,7 +229,7 @@ async def raw_distribution(url: str, holders: int) -> float:
             )
             await connection.execute(
                 """UPDATE accounts SET balance_fen = balance_fen + u.delta
-                   FROM unnest($1::int[], $2::bigint[]) AS u(id, delta) WHERE accounts.id = u.id""",
+                   FROM unnest($1::bigint[], $2::bigint[]) AS u(id, delta) WHERE accounts.id = u.id""",
                 ids,
                 amounts,
             )

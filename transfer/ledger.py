@@ -207,7 +207,7 @@ async def _bulk_credit_postgres(session: AsyncSession, credits: list[dict[str, i
     await session.execute(
         text(
             "UPDATE accounts SET balance_fen = accounts.balance_fen + u.delta"
-            " FROM unnest(CAST(:ids AS integer[]), CAST(:deltas AS bigint[])) AS u(id, delta)"
+            " FROM unnest(CAST(:ids AS bigint[]), CAST(:deltas AS bigint[])) AS u(id, delta)"
             " WHERE accounts.id = u.id"
         ),
         {"ids": ids, "deltas": deltas},
@@ -226,7 +226,7 @@ async def _bulk_apply_postgres(session: AsyncSession, deltas: list[tuple[int, in
     updated = await session.execute(
         text(
             "UPDATE accounts SET balance_fen = accounts.balance_fen + u.delta"
-            " FROM unnest(CAST(:ids AS integer[]), CAST(:deltas AS bigint[])) AS u(id, delta)"
+            " FROM unnest(CAST(:ids AS bigint[]), CAST(:deltas AS bigint[])) AS u(id, delta)"
             " WHERE accounts.id = u.id AND (NOT accounts.non_negative OR accounts.balance_fen + u.delta >= 0)"
             " RETURNING accounts.id"
         ),

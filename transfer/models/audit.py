@@ -2,10 +2,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, FetchedValue, Index, Integer, String, Text
+from sqlalchemy import BigInteger, FetchedValue, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from transfer.models.base import Base, UTCDateTime
+from transfer.models.base import Base, IdType, UTCDateTime
 
 
 class AuditEvent(Base):
@@ -22,14 +22,12 @@ class AuditEvent(Base):
         Index("ix_audit_events_tx_id_id", "tx_id", "id"),
     )
 
-    id: Mapped[int] = mapped_column(
-        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
-    )
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
     # The writing transaction's id on PostgreSQL (pg_current_xact_id(), 64-bit, never wraps),
     # given by the database's default (migration 0009); 0 on SQLite, whose writers take turns.
     tx_id: Mapped[int] = mapped_column(BigInteger, server_default=FetchedValue())
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    actor_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    actor_id: Mapped[int | None] = mapped_column(IdType, nullable=True)
     type: Mapped[str] = mapped_column(String(64))
     subject: Mapped[str] = mapped_column(String(100), index=True)
     # Canonical JSON, stored as text so the hash can be recomputed byte for byte.
@@ -48,7 +46,7 @@ class AuditSeal(Base):
 
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     # No foreign key: verification left-joins the events and names a seal whose event is gone.
-    event_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), unique=True)
+    event_id: Mapped[int] = mapped_column(IdType, unique=True)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
 
@@ -63,7 +61,7 @@ class AuditHead(Base):
 
     __tablename__ = "audit_head"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
     last_seq: Mapped[int] = mapped_column(BigInteger)
     last_hash: Mapped[str] = mapped_column(String(64))
     last_tx_id: Mapped[int] = mapped_column(BigInteger, server_default="0")

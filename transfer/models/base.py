@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData
+from sqlalchemy import BigInteger, DateTime, Integer, MetaData
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
@@ -21,6 +21,12 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+# Every id and every column holding one (migration 0010). 64-bit on PostgreSQL: the bid path's
+# peak would use up 2^31 bid ids in weeks. On SQLite an INTEGER PRIMARY KEY is the rowid, already
+# 64-bit; a column declared BIGINT there would be a plain column, no rowid alias, and its ids would
+# no longer be assigned on insert.
+IdType = BigInteger().with_variant(Integer(), "sqlite")
 
 
 class UTCDateTime(TypeDecorator[datetime]):

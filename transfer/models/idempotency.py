@@ -5,7 +5,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from transfer.models.base import Base, UTCDateTime
+from transfer.models.base import Base, IdType, UTCDateTime
 
 
 class IdempotencyRecord(Base):
@@ -17,7 +17,7 @@ class IdempotencyRecord(Base):
 
     __tablename__ = "idempotency_records"
 
-    participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id"), primary_key=True)
+    participant_id: Mapped[int] = mapped_column(IdType, ForeignKey("participants.id"), primary_key=True)
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     fingerprint: Mapped[str] = mapped_column(String(64))
     response_status: Mapped[int] = mapped_column(Integer)

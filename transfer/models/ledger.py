@@ -2,10 +2,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Index, Integer, String
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from transfer.models.base import Base, UTCDateTime
+from transfer.models.base import Base, IdType, UTCDateTime
 
 
 class Account(Base):
@@ -19,11 +19,11 @@ class Account(Base):
         {"postgresql_with": {"fillfactor": 50}},
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
     # "participant:17:available", "center:fee_income": one readable key per account.
     key: Mapped[str] = mapped_column(String(64), unique=True)
     participant_id: Mapped[int | None] = mapped_column(
-        ForeignKey("participants.id"), nullable=True, index=True
+        IdType, ForeignKey("participants.id"), nullable=True, index=True
     )
     code: Mapped[str] = mapped_column(String(32))
     non_negative: Mapped[bool] = mapped_column(Boolean)
@@ -43,8 +43,8 @@ class LedgerTransfer(Base):
     id: Mapped[str] = mapped_column(String(100), primary_key=True)
     # posted: a plain movement; pending: a hold; post_pending / void_pending resolve a hold.
     kind: Mapped[str] = mapped_column(String(16))
-    debit_account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
-    credit_account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    debit_account_id: Mapped[int] = mapped_column(IdType, ForeignKey("accounts.id"), index=True)
+    credit_account_id: Mapped[int] = mapped_column(IdType, ForeignKey("accounts.id"), index=True)
     amount_fen: Mapped[int] = mapped_column(BigInteger)
     pending_id: Mapped[str | None] = mapped_column(
         ForeignKey("ledger_transfers.id"), nullable=True, index=True

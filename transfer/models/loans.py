@@ -7,7 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from transfer.models.base import Base, UTCDateTime
+from transfer.models.base import Base, IdType, UTCDateTime
 
 
 class Loan(Base):
@@ -26,11 +26,11 @@ class Loan(Base):
         Index("ix_loans_creditor_id_id", "creditor_id", "id"),
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
     # The creditor changes on a whole-loan transfer; the originator (the registering bank) never does.
-    creditor_id: Mapped[int] = mapped_column(ForeignKey("participants.id"))
-    originator_id: Mapped[int] = mapped_column(ForeignKey("participants.id"))
-    servicer_id: Mapped[int] = mapped_column(ForeignKey("participants.id"), index=True)
+    creditor_id: Mapped[int] = mapped_column(IdType, ForeignKey("participants.id"))
+    originator_id: Mapped[int] = mapped_column(IdType, ForeignKey("participants.id"))
+    servicer_id: Mapped[int] = mapped_column(IdType, ForeignKey("participants.id"), index=True)
     borrower_name: Mapped[str] = mapped_column(String(200))
     borrower_credit_code: Mapped[str] = mapped_column(String(18), index=True)
     principal_fen: Mapped[int] = mapped_column(BigInteger)
@@ -52,8 +52,8 @@ class CollateralItem(Base):
         Index("ix_collateral_items_loan_id_position", "loan_id", "position", unique=True),
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    loan_id: Mapped[int] = mapped_column(ForeignKey("loans.id"))
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    loan_id: Mapped[int] = mapped_column(IdType, ForeignKey("loans.id"))
     # Order in the registration request, so answers list collateral as the bank gave it.
     position: Mapped[int] = mapped_column(Integer)
     kind: Mapped[str] = mapped_column(String(32))
@@ -79,8 +79,8 @@ class CollateralPledge(Base):
     kind: Mapped[str] = mapped_column(String(32), primary_key=True)
     # Normalised (upper case, no whitespace) so "zl 2020…" and "ZL2020…" are the same right.
     registry_key: Mapped[str] = mapped_column(String(100), primary_key=True)
-    collateral_id: Mapped[int] = mapped_column(ForeignKey("collateral_items.id"), unique=True)
-    loan_id: Mapped[int] = mapped_column(ForeignKey("loans.id"), index=True)
+    collateral_id: Mapped[int] = mapped_column(IdType, ForeignKey("collateral_items.id"), unique=True)
+    loan_id: Mapped[int] = mapped_column(IdType, ForeignKey("loans.id"), index=True)
     pledged_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
@@ -93,6 +93,8 @@ class IncomeRight(Base):
         CheckConstraint("share_ppm > 0 AND share_ppm <= 1000000", name="share_ppm_range"),
     )
 
-    loan_id: Mapped[int] = mapped_column(ForeignKey("loans.id"), primary_key=True)
-    holder_id: Mapped[int] = mapped_column(ForeignKey("participants.id"), primary_key=True, index=True)
+    loan_id: Mapped[int] = mapped_column(IdType, ForeignKey("loans.id"), primary_key=True)
+    holder_id: Mapped[int] = mapped_column(
+        IdType, ForeignKey("participants.id"), primary_key=True, index=True
+    )
     share_ppm: Mapped[int] = mapped_column(Integer)

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import BigInteger, Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from transfer.models.base import Base, UTCDateTime
+from transfer.models.base import Base, IdType, UTCDateTime
 
 
 class Listing(Base):
@@ -17,9 +17,9 @@ class Listing(Base):
         Index("ix_listings_status_closes_at", "status", "closes_at"),
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    loan_id: Mapped[int] = mapped_column(ForeignKey("loans.id"), index=True)
-    seller_id: Mapped[int] = mapped_column(ForeignKey("participants.id"), index=True)
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    loan_id: Mapped[int] = mapped_column(IdType, ForeignKey("loans.id"), index=True)
+    seller_id: Mapped[int] = mapped_column(IdType, ForeignKey("participants.id"), index=True)
     kind: Mapped[str] = mapped_column(String(16))  # whole_loan | income_right
     mode: Mapped[str] = mapped_column(String(16))  # negotiated | auction | subscription
     # The share offered (income_right); a whole loan carries the seller's whole register share.
@@ -29,7 +29,7 @@ class Listing(Base):
     closes_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     # open -> matched (a trade exists) | closed (subscription allocated) | withdrawn
     status: Mapped[str] = mapped_column(String(16))
-    auction_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    auction_id: Mapped[int | None] = mapped_column(IdType, nullable=True)
     holders_consent: Mapped[bool] = mapped_column(Boolean, default=False)
     offer_count: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -40,9 +40,9 @@ class Offer(Base):
 
     __tablename__ = "offers"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    listing_id: Mapped[int] = mapped_column(ForeignKey("listings.id"), index=True)
-    buyer_id: Mapped[int] = mapped_column(ForeignKey("participants.id"), index=True)
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    listing_id: Mapped[int] = mapped_column(IdType, ForeignKey("listings.id"), index=True)
+    buyer_id: Mapped[int] = mapped_column(IdType, ForeignKey("participants.id"), index=True)
     price_fen: Mapped[int] = mapped_column(BigInteger)
     share_ppm: Mapped[int] = mapped_column(Integer)
     # Receipt order within the listing: ties in a subscription book go to the earlier one.
@@ -65,13 +65,13 @@ class Trade(Base):
         Index("ix_trades_settled_at", "settled_at"),
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    listing_id: Mapped[int] = mapped_column(ForeignKey("listings.id"), index=True)
-    offer_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    loan_id: Mapped[int] = mapped_column(ForeignKey("loans.id"), index=True)
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    listing_id: Mapped[int] = mapped_column(IdType, ForeignKey("listings.id"), index=True)
+    offer_id: Mapped[int | None] = mapped_column(IdType, nullable=True)
+    loan_id: Mapped[int] = mapped_column(IdType, ForeignKey("loans.id"), index=True)
     kind: Mapped[str] = mapped_column(String(16))
-    seller_id: Mapped[int] = mapped_column(ForeignKey("participants.id"), index=True)
-    buyer_id: Mapped[int] = mapped_column(ForeignKey("participants.id"), index=True)
+    seller_id: Mapped[int] = mapped_column(IdType, ForeignKey("participants.id"), index=True)
+    buyer_id: Mapped[int] = mapped_column(IdType, ForeignKey("participants.id"), index=True)
     share_ppm: Mapped[int] = mapped_column(Integer)
     price_fen: Mapped[int] = mapped_column(BigInteger)
     # Whether the loan was an IP-pledge loan when traded: the waiver is decided on this.
@@ -97,11 +97,11 @@ class FeeLine(Base):
     __tablename__ = "fee_lines"
     __table_args__ = (CheckConstraint("gross_fen = waived_fen + charged_fen", name="gross_splits"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    trade_id: Mapped[int] = mapped_column(ForeignKey("trades.id"), index=True)
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    trade_id: Mapped[int] = mapped_column(IdType, ForeignKey("trades.id"), index=True)
     item: Mapped[str] = mapped_column(String(32))
     payer: Mapped[str] = mapped_column(String(8))  # seller | buyer
-    payer_id: Mapped[int] = mapped_column(ForeignKey("participants.id"), index=True)
+    payer_id: Mapped[int] = mapped_column(IdType, ForeignKey("participants.id"), index=True)
     gross_fen: Mapped[int] = mapped_column(BigInteger)
     waived_fen: Mapped[int] = mapped_column(BigInteger)
     charged_fen: Mapped[int] = mapped_column(BigInteger)
@@ -113,9 +113,9 @@ class BorrowerNotice(Base):
 
     __tablename__ = "borrower_notices"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    trade_id: Mapped[int] = mapped_column(ForeignKey("trades.id"), unique=True)
-    loan_id: Mapped[int] = mapped_column(ForeignKey("loans.id"), index=True)
-    new_creditor_id: Mapped[int] = mapped_column(ForeignKey("participants.id"))
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    trade_id: Mapped[int] = mapped_column(IdType, ForeignKey("trades.id"), unique=True)
+    loan_id: Mapped[int] = mapped_column(IdType, ForeignKey("loans.id"), index=True)
+    new_creditor_id: Mapped[int] = mapped_column(IdType, ForeignKey("participants.id"))
     status: Mapped[str] = mapped_column(String(16))  # to_notify -> notified
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())

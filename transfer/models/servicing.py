@@ -5,7 +5,7 @@ from datetime import date, datetime
 from sqlalchemy import BigInteger, Date, ForeignKey, Integer
 from sqlalchemy.orm import Mapped, mapped_column
 
-from transfer.models.base import Base, UTCDateTime
+from transfer.models.base import Base, IdType, UTCDateTime
 
 
 class Repayment(Base):
@@ -13,9 +13,9 @@ class Repayment(Base):
 
     __tablename__ = "repayments"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    loan_id: Mapped[int] = mapped_column(ForeignKey("loans.id"), index=True)
-    servicer_id: Mapped[int] = mapped_column(ForeignKey("participants.id"))
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    loan_id: Mapped[int] = mapped_column(IdType, ForeignKey("loans.id"), index=True)
+    servicer_id: Mapped[int] = mapped_column(IdType, ForeignKey("participants.id"))
     principal_fen: Mapped[int] = mapped_column(BigInteger)
     interest_fen: Mapped[int] = mapped_column(BigInteger)
     received_on: Mapped[date] = mapped_column(Date)
@@ -28,8 +28,8 @@ class RepaymentShare(Base):
 
     __tablename__ = "repayment_shares"
 
-    repayment_id: Mapped[int] = mapped_column(ForeignKey("repayments.id"), primary_key=True)
-    holder_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    repayment_id: Mapped[int] = mapped_column(IdType, ForeignKey("repayments.id"), primary_key=True)
+    holder_id: Mapped[int] = mapped_column(IdType, primary_key=True)
     share_ppm: Mapped[int] = mapped_column(Integer)
     principal_fen: Mapped[int] = mapped_column(BigInteger)
     interest_fen: Mapped[int] = mapped_column(BigInteger)
