@@ -145,7 +145,7 @@ class CloseFailure(Base):
 
     __tablename__ = "auction_close_failures"
 
-    auction_id: Mapped[int] = mapped_column(ForeignKey("auctions.id"), primary_key=True)
+    auction_id: Mapped[int] = mapped_column(IdType, ForeignKey("auctions.id"), primary_key=True)
     attempts: Mapped[int] = mapped_column(Integer)
     reason: Mapped[str] = mapped_column(String(500))
     first_failed_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -32,7 +32,6 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
-    Integer,
     SQLColumnExpression,
     and_,
     case,
@@ -255,7 +254,7 @@ async def _fee_line_totals(session: AsyncSession, scope: DayScope) -> ControlTot
 def _leg_trade_id() -> ColumnElement[int]:
     # Settlement references its legs "trade:<id>"; other transfers carry no trade id.
     is_leg = LedgerTransfer.code.in_(TRADE_LEG_CODES)
-    return cast(case((is_leg, func.substr(LedgerTransfer.reference, 7)), else_=None), Integer)
+    return cast(case((is_leg, func.substr(LedgerTransfer.reference, 7)), else_=None), BigInteger)
 
 
 def _leg_slot() -> ColumnElement[int]:

@@ -20,7 +20,7 @@ from alembic import op
 from transfer.models.base import UTCDateTime
 
 revision: str = "0011"
-down_revision: str | None = "0009"  # TEMP until 0010 lands
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -28,7 +28,7 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     op.create_table(
         "auction_close_failures",
-        sa.Column("auction_id", sa.Integer(), nullable=False),
+        sa.Column("auction_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("reason", sa.String(length=500), nullable=False),
         sa.Column("first_failed_at", UTCDateTime(), nullable=False),

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select, text, update
 
 from tests.api.auction_support import AuctionHouse
 from tests.api.market_support import negotiated_trade, post_ok, register_loan
@@ -324,3 +324,24 @@ async def _breaks_on(house: AuctionHouse, day: str) -> set[tuple[str, str]]:
         f"/api/v1/clearing/reconciliation?date={day}", headers=await house.market.clearing()
     )
     return {(b["kind"], b["subject"]) for b in response.json()["breaks"]}
+
+
+async def test_a_day_whose_trade_ids_are_past_32_bits_reconciles_clean(house: AuctionHouse) -> None:
+    # Reconciliation reads a leg's trade id out of its reference ("trade:<id>"): past 2^31 - 1 the
+    # cast must not overflow.
+    if not house.context.database.is_sqlite:
+        await _change(house, text("SELECT setval(pg_get_serial_sequence('trades', 'id'), 2147483653, false)"))
+    house.clock.set(TRADED_AT)
+    trade_ids = [
+        await _settled_trade(house, 4, ip_pledge=False),
+        await _settled_trade(house, 5, ip_pledge=True),
+    ]
+    if not house.context.database.is_sqlite:
+        assert trade_ids == [2**31 + 5, 2**31 + 6]
+    report = await _reconcile(house)
+    assert (report["clean"], report["trades_settled"]) == (True, 2), report
+    # The legs are matched to their trade by the id read from the reference.
+    await _change(
+        house, update(Trade).where(Trade.id == trade_ids[0]).values(settled_at=TRADED_AT + timedelta(days=1))
+    )
+    assert await _breaks(house) == {("ledger_legs_without_settled_trade", f"trade:{trade_ids[0]}")}
