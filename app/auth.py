@@ -12,8 +12,8 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 
 from app.context import AppContext
-from transfer.api_keys import digest_api_key
-from transfer.participants import find_by_api_key
+from transfer.registry.api_keys import digest_api_key
+from transfer.registry.participants import find_by_api_key
 
 # Paths anyone may call without a key.
 PUBLIC_PATHS = ("/health", "/api/v1/clock", "/schema")

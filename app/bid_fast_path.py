@@ -35,8 +35,8 @@ from app.driver_bids import gated_english_bid
 from app.problems import PROBLEM_MEDIA_TYPE, domain_problem_body, unexpected_problem_body
 from app.request_id import request_id_of
 from app.schemas.auctions import BidIn, BidOut
-from transfer.errors import DomainError
-from transfer.money import MoneyFormatError, parse_yuan
+from transfer.kernel.errors import DomainError
+from transfer.kernel.money import MoneyFormatError, parse_yuan
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]

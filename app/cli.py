@@ -20,11 +20,11 @@ from app import migrate
 from app.context import AppContext
 from app.db import create_database
 from app.settings import Settings, SettingsError, load_settings
-from transfer import participants
-from transfer.audit import verify_chain
 from transfer.bootstrap import bootstrap
-from transfer.clock import system_clock
-from transfer.unit_of_work import UnitOfWork
+from transfer.kernel.audit import verify_chain
+from transfer.kernel.clock import system_clock
+from transfer.kernel.unit_of_work import UnitOfWork
+from transfer.registry import participants
 
 
 def _with_context(settings: Settings, action: Callable[[AppContext], Awaitable[int]]) -> int:
@@ -209,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"ipx: {error}", file=sys.stderr)
         return 3
     except Exception as error:
-        from transfer.errors import DomainError
+        from transfer.kernel.errors import DomainError
 
         if isinstance(error, DomainError):
             print(f"ipx: refused: {error.message}", file=sys.stderr)

@@ -12,9 +12,9 @@ from app.lot_gates import LotGates
 from app.settings import Settings
 from auction.bidding import EnglishBidOutcome, EnglishBidRequest, KnownLot
 from auction.policy import AuctionPolicy
-from transfer.clock import Clock, system_clock
-from transfer.market_policy import MarketPolicy
-from transfer.unit_of_work import UnitOfWork, run_in_transaction
+from transfer.kernel.clock import Clock, system_clock
+from transfer.kernel.unit_of_work import UnitOfWork, run_in_transaction
+from transfer.market.policy import MarketPolicy
 
 T = TypeVar("T")
 

@@ -11,11 +11,12 @@ from app.context import AppContext
 from auction.creation import AuctionSpec, create_auction
 from auction.models import Auction
 from auction.registration import register
-from transfer import ledger, participants
-from transfer.listings import ListingSpec, create_listing
-from transfer.loans import CollateralSpec, LoanSpec, register_loan
+from transfer import ledger
+from transfer.kernel.unit_of_work import UnitOfWork
+from transfer.market.listings import ListingSpec, create_listing
 from transfer.models.loans import Loan
-from transfer.unit_of_work import UnitOfWork
+from transfer.registry import participants
+from transfer.registry.loans import CollateralSpec, LoanSpec, register_loan
 
 log = structlog.get_logger("ipx.demo")
 

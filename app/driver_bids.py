@@ -45,7 +45,7 @@ from auction.bidding import (
     place_english_bids,
     postgres_driver_sql,
 )
-from transfer.unit_of_work import MAX_ATTEMPTS, RETRYABLE_SQLSTATES, retry_pause, run_after_commit
+from transfer.kernel.unit_of_work import MAX_ATTEMPTS, RETRYABLE_SQLSTATES, retry_pause, run_after_commit
 
 # A hot lot contended by several processes may change under a batch a few times in a row; each
 # retry is two cheap statements, and after this many the batch takes the row lock instead.

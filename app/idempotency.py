@@ -16,9 +16,9 @@ from sqlalchemy import delete, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from transfer.errors import DomainError
+from transfer.kernel.errors import DomainError
+from transfer.kernel.unit_of_work import RetryTransaction
 from transfer.models import IdempotencyRecord
-from transfer.unit_of_work import RetryTransaction
 
 MAX_KEY_LENGTH = 200
 

@@ -1,6 +1,6 @@
 """Live auction events: Litestar channels (memory backend by default) streamed as server-sent events.
 
-Events are published only after commit (transfer.unit_of_work), best effort: a client only ever
+Events are published only after commit (transfer.kernel.unit_of_work), best effort: a client only ever
 sees committed state, and a slow or stalled stream can never hold up or lose a bid.
 """
 
@@ -16,7 +16,7 @@ from litestar.channels import ChannelsPlugin
 from litestar.channels.backends.memory import MemoryChannelsBackend
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
-from transfer.clock import Clock
+from transfer.kernel.clock import Clock
 
 HEARTBEAT_S = 15.0
 # A client that falls this far behind loses the oldest events rather than growing server memory.

@@ -33,10 +33,10 @@ from app.problems import exception_handlers
 from app.request_id import RequestIdMiddleware
 from app.scheduler import periodic_jobs, start_scheduler
 from app.settings import Settings
-from transfer import participants
 from transfer.bootstrap import bootstrap
-from transfer.clock import Clock, system_clock
-from transfer.unit_of_work import UnitOfWork
+from transfer.kernel.clock import Clock, system_clock
+from transfer.kernel.unit_of_work import UnitOfWork
+from transfer.registry import participants
 
 log = structlog.get_logger("ipx.app")
 ROUTE_HANDLERS: list[Any] = [

@@ -11,7 +11,7 @@ from litestar import Request, Response
 from app import idempotency
 from app.auth import Actor
 from app.context import AppContext
-from transfer.unit_of_work import UnitOfWork
+from transfer.kernel.unit_of_work import UnitOfWork
 
 Work = Callable[[UnitOfWork], Awaitable[Any]]
 

@@ -14,8 +14,8 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from app.request_id import request_id_of
-from transfer.errors import DomainError, ErrorKind
-from transfer.money import MoneyFormatError
+from transfer.kernel.errors import DomainError, ErrorKind
+from transfer.kernel.money import MoneyFormatError
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 STATUS_BY_KIND = {

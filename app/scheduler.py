@@ -18,11 +18,12 @@ from app import idempotency
 from app.context import AppContext
 from auction import close_isolation, closing
 from auction.models import Auction, CloseFailure
-from transfer import audit, listings, settlement
-from transfer.driver_sql import compile_for_driver
+from transfer.kernel import audit
+from transfer.kernel.driver_sql import compile_for_driver
+from transfer.kernel.model_base import UTCDateTime
+from transfer.kernel.unit_of_work import UnitOfWork
+from transfer.market import listings, settlement
 from transfer.models import Listing
-from transfer.models.base import UTCDateTime
-from transfer.unit_of_work import UnitOfWork
 
 log = structlog.get_logger("ipx.scheduler")
 
@@ -69,7 +70,7 @@ _PROBE = select(
 )
 _PROBE_ON_DRIVER = compile_for_driver(_PROBE)
 
-# The PostgreSQL sealer's statement, built once (transfer.audit.postgres_seal_sql).
+# The PostgreSQL sealer's statement, built once (transfer.kernel.audit.postgres_seal_sql).
 _POSTGRES_SEAL_SQL = audit.postgres_seal_sql()
 
 

@@ -59,11 +59,11 @@ from auction.rules import (
     sealed_bid_refusal,
     timing_refusal,
 )
-from transfer import audit
-from transfer.driver_sql import DriverStatement, compile_for_driver
-from transfer.errors import DomainError, Forbidden, NotFound
-from transfer.money import format_fen
-from transfer.unit_of_work import EventSink, UnitOfWork
+from transfer.kernel import audit
+from transfer.kernel.driver_sql import DriverStatement, compile_for_driver
+from transfer.kernel.errors import DomainError, Forbidden, NotFound
+from transfer.kernel.money import format_fen
+from transfer.kernel.unit_of_work import EventSink, UnitOfWork
 
 BIDS = cast(Table, Bid.__table__)
 AUCTIONS = cast(Table, Auction.__table__)

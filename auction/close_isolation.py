@@ -24,8 +24,8 @@ from auction.closing import close_auctions, due_to_close
 from auction.creation import lock_auction, resolve_close_failures
 from auction.models import Auction, CloseFailure
 from auction.policy import AuctionPolicy, AuctionState
-from transfer.errors import DomainError
-from transfer.unit_of_work import UnitOfWork
+from transfer.kernel.errors import DomainError
+from transfer.kernel.unit_of_work import UnitOfWork
 
 T = TypeVar("T")
 Transact = Callable[[Callable[[UnitOfWork], Awaitable[T]]], Awaitable[T]]

@@ -30,10 +30,10 @@ from auction.rules import (
     close_sealed,
 )
 from transfer import ledger
-from transfer.errors import Conflict, Forbidden
-from transfer.listings import trade_from_auction
-from transfer.money import format_fen
-from transfer.unit_of_work import UnitOfWork
+from transfer.kernel.errors import Conflict, Forbidden
+from transfer.kernel.money import format_fen
+from transfer.kernel.unit_of_work import UnitOfWork
+from transfer.market.listings import trade_from_auction
 
 CLOSE_BATCH_SIZE = 1000
 # Running lots past their end, and lots set aside after a failed close (retried one at a time).

@@ -13,13 +13,13 @@ from auction.models import Auction, CloseFailure, Registration
 from auction.policy import RUNNING_STATES, AuctionKind, AuctionPolicy, AuctionState
 from auction.rules import DescendingRules, PriceGrid
 from transfer import ledger
-from transfer.errors import Conflict, DomainError, Forbidden, NotFound
-from transfer.listings import lock_listing_for_auction
-from transfer.loans import REPAID, collateral_owners
-from transfer.locking import lock_row
+from transfer.kernel.errors import Conflict, DomainError, Forbidden, NotFound
+from transfer.kernel.locking import lock_row
+from transfer.kernel.money import format_fen
+from transfer.kernel.unit_of_work import UnitOfWork
+from transfer.market.listings import lock_listing_for_auction
 from transfer.models.market import Listing
-from transfer.money import format_fen
-from transfer.unit_of_work import UnitOfWork
+from transfer.registry.loans import REPAID, collateral_owners
 
 MAX_COLLATERAL_IDS = 100
 # An auction of a listing may follow one of these; any other state of the listing's auction

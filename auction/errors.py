@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from auction.rules import Refusal, RefusalReason
-from transfer.errors import DomainError, ErrorKind
-from transfer.money import format_fen
+from transfer.kernel.errors import DomainError, ErrorKind
+from transfer.kernel.money import format_fen
 
 # Refusals about the request's own numbers are 422; refusals because of the auction's state are 409.
 _INVALID_REASONS = frozenset(

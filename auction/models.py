@@ -19,7 +19,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from auction.policy import RUNNING_STATES
-from transfer.models.base import Base, IdType, UTCDateTime
+from transfer.kernel.model_base import Base, IdType, UTCDateTime
 
 # Rendered into the partial index's predicate (and migration 0008's).
 RUNNING_PREDICATE = "state IN ({})".format(", ".join(f"'{state.value}'" for state in RUNNING_STATES))

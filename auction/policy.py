@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from transfer.market_policy import MarketPolicy
+from transfer.market.policy import MarketPolicy
 
 
 class AuctionKind(StrEnum):

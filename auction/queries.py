@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from auction.models import Auction, Bid, Registration
 from auction.policy import AuctionState
-from transfer.errors import DomainError, NotFound
+from transfer.kernel.errors import DomainError, NotFound
 
 
 async def get_auction(session: AsyncSession, auction_id: int) -> Auction:

@@ -10,8 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from auction.closing import CLOSABLE_STATES, due_to_close
 from auction.models import Auction, CloseFailure, Registration
+from transfer.clearing.reports import MAX_BREAKS_PER_KIND, Break
 from transfer.models import LedgerTransfer
-from transfer.reports import MAX_BREAKS_PER_KIND, Break
 
 
 async def auction_breaks(session: AsyncSession, now: datetime, close_lag_s: int) -> list[Break]:

@@ -8,8 +8,8 @@ from auction.creation import lock_auction
 from auction.models import Auction, Registration
 from auction.policy import RUNNING_STATES
 from transfer import ledger
-from transfer.errors import Conflict, Forbidden
-from transfer.unit_of_work import UnitOfWork
+from transfer.kernel.errors import Conflict, Forbidden
+from transfer.kernel.unit_of_work import UnitOfWork
 
 MAX_RERUN_CHAIN = 20
 

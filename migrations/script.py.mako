@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import transfer.models.base
+import transfer.kernel.model_base
 ${imports if imports else ""}
 
 revision: str = ${repr(up_revision)}

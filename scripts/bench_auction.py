@@ -928,7 +928,7 @@ async def run_close(config: Config, url: str, market: Market) -> CloseResult:
     from auction import closing
     from auction.models import Auction, Bid, Registration
     from transfer import ledger
-    from transfer.clock import system_clock
+    from transfer.kernel.clock import system_clock
     from transfer.models import Account, LedgerTransfer
 
     configure_logging("WARNING")  # as the served process with IPX_LOG_LEVEL=WARNING: no per-batch lines

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from transfer import ledger
-from transfer.audit import GENESIS_HASH
+from transfer.kernel.audit import GENESIS_HASH
 from transfer.models import AuditHead
 
 

@@ -20,11 +20,11 @@ from typing import cast
 from sqlalchemy import Select, String, Table, bindparam, func, insert, literal, null, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from transfer.bulk import insert_rows
-from transfer.errors import Conflict, InsufficientFunds, NotFound
+from transfer.kernel.bulk import insert_rows
+from transfer.kernel.errors import Conflict, InsufficientFunds, NotFound
+from transfer.kernel.model_base import UTCDateTime
+from transfer.kernel.unit_of_work import UnitOfWork
 from transfer.models import Account, LedgerTransfer
-from transfer.models.base import UTCDateTime
-from transfer.unit_of_work import UnitOfWork
 
 AVAILABLE = "available"
 HELD = "held"

@@ -33,8 +33,8 @@ from auction.closing import pay
 from auction.creation import AuctionSpec, cancel_auction, create_auction
 from auction.policy import RUNNING_STATES, SEALED_KINDS
 from auction.registration import register
-from transfer.money import format_fen, parse_yuan
-from transfer.unit_of_work import UnitOfWork
+from transfer.kernel.money import format_fen, parse_yuan
+from transfer.kernel.unit_of_work import UnitOfWork
 
 MAX_PAGE_SIZE = 200
 BIDDER = frozenset({"bidder"})

@@ -6,7 +6,7 @@ from litestar import Controller, get
 from app.auth import requires
 from app.context import AppContext
 from app.scheduler import seal_audit_events
-from transfer.audit import verify_chain
+from transfer.kernel.audit import verify_chain
 
 
 class AuditVerification(msgspec.Struct):

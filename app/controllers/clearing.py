@@ -14,9 +14,9 @@ from litestar.response import Stream
 from app.auth import requires
 from app.context import AppContext
 from auction.reconcile import auction_breaks
-from transfer import reports
-from transfer.errors import DomainError
-from transfer.money import format_fen
+from transfer.clearing import reports
+from transfer.kernel.errors import DomainError
+from transfer.kernel.money import format_fen
 from transfer.rules.fee_waiver import shanghai_trade_date
 
 MAX_PERIOD_DAYS = 3_660

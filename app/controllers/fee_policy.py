@@ -6,7 +6,7 @@ import msgspec
 from litestar import Controller, get
 
 from app.context import AppContext
-from transfer.money import format_fen
+from transfer.kernel.money import format_fen
 from transfer.rules.fee_schedule import DEFAULT_FEE_SCHEDULE, items_in_force
 from transfer.rules.fee_waiver import shanghai_trade_date, waiver_window
 

@@ -9,8 +9,8 @@ from app.auth import Actor, requires
 from app.context import AppContext
 from app.mutation import run_mutation
 from app.schemas.loans import LoanCreate, LoanOut, LoanPage
-from transfer import loans
-from transfer.unit_of_work import UnitOfWork
+from transfer.kernel.unit_of_work import UnitOfWork
+from transfer.registry import loans
 
 MAX_PAGE_SIZE = 200
 

@@ -23,12 +23,13 @@ from app.schemas.market import (
     TradePage,
 )
 from auction.creation import create_auction
-from transfer import listings, market_queries
-from transfer.errors import DomainError
-from transfer.money import parse_yuan
-from transfer.settlement import settle_trade
-from transfer.trades import fee_lines_of
-from transfer.unit_of_work import UnitOfWork
+from transfer.kernel.errors import DomainError
+from transfer.kernel.money import parse_yuan
+from transfer.kernel.unit_of_work import UnitOfWork
+from transfer.market import listings
+from transfer.market import queries as market_queries
+from transfer.market.settlement import settle_trade
+from transfer.market.trades import fee_lines_of
 
 MAX_PAGE_SIZE = 200
 

@@ -12,11 +12,12 @@ from app.mutation import run_mutation
 from app.schemas.funds import FundsMovement, FundsRecorded
 from app.schemas.participants import ParticipantCreate, ParticipantCreated, ParticipantOut, ParticipantPage
 from app.schemas.statements import StatementOut
-from transfer import ledger, participants
-from transfer.money import parse_yuan
+from transfer import ledger
+from transfer.clearing.statements import daily_statement
+from transfer.kernel.money import parse_yuan
+from transfer.kernel.unit_of_work import UnitOfWork
+from transfer.registry import participants
 from transfer.rules.fee_waiver import shanghai_trade_date
-from transfer.statements import daily_statement
-from transfer.unit_of_work import UnitOfWork
 
 MAX_PAGE_SIZE = 200
 

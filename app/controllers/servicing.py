@@ -9,10 +9,10 @@ from litestar import Controller, Request, Response, post
 from app.auth import Actor
 from app.context import AppContext
 from app.mutation import run_mutation
+from transfer.kernel.money import format_fen, parse_yuan
+from transfer.kernel.unit_of_work import UnitOfWork
 from transfer.models.loans import Loan
-from transfer.money import format_fen, parse_yuan
-from transfer.servicing import record_repayment
-from transfer.unit_of_work import UnitOfWork
+from transfer.servicing.repayments import record_repayment
 
 
 class RepaymentIn(msgspec.Struct, forbid_unknown_fields=True):

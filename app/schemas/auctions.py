@@ -10,8 +10,8 @@ from auction.bidding import BidResult, descending_price_now, english_rules, engl
 from auction.models import Auction, Bid, Registration
 from auction.policy import RUNNING_STATES, SEALED_KINDS, AuctionKind, AuctionState
 from auction.rules import minimum_bid_fen
-from transfer.errors import DomainError
-from transfer.money import format_fen
+from transfer.kernel.errors import DomainError
+from transfer.kernel.money import format_fen
 
 Seconds = Annotated[int, msgspec.Meta(ge=0, le=86_400)]
 

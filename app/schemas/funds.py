@@ -4,13 +4,13 @@ from typing import Annotated
 
 import msgspec
 
+from transfer.kernel.money import format_fen
 from transfer.ledger import Balances
 from transfer.models import LedgerTransfer
-from transfer.money import format_fen
 
 
 class FundsMovement(msgspec.Struct, forbid_unknown_fields=True):
-    # A string of yuan with two decimals; parsed into fen by transfer.money.parse_yuan.
+    # A string of yuan with two decimals; parsed into fen by transfer.kernel.money.parse_yuan.
     amount: str
     # The bank's own reference for the movement: the same reference is never booked twice.
     reference: Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=r"^[\x21-\x7e]+$")]

@@ -11,7 +11,9 @@ from typing import Annotated
 
 import msgspec
 
-from transfer.loans import (
+from transfer.kernel.money import format_fen, parse_yuan
+from transfer.models.loans import CollateralItem
+from transfer.registry.loans import (
     MAX_BORROWER_NAME_LENGTH,
     MAX_COLLATERAL_ITEMS,
     MAX_PLEDGE_REGISTRATION_NO_LENGTH,
@@ -23,8 +25,6 @@ from transfer.loans import (
     LoanSpec,
     LoanView,
 )
-from transfer.models.loans import CollateralItem
-from transfer.money import format_fen, parse_yuan
 from transfer.rules.collateral import is_ip_kind
 
 # Room for surrounding whitespace, which the service strips before applying its own limits.

@@ -5,8 +5,8 @@ from typing import Annotated
 
 import msgspec
 
+from transfer.kernel.money import format_fen
 from transfer.models.market import FeeLine, Listing, Offer, Trade
-from transfer.money import format_fen
 
 SharePpm = Annotated[int, msgspec.Meta(ge=1, le=1_000_000)]
 

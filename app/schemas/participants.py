@@ -4,9 +4,9 @@ from typing import Annotated
 
 import msgspec
 
+from transfer.kernel.money import format_fen
 from transfer.ledger import Balances
 from transfer.models import Participant
-from transfer.money import format_fen
 
 
 class ParticipantCreate(msgspec.Struct, forbid_unknown_fields=True):

@@ -3,8 +3,8 @@ from __future__ import annotations
 import msgspec
 
 from app.schemas.participants import BalancesOut
-from transfer.money import format_fen
-from transfer.statements import Statement
+from transfer.clearing.statements import Statement
+from transfer.kernel.money import format_fen
 
 
 class StatementLineOut(msgspec.Struct):

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import transfer.models.base
+import transfer.kernel.model_base
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -25,7 +25,7 @@ def upgrade() -> None:
     op.create_table(
         "audit_events",
         sa.Column("seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("occurred_at", transfer.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("occurred_at", transfer.kernel.model_base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("actor_id", sa.Integer(), nullable=True),
         sa.Column("type", sa.String(length=64), nullable=False),
         sa.Column("subject", sa.String(length=100), nullable=False),
@@ -54,7 +54,7 @@ def upgrade() -> None:
         sa.Column("api_key_sha256", sa.String(length=64), nullable=False),
         sa.Column("api_key_prefix", sa.String(length=12), nullable=False),
         sa.Column("active", sa.Boolean(), nullable=False),
-        sa.Column("created_at", transfer.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", transfer.kernel.model_base.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_participants")),
         sa.UniqueConstraint("api_key_sha256", name=op.f("uq_participants_api_key_sha256")),
     )
@@ -85,7 +85,7 @@ def upgrade() -> None:
         sa.Column("fingerprint", sa.String(length=64), nullable=False),
         sa.Column("response_status", sa.Integer(), nullable=False),
         sa.Column("response_body", sa.Text(), nullable=False),
-        sa.Column("created_at", transfer.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", transfer.kernel.model_base.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["participant_id"],
             ["participants.id"],
@@ -107,7 +107,7 @@ def upgrade() -> None:
         sa.Column("pending_status", sa.String(length=16), nullable=True),
         sa.Column("code", sa.String(length=32), nullable=False),
         sa.Column("reference", sa.String(length=200), nullable=True),
-        sa.Column("created_at", transfer.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", transfer.kernel.model_base.UTCDateTime(timezone=True), nullable=False),
         sa.CheckConstraint("amount_fen > 0", name=op.f("ck_ledger_transfers_amount_positive")),
         sa.CheckConstraint(
             "debit_account_id <> credit_account_id", name=op.f("ck_ledger_transfers_distinct_accounts")

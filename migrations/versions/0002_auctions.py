@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import transfer.models.base
+import transfer.kernel.model_base
 
 revision: str = "0002"
 down_revision: str | None = "0001"
@@ -40,12 +40,12 @@ def upgrade() -> None:
         sa.Column("decrement_fen", sa.BigInteger(), nullable=True),
         sa.Column("step_s", sa.Integer(), nullable=True),
         sa.Column("floor_price_fen", sa.BigInteger(), nullable=True),
-        sa.Column("starts_at", transfer.models.base.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("ends_at", transfer.models.base.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("scheduled_ends_at", transfer.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("starts_at", transfer.kernel.model_base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("ends_at", transfer.kernel.model_base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("scheduled_ends_at", transfer.kernel.model_base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("extension_window_s", sa.Integer(), nullable=False),
         sa.Column("extension_s", sa.Integer(), nullable=False),
-        sa.Column("max_end_at", transfer.models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("max_end_at", transfer.kernel.model_base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("price_fen", sa.BigInteger(), nullable=True),
         sa.Column("leader_id", sa.Integer(), nullable=True),
         sa.Column("leader_paddle", sa.Integer(), nullable=True),
@@ -56,14 +56,14 @@ def upgrade() -> None:
         sa.Column("bid_count", sa.Integer(), nullable=False),
         sa.Column("last_sequence", sa.Integer(), nullable=False),
         sa.Column("registration_count", sa.Integer(), nullable=False),
-        sa.Column("closed_at", transfer.models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("closed_at", transfer.kernel.model_base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("winner_id", sa.Integer(), nullable=True),
         sa.Column("final_price_fen", sa.BigInteger(), nullable=True),
         sa.Column("unsold_reason", sa.String(length=32), nullable=True),
-        sa.Column("payment_due_at", transfer.models.base.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("paid_at", transfer.models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("payment_due_at", transfer.kernel.model_base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("paid_at", transfer.kernel.model_base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("cancel_reason", sa.String(length=500), nullable=True),
-        sa.Column("created_at", transfer.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", transfer.kernel.model_base.UTCDateTime(timezone=True), nullable=False),
         sa.CheckConstraint("deposit_fen >= 0", name=op.f("ck_auctions_deposit_not_negative")),
         sa.CheckConstraint("increment_fen > 0", name=op.f("ck_auctions_increment_positive")),
         sa.CheckConstraint("start_price_fen > 0", name=op.f("ck_auctions_start_price_positive")),
@@ -91,7 +91,7 @@ def upgrade() -> None:
         sa.Column("deposit_hold_id", sa.String(length=100), nullable=True),
         sa.Column("deposit_state", sa.String(length=16), nullable=False),
         sa.Column("barred", sa.Boolean(), nullable=False),
-        sa.Column("created_at", transfer.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", transfer.kernel.model_base.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["auction_id"], ["auctions.id"], name=op.f("fk_auction_registrations_auction_id_auctions")
         ),
@@ -119,7 +119,7 @@ def upgrade() -> None:
         sa.Column("price_after_fen", sa.BigInteger(), nullable=True),
         sa.Column("leading_after", sa.Boolean(), nullable=False),
         sa.Column("superseded", sa.Boolean(), nullable=False),
-        sa.Column("received_at", transfer.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("received_at", transfer.kernel.model_base.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["auction_id"], ["auctions.id"], name=op.f("fk_auction_bids_auction_id_auctions")
         ),

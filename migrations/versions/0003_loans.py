@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import transfer.models.base
+import transfer.kernel.model_base
 
 revision: str = "0003"
 down_revision: str | None = "0002"
@@ -36,7 +36,7 @@ def upgrade() -> None:
         sa.Column("originated_on", sa.Date(), nullable=False),
         sa.Column("matures_on", sa.Date(), nullable=False),
         sa.Column("status", sa.String(length=20), nullable=False),
-        sa.Column("created_at", transfer.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", transfer.kernel.model_base.UTCDateTime(timezone=True), nullable=False),
         sa.CheckConstraint("originated_on < matures_on", name=op.f("ck_loans_originated_before_maturity")),
         sa.CheckConstraint(
             "outstanding_principal_fen >= 0 AND outstanding_principal_fen <= principal_fen",
@@ -105,7 +105,7 @@ def upgrade() -> None:
         sa.Column("registry_key", sa.String(length=100), nullable=False),
         sa.Column("collateral_id", sa.Integer(), nullable=False),
         sa.Column("loan_id", sa.Integer(), nullable=False),
-        sa.Column("pledged_at", transfer.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("pledged_at", transfer.kernel.model_base.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["collateral_id"],
             ["collateral_items.id"],

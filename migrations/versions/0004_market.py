@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import transfer.models.base
+import transfer.kernel.model_base
 
 revision: str = "0004"
 down_revision: str | None = "0003"
@@ -32,12 +32,12 @@ def upgrade() -> None:
         sa.Column("share_ppm", sa.Integer(), nullable=False),
         sa.Column("asking_price_fen", sa.BigInteger(), nullable=False),
         sa.Column("min_unit_ppm", sa.Integer(), nullable=False),
-        sa.Column("closes_at", transfer.models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("closes_at", transfer.kernel.model_base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("auction_id", sa.Integer(), nullable=True),
         sa.Column("holders_consent", sa.Boolean(), nullable=False),
         sa.Column("offer_count", sa.Integer(), nullable=False),
-        sa.Column("created_at", transfer.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", transfer.kernel.model_base.UTCDateTime(timezone=True), nullable=False),
         sa.CheckConstraint("asking_price_fen > 0", name=op.f("ck_listings_asking_price_positive")),
         sa.ForeignKeyConstraint(["loan_id"], ["loans.id"], name=op.f("fk_listings_loan_id_loans")),
         sa.ForeignKeyConstraint(
@@ -59,7 +59,7 @@ def upgrade() -> None:
         sa.Column("interest_fen", sa.BigInteger(), nullable=False),
         sa.Column("received_on", sa.Date(), nullable=False),
         sa.Column("holder_count", sa.Integer(), nullable=False),
-        sa.Column("created_at", transfer.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", transfer.kernel.model_base.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["loan_id"], ["loans.id"], name=op.f("fk_repayments_loan_id_loans")),
         sa.ForeignKeyConstraint(
             ["servicer_id"], ["participants.id"], name=op.f("fk_repayments_servicer_id_participants")
@@ -79,7 +79,7 @@ def upgrade() -> None:
         sa.Column("sequence", sa.Integer(), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("allocated_ppm", sa.Integer(), nullable=True),
-        sa.Column("created_at", transfer.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", transfer.kernel.model_base.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["buyer_id"], ["participants.id"], name=op.f("fk_offers_buyer_id_participants")
         ),
@@ -117,9 +117,9 @@ def upgrade() -> None:
         sa.Column("trade_date", sa.Date(), nullable=False),
         sa.Column("settlement_due_on", sa.Date(), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
-        sa.Column("created_at", transfer.models.base.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("settled_at", transfer.models.base.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("failed_at", transfer.models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", transfer.kernel.model_base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("settled_at", transfer.kernel.model_base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("failed_at", transfer.kernel.model_base.UTCDateTime(timezone=True), nullable=True),
         sa.CheckConstraint("price_fen > 0", name=op.f("ck_trades_price_positive")),
         sa.ForeignKeyConstraint(
             ["buyer_id"], ["participants.id"], name=op.f("fk_trades_buyer_id_participants")
@@ -146,7 +146,7 @@ def upgrade() -> None:
         sa.Column("loan_id", sa.Integer(), nullable=False),
         sa.Column("new_creditor_id", sa.Integer(), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
-        sa.Column("created_at", transfer.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", transfer.kernel.model_base.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["loan_id"], ["loans.id"], name=op.f("fk_borrower_notices_loan_id_loans")),
         sa.ForeignKeyConstraint(
             ["new_creditor_id"],

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import transfer.models.base
+import transfer.kernel.model_base
 
 revision: str = "0005"
 down_revision: str | None = "0004"
@@ -31,7 +31,7 @@ def _new_table(name: str) -> None:
             "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
         ),
         sa.Column("seq", sa.BigInteger(), nullable=True),
-        sa.Column("occurred_at", transfer.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("occurred_at", transfer.kernel.model_base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("actor_id", sa.Integer(), nullable=True),
         sa.Column("type", sa.String(length=64), nullable=False),
         sa.Column("subject", sa.String(length=100), nullable=False),
@@ -107,7 +107,7 @@ def downgrade() -> None:
     op.create_table(
         "audit_events_old",
         sa.Column("seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("occurred_at", transfer.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("occurred_at", transfer.kernel.model_base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("actor_id", sa.Integer(), nullable=True),
         sa.Column("type", sa.String(length=64), nullable=False),
         sa.Column("subject", sa.String(length=100), nullable=False),

@@ -12,7 +12,7 @@ them, so a run grew with the number of events ever written (about 10 ms per run 
 Now events are never updated. `audit_seals (seq, event_id, prev_hash, hash)` takes one row per
 sealed event, and `audit_head` keeps a watermark (last_tx_id, last_event_id): the sealer reads the
 events after it in (tx_id, id) order, where tx_id is the writing transaction's id on PostgreSQL
-(`pg_current_xact_id()`) and 0 on SQLite (see transfer.audit for why nothing can be skipped).
+(`pg_current_xact_id()`) and 0 on SQLite (see transfer.kernel.audit for why nothing can be skipped).
 
 Existing chains move over unchanged: sealed events become seals; the watermark is the last sealed
 event. Events not yet sealed keep waiting: on PostgreSQL they get tx_id 1, above every sealed one

@@ -21,7 +21,7 @@ again, the same, around it. A rewrite discards the altered columns' planner stat
 tables are analyzed again before the service returns to them.
 
 SQLite has nothing to change: every INTEGER column already holds 64 bits, and an INTEGER PRIMARY
-KEY is the table's rowid. The models declare BIGINT on PostgreSQL only (transfer.models.base.IdType),
+KEY is the table's rowid. The models declare BIGINT on PostgreSQL only (transfer.kernel.model_base.IdType),
 because a BIGINT primary key on SQLite would stop being the rowid, and would stop getting ids.
 
 The downgrade, to 32-bit columns and sequences again, works only while every value fits; it

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from transfer.models.base import UTCDateTime
+from transfer.kernel.model_base import UTCDateTime
 
 revision: str = "0011"
 down_revision: str | None = "0010"

@@ -14,7 +14,7 @@ from auction import closing
 from auction.models import Auction, Bid
 from auction.rules import EnglishBid, EnglishRules, replay
 from tests.api.auction_support import AuctionHouse
-from transfer.audit import verify_chain
+from transfer.kernel.audit import verify_chain
 from transfer.models import AuditEvent
 
 CLIENTS = 64

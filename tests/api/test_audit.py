@@ -14,7 +14,14 @@ from app.context import AppContext
 from app.db import Database
 from app.scheduler import seal_audit_events
 from tests.conftest import Market
-from transfer.audit import PendingEvent, VerifyReport, append_events, event_hash, seal_pending, verify_chain
+from transfer.kernel.audit import (
+    PendingEvent,
+    VerifyReport,
+    append_events,
+    event_hash,
+    seal_pending,
+    verify_chain,
+)
 from transfer.models import AuditEvent, AuditSeal
 
 
@@ -151,7 +158,7 @@ async def test_a_backlog_larger_than_a_batch_is_sealed_in_order_in_one_tick(
 ) -> None:
     from datetime import UTC, datetime
 
-    from transfer.audit import SEAL_BATCH_SIZE, PendingEvent, append_events, verify_chain
+    from transfer.kernel.audit import SEAL_BATCH_SIZE, PendingEvent, append_events, verify_chain
 
     backlog = 2 * SEAL_BATCH_SIZE + 37
     at = datetime(2026, 11, 29, 6, 0, tzinfo=UTC)

@@ -16,8 +16,8 @@ from auction import bidding
 from auction.rules import EnglishBid, EnglishRules
 from tests.api.auction_support import AuctionHouse
 from tests.unit.auction.test_english_properties import Reference
+from transfer.kernel.money import parse_yuan
 from transfer.models import AuditEvent
-from transfer.money import parse_yuan
 
 # (bidder index, amount, max_amount): a proxy; a bid answered by the leader's proxy; a higher maximum
 # taking the lead; two bids below the minimum; a new leader; an off-grid amount; an unregistered bidder.

@@ -14,10 +14,10 @@ from sqlalchemy import func, select, text, update
 from app.context import AppContext
 from app.db import Database
 from tests.conftest import Market
-from transfer import loans
+from transfer.kernel.unit_of_work import UnitOfWork
 from transfer.models import AuditEvent
 from transfer.models.loans import CollateralPledge, IncomeRight, Loan
-from transfer.unit_of_work import UnitOfWork
+from transfer.registry import loans
 
 BORROWER_CREDIT_CODE = "91330100MA27XL0Q1P"  # check character P over the first seventeen
 PATENT_NUMBER = "ZL202110345678.9"
@@ -222,7 +222,7 @@ async def test_a_loan_is_visible_to_its_parties_and_clearing_and_hidden_from_any
     holder_id, holder = await market.participant(["bank"], name="Income-right holder")
     _, stranger = await market.participant(["bank", "bidder"], name="Stranger bank")
     loan = await register(client, creditor, servicer_id=servicer_id)
-    # A settled income-right trade, as transfer.ownership leaves the register: 25 % to the holder.
+    # A settled income-right trade, as transfer.registry.ownership leaves the register: 25 % to the holder.
     async with database.write() as session, session.begin():
         await session.execute(
             update(IncomeRight).where(IncomeRight.loan_id == loan["id"]).values(share_ppm=750_000)

@@ -10,7 +10,14 @@ from sqlalchemy import text
 
 from app.db import create_database
 from app.migrate import alembic_config
-from transfer.audit import GENESIS_HASH, PendingEvent, append_events, event_hash, seal_pending, verify_chain
+from transfer.kernel.audit import (
+    GENESIS_HASH,
+    PendingEvent,
+    append_events,
+    event_hash,
+    seal_pending,
+    verify_chain,
+)
 
 OCCURRED_AT = datetime(2026, 11, 28, 3, 0, 0, 123456, tzinfo=UTC)
 

@@ -11,7 +11,7 @@ from sqlalchemy import text
 
 from app.db import create_database
 from app.migrate import alembic_config
-from transfer.audit import GENESIS_HASH, event_hash, seal_pending, verify_chain
+from transfer.kernel.audit import GENESIS_HASH, event_hash, seal_pending, verify_chain
 
 AT = datetime(2026, 11, 29, 10, 0, 0, 250000, tzinfo=UTC)
 

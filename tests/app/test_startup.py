@@ -12,7 +12,7 @@ from app.main import prepare_database
 from app.settings import load_settings
 from tests.conftest import _postgres_admin, _postgres_test_url
 from transfer.models import Participant
-from transfer.participants import find_by_api_key
+from transfer.registry.participants import find_by_api_key
 
 
 async def test_service_refuses_a_postgres_schema_that_is_behind(database_urls: dict[str, str]) -> None:

@@ -10,7 +10,7 @@ from auction.creation import AuctionSpec, create_auction
 from auction.policy import AuctionPolicy
 from auction.registration import register
 from tests.service.support import new_participant
-from transfer.unit_of_work import UnitOfWork, run_in_transaction
+from transfer.kernel.unit_of_work import UnitOfWork, run_in_transaction
 
 POLICY = AuctionPolicy(min_duration_s=0)
 

@@ -6,9 +6,10 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from app.db import Database
-from transfer import ledger, participants
-from transfer.clock import system_clock
-from transfer.unit_of_work import UnitOfWork, run_in_transaction
+from transfer import ledger
+from transfer.kernel.clock import system_clock
+from transfer.kernel.unit_of_work import UnitOfWork, run_in_transaction
+from transfer.registry import participants
 
 T = TypeVar("T")
 

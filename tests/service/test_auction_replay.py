@@ -17,8 +17,8 @@ from auction.rules import EnglishBid, EnglishRules
 from tests.service.auction_support import POLICY, SteppingClock, english_auction, run_at
 from tests.service.support import ledger_sum
 from tests.unit.auction.test_english_properties import Reference
-from transfer.errors import InsufficientFunds
-from transfer.unit_of_work import UnitOfWork
+from transfer.kernel.errors import InsufficientFunds
+from transfer.kernel.unit_of_work import UnitOfWork
 
 STREAMS = 6
 BIDS_PER_STREAM = 25

@@ -8,9 +8,9 @@ from sqlalchemy import func, select
 from app.db import Database
 from tests.service.support import balances, ledger_sum, new_participant, run
 from transfer import ledger
-from transfer.errors import Conflict, InsufficientFunds
+from transfer.kernel.errors import Conflict, InsufficientFunds
+from transfer.kernel.unit_of_work import UnitOfWork
 from transfer.models import LedgerTransfer
-from transfer.unit_of_work import UnitOfWork
 
 
 async def test_fifty_concurrent_holds_against_funds_for_ten_exactly_ten_succeed(database: Database) -> None:

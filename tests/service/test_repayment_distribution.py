@@ -1,6 +1,6 @@
 """A repayment to many holders: one ledger transfer per holder, balances exact to the fen.
 
-The split runs in the database (transfer.distribution_sql); these tests hold it equal to the pure
+The split runs in the database (transfer.servicing.distribution_sql); these tests hold it equal to the pure
 reference rule (transfer.rules.distribution) on both databases, for a register of hundreds of holders
 and for random registers with amounts up to the 10^15 fen maximum.
 """
@@ -14,15 +14,16 @@ from sqlalchemy import func, insert, select
 
 from app.db import Database
 from tests.service.support import ledger_sum, run
-from transfer import ledger, reports
+from transfer import ledger
+from transfer.clearing import reports
+from transfer.kernel.money import MAX_AMOUNT_FEN
+from transfer.kernel.unit_of_work import UnitOfWork
 from transfer.models import Account, LedgerTransfer, Participant
 from transfer.models.loans import IncomeRight, Loan
 from transfer.models.servicing import Repayment, RepaymentShare
-from transfer.money import MAX_AMOUNT_FEN
 from transfer.rules.distribution import HolderShare, distribute_repayment
 from transfer.rules.shares import WHOLE_SHARE_PPM
-from transfer.servicing import RepaymentRecorded, record_repayment
-from transfer.unit_of_work import UnitOfWork
+from transfer.servicing.repayments import RepaymentRecorded, record_repayment
 
 # Hundreds of holders: the split's leftover fen spread over many tied remainders.
 HOLDERS = 250

@@ -1,7 +1,7 @@
 """Every table of the system. Importing this package registers them all on Base.metadata."""
 
-from transfer.models.audit import AuditEvent, AuditHead, AuditSeal
-from transfer.models.base import Base, UTCDateTime
+from transfer.kernel.audit_tables import AuditEvent, AuditHead, AuditSeal
+from transfer.kernel.model_base import Base, UTCDateTime
 from transfer.models.idempotency import IdempotencyRecord
 from transfer.models.ledger import Account, LedgerTransfer
 from transfer.models.loans import CollateralItem, CollateralPledge, IncomeRight, Loan  # noqa: F401

@@ -5,7 +5,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from transfer.models.base import Base, IdType, UTCDateTime
+from transfer.kernel.model_base import Base, IdType, UTCDateTime
 
 
 class Account(Base):

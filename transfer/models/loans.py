@@ -7,7 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from transfer.models.base import Base, IdType, UTCDateTime
+from transfer.kernel.model_base import Base, IdType, UTCDateTime
 
 
 class Loan(Base):
@@ -89,7 +89,7 @@ class IncomeRight(Base):
 
     __tablename__ = "income_rights"
     __table_args__ = (
-        # A holder with nothing is deleted rather than kept at zero (transfer.ownership).
+        # A holder with nothing is deleted rather than kept at zero (transfer.registry.ownership).
         CheckConstraint("share_ppm > 0 AND share_ppm <= 1000000", name="share_ppm_range"),
     )
 

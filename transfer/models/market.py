@@ -7,7 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import BigInteger, Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from transfer.models.base import Base, IdType, UTCDateTime
+from transfer.kernel.model_base import Base, IdType, UTCDateTime
 
 
 class Listing(Base):

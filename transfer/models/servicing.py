@@ -5,7 +5,7 @@ from datetime import date, datetime
 from sqlalchemy import BigInteger, Date, ForeignKey, Integer
 from sqlalchemy.orm import Mapped, mapped_column
 
-from transfer.models.base import Base, IdType, UTCDateTime
+from transfer.kernel.model_base import Base, IdType, UTCDateTime
 
 
 class Repayment(Base):

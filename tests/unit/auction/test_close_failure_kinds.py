@@ -7,7 +7,7 @@ import asyncio
 from sqlalchemy.exc import DataError, IntegrityError, InterfaceError, OperationalError
 
 from auction.close_isolation import MAX_REASON_LENGTH, describe, is_lot_failure
-from transfer.errors import Conflict
+from transfer.kernel.errors import Conflict
 
 
 def test_a_rule_a_constraint_or_a_bug_is_the_lots_failure() -> None:

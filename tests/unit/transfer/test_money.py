@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from transfer.money import MAX_AMOUNT_FEN, MoneyFormatError, format_fen, parse_yuan
+from transfer.kernel.money import MAX_AMOUNT_FEN, MoneyFormatError, format_fen, parse_yuan
 
 
 @pytest.mark.parametrize(

@@ -28,7 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from transfer.models import AuditEvent, AuditHead, AuditSeal
+from transfer.kernel.audit_tables import AuditEvent, AuditHead, AuditSeal
 
 GENESIS_HASH = "0" * 64
 VERIFY_BATCH_SIZE = 5_000

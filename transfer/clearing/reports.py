@@ -1,5 +1,5 @@
 """Clearing reports: fees forgone under the waiver (here), and the day's reconciliation
-(transfer.reconciliation, re-exported here).
+(transfer.clearing.reconciliation, re-exported here).
 
 The fee-waiver report is set-based SQL (one GROUP BY over the period's fee lines and trades), so it
 runs in one pass over a period whatever the number of trades.
@@ -14,11 +14,11 @@ from datetime import date
 from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from transfer.clearing.reconciliation import MAX_BREAKS_PER_KIND as MAX_BREAKS_PER_KIND
+from transfer.clearing.reconciliation import Break as Break
+from transfer.clearing.reconciliation import Reconciliation as Reconciliation
+from transfer.clearing.reconciliation import reconcile as reconcile
 from transfer.models.market import FeeLine, Trade
-from transfer.reconciliation import MAX_BREAKS_PER_KIND as MAX_BREAKS_PER_KIND
-from transfer.reconciliation import Break as Break
-from transfer.reconciliation import Reconciliation as Reconciliation
-from transfer.reconciliation import reconcile as reconcile
 
 CSV_BATCH_SIZE = 5_000
 

@@ -13,15 +13,15 @@ from datetime import date
 from sqlalchemy import String, and_, cast, delete, literal, select
 
 from transfer import ledger
-from transfer.distribution_sql import first_lines, write_repayment_shares
-from transfer.errors import Conflict, DomainError, Forbidden
-from transfer.loans import REPAID
+from transfer.kernel.errors import Conflict, DomainError, Forbidden
+from transfer.kernel.unit_of_work import UnitOfWork
 from transfer.models import Account
 from transfer.models.loans import CollateralPledge, Loan
 from transfer.models.servicing import Repayment, RepaymentShare
-from transfer.ownership import lock_loan
+from transfer.registry.loans import REPAID
+from transfer.registry.ownership import lock_loan
 from transfer.rules.distribution import DistributionLine
-from transfer.unit_of_work import UnitOfWork
+from transfer.servicing.distribution_sql import first_lines, write_repayment_shares
 
 
 @dataclass(frozen=True, slots=True)

@@ -46,12 +46,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from transfer.clearing.statements import shanghai_day_bounds
 from transfer.models import Account, LedgerTransfer
 from transfer.models.loans import IncomeRight
 from transfer.models.market import FeeLine, Trade
 from transfer.rules.fee_waiver import is_fee_waived, waiver_window
 from transfer.rules.shares import WHOLE_SHARE_PPM
-from transfer.statements import shanghai_day_bounds
 
 MAX_BREAKS_PER_KIND = 1_000
 # A prime below 2^31: a key and an amount reduced by it multiply to less than 2^62, and a day's

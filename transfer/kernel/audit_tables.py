@@ -5,20 +5,20 @@ from datetime import datetime
 from sqlalchemy import BigInteger, FetchedValue, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from transfer.models.base import Base, IdType, UTCDateTime
+from transfer.kernel.model_base import Base, IdType, UTCDateTime
 
 
 class AuditEvent(Base):
     """Append-only record of every state change; never updated.
 
-    A transaction inserts its events (id in insertion order); the sealer (transfer.audit) then
+    A transaction inserts its events (id in insertion order); the sealer (transfer.kernel.audit) then
     chains them by inserting one AuditSeal per event. Writers never wait on each other for the
     chain: only sealers take the chain head.
     """
 
     __tablename__ = "audit_events"
     __table_args__ = (
-        # The sealer's work queue, read from the head's watermark onwards (transfer.audit).
+        # The sealer's work queue, read from the head's watermark onwards (transfer.kernel.audit).
         Index("ix_audit_events_tx_id_id", "tx_id", "id"),
     )
 

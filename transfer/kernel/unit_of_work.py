@@ -19,8 +19,8 @@ from typing import Any, TypeVar
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from transfer.audit import PendingEvent, append_events
-from transfer.clock import Clock
+from transfer.kernel.audit import PendingEvent, append_events
+from transfer.kernel.clock import Clock
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)

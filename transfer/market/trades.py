@@ -5,12 +5,12 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from transfer.market_policy import MarketPolicy
+from transfer.kernel.unit_of_work import UnitOfWork
+from transfer.market.policy import MarketPolicy
 from transfer.models.market import FeeLine, Listing, Trade
 from transfer.rules.business_days import add_business_days
 from transfer.rules.fee_schedule import DEFAULT_FEE_SCHEDULE
 from transfer.rules.fee_waiver import compute_fee_lines, shanghai_trade_date
-from transfer.unit_of_work import UnitOfWork
 
 
 async def create_trade(

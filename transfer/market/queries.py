@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from transfer.errors import DomainError, NotFound
+from transfer.kernel.errors import DomainError, NotFound
 from transfer.models.market import Listing, Offer, Trade
 
 LISTING_STATUSES = ("open", "matched", "closed", "withdrawn")

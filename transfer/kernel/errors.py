@@ -51,7 +51,7 @@ class Forbidden(DomainError):
 
 class InsufficientFunds(Conflict):
     def __init__(self, participant_id: int, needed_fen: int, available_fen: int) -> None:
-        from transfer.money import format_fen
+        from transfer.kernel.money import format_fen
 
         shortfall_fen = needed_fen - available_fen
         super().__init__(

@@ -13,18 +13,18 @@ from datetime import datetime
 
 from sqlalchemy import ColumnElement, and_, select, update
 
-from transfer.errors import Conflict, DomainError, Forbidden, NotFound
-from transfer.loans import REPAID, is_ip_pledge_loan
-from transfer.locking import lock_row
-from transfer.market_policy import MarketPolicy
+from transfer.kernel.errors import Conflict, DomainError, Forbidden, NotFound
+from transfer.kernel.locking import lock_row
+from transfer.kernel.unit_of_work import UnitOfWork
+from transfer.market.policy import MarketPolicy
+from transfer.market.trades import create_trade
 from transfer.models import Participant
 from transfer.models.market import Listing, Offer, Trade
-from transfer.ownership import lock_loan, register_of
+from transfer.registry.loans import REPAID, is_ip_pledge_loan
+from transfer.registry.ownership import lock_loan, register_of
 from transfer.rules.largest_remainder import allocate
 from transfer.rules.shares import WHOLE_SHARE_PPM
 from transfer.rules.subscription import Subscription, allocate_subscriptions
-from transfer.trades import create_trade
-from transfer.unit_of_work import UnitOfWork
 
 KINDS = ("whole_loan", "income_right")
 MODES = ("negotiated", "auction", "subscription")

@@ -9,11 +9,11 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from transfer import ledger
-from transfer.api_keys import digest_api_key, digests_match, display_prefix, new_api_key
-from transfer.errors import DomainError, NotFound
+from transfer.kernel.errors import DomainError, NotFound
+from transfer.kernel.unit_of_work import UnitOfWork
 from transfer.models import Participant
+from transfer.registry.api_keys import digest_api_key, digests_match, display_prefix, new_api_key
 from transfer.rules.uscc import validate_uscc
-from transfer.unit_of_work import UnitOfWork
 
 ROLES = ("admin", "bank", "bidder", "agency", "clearing")
 MAX_NAME_LENGTH = 200

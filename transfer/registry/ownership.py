@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from sqlalchemy import delete, func, select
 
-from transfer.errors import Conflict
-from transfer.locking import lock_row
+from transfer.kernel.errors import Conflict
+from transfer.kernel.locking import lock_row
+from transfer.kernel.unit_of_work import UnitOfWork
 from transfer.models.loans import IncomeRight, Loan
 from transfer.rules.shares import WHOLE_SHARE_PPM
-from transfer.unit_of_work import UnitOfWork
 
 
 async def lock_loan(unit: UnitOfWork, loan_id: int) -> Loan:

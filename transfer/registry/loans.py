@@ -17,17 +17,17 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from transfer.errors import Conflict, DomainError, NotFound
+from transfer.kernel.errors import Conflict, DomainError, NotFound
+from transfer.kernel.money import MAX_AMOUNT_FEN
+from transfer.kernel.unit_of_work import RetryTransaction, UnitOfWork
 from transfer.models import Participant
 from transfer.models.loans import CollateralItem, CollateralPledge, IncomeRight, Loan
-from transfer.money import MAX_AMOUNT_FEN
 from transfer.rules.collateral import ALL_KINDS, ip_share_ppm, is_ip_pledge, is_known_kind
 from transfer.rules.shares import WHOLE_SHARE_PPM
 from transfer.rules.uscc import normalize_uscc, validate_uscc
-from transfer.unit_of_work import RetryTransaction, UnitOfWork
 
 STATUSES = ("performing", "overdue", "non_performing")
-# Set by the repayment of the last principal (transfer.servicing), never at registration.
+# Set by the repayment of the last principal (transfer.servicing.repayments), never at registration.
 REPAID = "repaid"
 MAX_RATE_BPS = 100_000  # 1,000 % a year: anything above is a typo, not a loan
 MIN_COLLATERAL_ITEMS = 1

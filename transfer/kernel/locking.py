@@ -10,8 +10,8 @@ from typing import Any, TypeVar
 
 from sqlalchemy import select
 
-from transfer.errors import NotFound
-from transfer.unit_of_work import UnitOfWork
+from transfer.kernel.errors import NotFound
+from transfer.kernel.unit_of_work import UnitOfWork
 
 M = TypeVar("M")
 

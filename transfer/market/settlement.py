@@ -11,12 +11,12 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from transfer import ledger
-from transfer.errors import Conflict
-from transfer.locking import lock_row
+from transfer.kernel.errors import Conflict
+from transfer.kernel.locking import lock_row
+from transfer.kernel.unit_of_work import UnitOfWork
 from transfer.models.market import BorrowerNotice, Trade
-from transfer.ownership import move_income_right, transfer_creditor
+from transfer.registry.ownership import move_income_right, transfer_creditor
 from transfer.rules.fee_waiver import shanghai_trade_date
-from transfer.unit_of_work import UnitOfWork
 
 
 async def lock_trade(unit: UnitOfWork, trade_id: int) -> Trade:
