@@ -10,7 +10,7 @@ from app.db import Database
 from app.lot_batches import LotBatches
 from app.lot_gates import LotGates
 from app.settings import Settings
-from auction.bidding import EnglishBidOutcome, EnglishBidRequest, KnownLot
+from auction.bidding.lot import EnglishBidOutcome, EnglishBidRequest, KnownLot
 from auction.policy import AuctionPolicy
 from transfer.kernel.clock import Clock, system_clock
 from transfer.kernel.unit_of_work import UnitOfWork, run_in_transaction

@@ -7,11 +7,11 @@ asyncpg connection, each its own transaction:
 1. read the lot and the registrations of the batch's bidders (no lock);
 2. one conditional write: the lot update applies only if the lot's sequence and state are still
    what step 1 read, and the bids and their audit events are inserted from that update's result,
-   so all of it happens together or not at all (`auction.bidding._conditional_bid_write`).
+   so all of it happens together or not at all (`auction.bidding.statements._conditional_bid_write`).
 
 Batches (app/lot_batches.py): a bid that arrives while its lot's batch is being written waits, and the
 bids that waited go together as the next batch, judged one after the other in arrival order
-(`auction.bidding.place_english_bids`), exactly as they would be one at a time. A lot bid on alone
+(`auction.bidding.english.place_english_bids`), exactly as they would be one at a time. A lot bid on alone
 gets batches of one; a hot lot gets one read and one write for every few bids instead of per bid,
 so neither the row nor the process's CPU queues up behind it.
 
@@ -20,7 +20,7 @@ read and judged again (LotChanged), as the issue allows: "a row lock or one cond
 per bid". After a few such misses in a row, the batch takes the row lock (BEGIN, read FOR UPDATE,
 write, COMMIT), which always applies.
 
-What takes the general path instead (`auction.bidding.place_bid` in a unit of work, under the row
+What takes the general path instead (`auction.bidding.place.place_bid` in a unit of work, under the row
 lock): SQLite, every other auction kind (found by the read, before any write), and requests with
 an Idempotency-Key, whose claim and stored answer live in the unit of work.
 """
@@ -36,15 +36,9 @@ import asyncpg
 
 from app.context import AppContext
 from app.db import DriverConnections
-from auction.bidding import (
-    BidResult,
-    EnglishBidOutcome,
-    EnglishBidRequest,
-    LotChanged,
-    NotEnglish,
-    place_english_bids,
-    postgres_driver_sql,
-)
+from auction.bidding.english import place_english_bids
+from auction.bidding.lot import BidResult, EnglishBidOutcome, EnglishBidRequest, LotChanged, NotEnglish
+from auction.bidding.statements import postgres_driver_sql
 from transfer.kernel.unit_of_work import MAX_ATTEMPTS, RETRYABLE_SQLSTATES, retry_pause, run_after_commit
 
 # A hot lot contended by several processes may change under a batch a few times in a row; each
@@ -52,7 +46,7 @@ from transfer.kernel.unit_of_work import MAX_ATTEMPTS, RETRYABLE_SQLSTATES, retr
 OPTIMISTIC_ATTEMPTS = 3
 MAX_CHANGED_ATTEMPTS = 50
 NOT_ENGLISH_MAX_ENTRIES = 10_000
-# Lots remembered as this process last saw them (auction.bidding.KnownLot): a bid on one of them
+# Lots remembered as this process last saw them (auction.bidding.lot.KnownLot): a bid on one of them
 # is judged on it and written without reading it first. Forgetting one costs a read, never an answer.
 KNOWN_LOTS_MAX_ENTRIES = 10_000
 

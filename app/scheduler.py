@@ -16,7 +16,7 @@ from sqlalchemy import bindparam, select
 
 from app import idempotency
 from app.context import AppContext
-from auction import close_isolation, closing
+from auction import close_isolation, closing, payment
 from auction.models import Auction, CloseFailure
 from transfer.kernel import audit
 from transfer.kernel.driver_sql import compile_for_driver
@@ -53,7 +53,7 @@ _NOW = bindparam("now", type_=UTCDateTime())
 _PROBE = select(
     select(Auction.id).where(closing.due_to_close(_NOW)).order_by(Auction.ends_at).limit(1).scalar_subquery(),
     select(Auction.id)
-    .where(closing.past_payment_deadline(_NOW))
+    .where(payment.past_payment_deadline(_NOW))
     .order_by(Auction.payment_due_at)
     .limit(1)
     .scalar_subquery(),
@@ -189,7 +189,7 @@ async def run_due_work(context: AppContext) -> None:
 
 async def default_overdue_winners(context: AppContext) -> None:
     while True:
-        defaulted = await context.transact(closing.default_overdue, actor_id=None)
+        defaulted = await context.transact(payment.default_overdue, actor_id=None)
         if defaulted:
             log.info("winners defaulted", count=defaulted)
         if defaulted < closing.CLOSE_BATCH_SIZE:

@@ -1,4 +1,4 @@
-"""Closing auctions exactly once, and the winner's payment or default.
+"""Closing auctions exactly once (the winner's payment or default: auction.payment).
 
 Closers claim due auctions with FOR UPDATE SKIP LOCKED on PostgreSQL, so any number of scheduler
 processes can run at once: each auction is claimed by one closer, and the state check under the lock
@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, and_, select, text
 
-from auction.creation import descending_rules, lock_auction
+from auction.creation import descending_rules
 from auction.models import RUNNING_PREDICATE, Auction, Bid, Registration
 from auction.policy import RUNNING_STATES, SEALED_KINDS, AuctionKind, AuctionPolicy, AuctionState
 from auction.rules import (
@@ -30,7 +30,6 @@ from auction.rules import (
     close_sealed,
 )
 from transfer import ledger
-from transfer.kernel.errors import Conflict, Forbidden
 from transfer.kernel.money import format_fen
 from transfer.kernel.unit_of_work import UnitOfWork
 from transfer.market.listings import trade_from_auction
@@ -214,11 +213,6 @@ def due_to_close(now: datetime | ColumnElement[datetime]) -> ColumnElement[bool]
     return and_(text(RUNNING_PREDICATE), Auction.ends_at <= now)
 
 
-def past_payment_deadline(now: datetime | ColumnElement[datetime]) -> ColumnElement[bool]:
-    """Winners who have not paid by their deadline: default_overdue's work."""
-    return and_(Auction.state == AuctionState.AWAITING_PAYMENT.value, Auction.payment_due_at <= now)
-
-
 async def close_due(unit: UnitOfWork, policy: AuctionPolicy, limit: int | None = None) -> int:
     """Close up to `limit` (default CLOSE_BATCH_SIZE) auctions whose end has passed; returns how
     many it closed."""
@@ -238,114 +232,3 @@ async def close_due(unit: UnitOfWork, policy: AuctionPolicy, limit: int | None =
     )
     await close_auctions(unit, due, policy)
     return len(due)
-
-
-async def default_overdue(unit: UnitOfWork, limit: int = CLOSE_BATCH_SIZE) -> int:
-    """Winners past their payment deadline default: the deposit goes to the seller, the bidder is barred."""
-    overdue = (
-        (
-            await unit.session.execute(
-                select(Auction)
-                .where(past_payment_deadline(unit.now))
-                .order_by(Auction.payment_due_at, Auction.id)
-                .limit(limit)
-                .with_for_update(skip_locked=True)
-            )
-        )
-        .scalars()
-        .all()
-    )
-    if not overdue:
-        return 0
-    escrow_id = await escrow_account_id(unit)
-    for auction in overdue:
-        winner = (
-            await unit.session.execute(
-                select(Registration).where(
-                    Registration.auction_id == auction.id, Registration.bidder_id == auction.winner_id
-                )
-            )
-        ).scalar_one()
-        if winner.deposit_hold_id is not None:
-            seller_account = await ledger.participant_account_id(
-                unit.session, auction.seller_id, ledger.AVAILABLE
-            )
-            await ledger.post_transfer(
-                unit,
-                f"{winner.deposit_hold_id}:forfeit",
-                debit_account_id=escrow_id,
-                credit_account_id=seller_account,
-                amount_fen=winner.deposit_fen,
-                code="deposit_forfeit",
-                reference=f"auction:{auction.id}",
-            )
-        winner.deposit_state = "forfeited"
-        winner.barred = True
-        auction.state = AuctionState.DEFAULTED.value
-        unit.record(
-            "auction.defaulted",
-            f"auction:{auction.id}",
-            {"winner_id": auction.winner_id, "deposit_forfeited_fen": winner.deposit_fen},
-        )
-        unit.publish(f"auction:{auction.id}", {"event": "defaulted", "server_time": unit.now.isoformat()})
-    return len(overdue)
-
-
-async def pay(unit: UnitOfWork, auction_id: int, bidder_id: int) -> Auction:
-    """The winner pays the balance from available funds; the seller receives the whole price."""
-    auction = await lock_auction(unit, auction_id)
-    if auction.winner_id != bidder_id:
-        raise Forbidden("not_the_winner", "only the winner of this auction pays for it")
-    if auction.state != AuctionState.AWAITING_PAYMENT:
-        raise Conflict("not_awaiting_payment", f"the auction is {auction.state}, not awaiting payment")
-    assert auction.payment_due_at is not None and auction.final_price_fen is not None
-    if unit.now > auction.payment_due_at:
-        raise Conflict("payment_deadline_passed", "the payment deadline has passed; the winner is in default")
-    winner = (
-        await unit.session.execute(
-            select(Registration).where(
-                Registration.auction_id == auction.id, Registration.bidder_id == bidder_id
-            )
-        )
-    ).scalar_one()
-    applied_fen = winner.deposit_fen if winner.deposit_hold_id is not None else 0
-    balance_fen = auction.final_price_fen - applied_fen
-    assert balance_fen >= 0
-    escrow_id = await escrow_account_id(unit)
-    if balance_fen > 0:
-        buyer_account = await ledger.participant_account_id(unit.session, bidder_id, ledger.AVAILABLE)
-        await ledger.post_transfer(
-            unit,
-            f"auction:{auction.id}:payment",
-            debit_account_id=buyer_account,
-            credit_account_id=escrow_id,
-            amount_fen=balance_fen,
-            code="auction_payment",
-            reference=f"auction:{auction.id}",
-        )
-    seller_account = await ledger.participant_account_id(unit.session, auction.seller_id, ledger.AVAILABLE)
-    await ledger.post_transfer(
-        unit,
-        f"auction:{auction.id}:proceeds",
-        debit_account_id=escrow_id,
-        credit_account_id=seller_account,
-        amount_fen=auction.final_price_fen,
-        code="auction_proceeds",
-        reference=f"auction:{auction.id}",
-    )
-    # Checked here so the winner hears the shortfall for this request.
-    await ledger.apply_balance_deltas(unit)
-    auction.state = AuctionState.SOLD.value
-    auction.paid_at = unit.now
-    unit.record(
-        "auction.paid",
-        f"auction:{auction.id}",
-        {
-            "winner_id": bidder_id,
-            "balance_fen": balance_fen,
-            "deposit_applied_fen": applied_fen,
-            "price_fen": auction.final_price_fen,
-        },
-    )
-    unit.publish(f"auction:{auction.id}", {"event": "sold", "server_time": unit.now.isoformat()})
-    return auction

@@ -28,9 +28,9 @@ from app.schemas.auctions import (
     require_aware,
 )
 from auction import queries
-from auction.bidding import place_bid
-from auction.closing import pay
+from auction.bidding.place import place_bid
 from auction.creation import AuctionSpec, cancel_auction, create_auction
+from auction.payment import pay
 from auction.policy import RUNNING_STATES, SEALED_KINDS
 from auction.registration import register
 from transfer.kernel.money import format_fen, parse_yuan

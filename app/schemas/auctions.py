@@ -6,7 +6,8 @@ from typing import Annotated
 
 import msgspec
 
-from auction.bidding import BidResult, descending_price_now, english_rules, english_state
+from auction.bidding.lot import BidResult, english_rules, english_state
+from auction.bidding.place import descending_price_now
 from auction.models import Auction, Bid, Registration
 from auction.policy import RUNNING_STATES, SEALED_KINDS, AuctionKind, AuctionState
 from auction.rules import minimum_bid_fen

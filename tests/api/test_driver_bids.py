@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from app import driver_bids
-from auction import bidding
+from auction.bidding import statements as bidding
 from auction.rules import EnglishBid, EnglishRules
 from tests.api.auction_support import AuctionHouse
 from tests.unit.auction.test_english_properties import Reference

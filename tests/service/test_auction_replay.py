@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from app.db import Database
-from auction.bidding import place_bid
+from auction.bidding.place import place_bid
 from auction.closing import close_due
 from auction.errors import BidRefused
 from auction.models import Auction, Bid

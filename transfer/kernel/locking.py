@@ -1,7 +1,8 @@
 """Loading one row under its row lock: FOR UPDATE on PostgreSQL (SQLite already holds the write lock).
 
-Every state change of a lot, trade, loan or listing goes through this, so changes to one object are
-serialized while different objects proceed in parallel.
+Changes to a trade, loan or listing, and every change to a lot other than an English bid (which
+is a conditional write on the lot's sequence instead: auction.bidding), go through this, so changes
+to one object are serialized while different objects proceed in parallel.
 """
 
 from __future__ import annotations

@@ -1,0 +1,282 @@
+"""The SQL of a bid: reading the lot with its registrations, and the one conditional write of an
+English bid (or a batch), built once; compiled for asyncpg on PostgreSQL, three statements on SQLite."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields
+from typing import Any, Protocol, cast
+
+from sqlalchemy import (
+    Executable,
+    Select,
+    Table,
+    and_,
+    any_,
+    bindparam,
+    func,
+    insert,
+    select,
+    true,
+    update,
+)
+from sqlalchemy import (
+    cast as sql_cast,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
+
+from auction.bidding.lot import AUCTIONS, BIDS, REGISTRATIONS, LotForBid
+from transfer.kernel import audit
+from transfer.kernel.driver_sql import DriverStatement, compile_for_driver
+from transfer.kernel.errors import NotFound
+from transfer.kernel.unit_of_work import UnitOfWork
+
+# LotForBid's fields that come from the bidder's registration; the rest are the lot's columns.
+REGISTRATION_COLUMNS = ("registration_id", "paddle", "deposit_state", "barred")
+
+
+_LOT_COLUMNS = [f.name for f in fields(LotForBid) if f.name not in REGISTRATION_COLUMNS]
+
+
+def _lot_with_registrations(bidders: Any, *extra: Any) -> Select[Any]:
+    """The lot joined to the registrations of the bidders `bidders` picks (no row when none)."""
+    return (
+        select(
+            *(AUCTIONS.c[name] for name in _LOT_COLUMNS),
+            *extra,
+            REGISTRATIONS.c.id.label("registration_id"),
+            REGISTRATIONS.c.paddle,
+            REGISTRATIONS.c.deposit_state,
+            REGISTRATIONS.c.barred,
+        )
+        .select_from(
+            AUCTIONS.outerjoin(REGISTRATIONS, and_(REGISTRATIONS.c.auction_id == AUCTIONS.c.id, bidders))
+        )
+        .where(AUCTIONS.c.id == bindparam("auction_id"))
+    )
+
+
+# Built once. One bidder's registration (the unit-of-work path, both databases): _READ_LOT takes
+# the lot's row lock (FOR UPDATE of the lot only), _READ_LOT_SNAPSHOT reads it without.
+_READ_LOT_SNAPSHOT = _lot_with_registrations(REGISTRATIONS.c.bidder_id == bindparam("bidder_id"))
+
+
+_READ_LOT = _READ_LOT_SNAPSHOT.with_for_update(of=AUCTIONS)
+
+
+# PostgreSQL, for a batch of bids (place_english_bids): the lot once per registered bidder among
+# `bidder_ids` (or once with no registration), with the row lock or without.
+_READ_LOTS_SNAPSHOT = _lot_with_registrations(
+    # The column's own type: an int4 array would refuse a 64-bit bidder id (migration 0010).
+    REGISTRATIONS.c.bidder_id == any_(bindparam("bidder_ids", type_=ARRAY(REGISTRATIONS.c.bidder_id.type))),
+    REGISTRATIONS.c.bidder_id.label("registered_bidder_id"),
+)
+
+
+_READ_LOTS = _READ_LOTS_SNAPSHOT.with_for_update(of=AUCTIONS)
+
+
+class BidStatements(Protocol):
+    """A bid's read and write inside a unit of work (SessionStatements, both databases). The
+    PostgreSQL driver path runs batches through BatchStatements instead, with the same write."""
+
+    async def read_lot(self, params: dict[str, Any]) -> Mapping[str, Any] | None: ...
+
+    async def write(self, params: dict[str, Any]) -> None: ...
+
+
+class SessionStatements:
+    def __init__(self, unit: UnitOfWork) -> None:
+        self._unit = unit
+
+    async def read_lot(self, params: dict[str, Any]) -> Mapping[str, Any] | None:
+        connection = await self._unit.session.connection()
+        row = (await connection.execute(_READ_LOT, params)).one_or_none()
+        return None if row is None else cast(Mapping[str, Any], row._mapping)
+
+    async def write(self, params: dict[str, Any]) -> None:
+        """On PostgreSQL the conditional write, the one statement the driver path runs too (under
+        the row lock it always applies); SQLite, which holds its write lock for the whole
+        transaction and has no data-modifying CTEs, runs the three writes one by one."""
+        connection = await self._unit.session.connection()
+        if connection.dialect.name == "postgresql":
+            applied = (
+                await connection.execute(_conditional_bid_write(_is_batch(params)), params)
+            ).scalar_one()
+            assert applied == 1, "the lot changed under its row lock"
+            return
+        insert_bids, insert_events, update_lot = _sqlite_bid_writes()
+        await connection.execute(insert_bids, _rows(params, "bid", BID_COLUMNS))
+        await connection.execute(insert_events, _rows(params, "event", audit.EVENT_COLUMNS))
+        await connection.execute(update_lot, params)
+
+
+def _is_batch(params: dict[str, Any]) -> bool:
+    """Whether write_params gave the bids as column arrays (several bids) or as values (one)."""
+    return isinstance(params["bid_sequence"], list)
+
+
+def _rows(params: dict[str, Any], prefix: str, columns: tuple[str, ...]) -> list[dict[str, Any]]:
+    """The write's rows, one dict each: a batch's column arrays (prefix_column: [one value per
+    row]) taken apart, or the one bid's values."""
+    if not _is_batch(params):
+        return [{f"{prefix}_{c}": params[f"{prefix}_{c}"] for c in columns}]
+    arrays = [params[f"{prefix}_{c}"] for c in columns]
+    return [
+        {f"{prefix}_{c}": v for c, v in zip(columns, values, strict=True)}
+        for values in zip(*arrays, strict=True)
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class DriverBidSql:
+    """The driver path's statements, compiled once for PostgreSQL's asyncpg driver from the same
+    tables and columns SessionStatements uses: the lot and some bidders' registrations read with
+    the lot's row lock or without it, and the conditional write (`_conditional_bid_write`) of one
+    bid or of a batch."""
+
+    read_locked: DriverStatement
+    read_snapshot: DriverStatement
+    write_one: DriverStatement
+    write_batch: DriverStatement
+
+    def write(self, params: dict[str, Any]) -> DriverStatement:
+        return self.write_batch if _is_batch(params) else self.write_one
+
+
+@functools.cache
+def postgres_driver_sql() -> DriverBidSql:
+    return DriverBidSql(
+        compile_for_driver(_READ_LOTS),
+        compile_for_driver(_READ_LOTS_SNAPSHOT),
+        compile_for_driver(_conditional_bid_write(batch=False)),
+        compile_for_driver(_conditional_bid_write(batch=True)),
+    )
+
+
+async def read_lot_for_bid(statements: BidStatements, auction_id: int, bidder_id: int) -> LotForBid:
+    """The lot under its row lock and the bidder's registration, in one round trip.
+
+    Every round trip made while holding the lock lengthens the queue on a hot lot, so the
+    registration rides along with the lock instead of being read after it.
+    """
+    row = await statements.read_lot({"auction_id": auction_id, "bidder_id": bidder_id})
+    if row is None:
+        raise NotFound("auction_not_found", f"auction {auction_id} does not exist", field="id")
+    return LotForBid(**row)
+
+
+class BatchStatements(Protocol):
+    """A batch's two statements on PostgreSQL's driver (app/driver_bids.py, compiled by
+    `postgres_driver_sql`): read the lot with some bidders' registrations, write."""
+
+    async def read_lots(self, params: dict[str, Any]) -> Sequence[Mapping[str, Any]]: ...
+
+    async def write(self, params: dict[str, Any]) -> None: ...
+
+
+BID_COLUMNS = (
+    "auction_id", "registration_id", "bidder_id", "paddle", "sequence", "amount_fen", "max_amount_fen",
+    "price_after_fen", "leading_after", "superseded", "received_at",
+)  # fmt: skip
+
+
+# What an English bid sets on its lot (all of it, every time: one statement shape).
+LOT_BID_COLUMNS = (
+    "last_sequence", "price_fen", "leader_id", "leader_paddle", "leader_max_fen", "runner_up_max_fen",
+    "floor_fen", "reserve_met", "bid_count", "state", "ends_at",
+)  # fmt: skip
+
+
+@functools.cache
+def _sqlite_bid_writes() -> tuple[Executable, ...]:
+    """The bid's three writes with bound parameters, built once (reusing a built statement skips
+    SQLAlchemy's per-call construction and cache-key work, a visible share of a bid's CPU)."""
+    return (
+        insert(BIDS).values({c: bindparam(f"bid_{c}") for c in BID_COLUMNS}),
+        insert(audit.EVENTS).values({c: bindparam(f"event_{c}") for c in audit.EVENT_COLUMNS}),
+        update(AUCTIONS)
+        .where(AUCTIONS.c.id == bindparam("lot_id"))
+        .values({c: bindparam(f"lot_{c}") for c in LOT_BID_COLUMNS}),
+    )
+
+
+@functools.cache
+def _conditional_bid_write(batch: bool) -> Select[int]:
+    """The writes of one bid or of a batch as one statement that applies only if the lot is still
+    as it was read: the lot update is conditioned on its sequence and state (any other bid raises
+    the sequence; a close or a cancellation changes the state), and the bids and their audit events
+    are inserted from the update's result, so they exist exactly when the update happened. Answers
+    1 or 0 rows applied. Under the lot's row lock it always applies.
+
+    One bid's values go as plain parameters, a batch's as one array per column: arrays cost the
+    driver about a third more CPU to send, paid only where they save whole statements.
+    """
+    lot = (
+        update(AUCTIONS)
+        .where(
+            AUCTIONS.c.id == bindparam("lot_id"),
+            AUCTIONS.c.last_sequence == bindparam("expected_sequence"),
+            AUCTIONS.c.state == bindparam("expected_state"),
+        )
+        .values({c: bindparam(f"lot_{c}") for c in LOT_BID_COLUMNS})
+        .returning(AUCTIONS.c.id)
+        .cte("write_lot")
+    )
+
+    def inserted_with(table: Table, prefix: str, columns: tuple[str, ...], name: str) -> Any:
+        if not batch:
+            values = select(
+                *(bindparam(f"{prefix}_{c}", type_=table.c[c].type) for c in columns)
+            ).select_from(lot)
+            return insert(table).from_select(list(columns), values).cte(name)
+        # One array per column, unnested into rows in the order given (the bids' sequence order).
+        arrays = [sql_cast(bindparam(f"{prefix}_{c}"), ARRAY(table.c[c].type)) for c in columns]
+        rows = (
+            func.unnest(*arrays)
+            .table_valued(*columns, with_ordinality="ordinality")
+            .render_derived(name=f"{prefix}_rows")
+        )
+        values = (
+            select(*(rows.c[c] for c in columns))
+            # Joined to the lot's update on nothing: every row if the update applied, else none.
+            .select_from(rows.join(lot, true()))
+            .order_by(rows.c.ordinality)
+        )
+        return insert(table).from_select(list(columns), values).cte(name)
+
+    return (
+        select(func.count())
+        .select_from(lot)
+        .add_cte(
+            inserted_with(BIDS, "bid", BID_COLUMNS, "write_bids"),
+            inserted_with(audit.EVENTS, "event", audit.EVENT_COLUMNS, "write_events"),
+        )
+    )
+
+
+def write_params(
+    read: LotForBid,
+    changes: dict[str, Any],
+    bid_rows: Sequence[dict[str, Any]],
+    event_rows: Sequence[dict[str, Any]],
+) -> dict[str, Any]:
+    """The write's parameters: the lot as read (a conditional write applies only if it is still so),
+    the lot as the last bid leaves it, and the bids and their events: one bid's values, or one
+    array per column of a batch's (see _conditional_bid_write)."""
+    assert changes.keys() == set(LOT_BID_COLUMNS)
+    params = {
+        "lot_id": read.id,
+        "expected_sequence": read.last_sequence,
+        "expected_state": read.state,
+        **{f"lot_{c}": v for c, v in changes.items()},
+    }
+    if len(bid_rows) == 1:
+        [bid_row], [event_row] = bid_rows, event_rows
+        params.update({f"bid_{c}": v for c, v in bid_row.items()})
+        params.update({f"event_{c}": v for c, v in event_row.items()})
+    else:
+        params.update({f"bid_{c}": [row[c] for row in bid_rows] for c in BID_COLUMNS})
+        params.update({f"event_{c}": [row[c] for row in event_rows] for c in audit.EVENT_COLUMNS})
+    return params

@@ -1,0 +1,74 @@
+"""The ledger: double-entry accounts, idempotent transfers and two-phase holds.
+
+Every movement debits one account and credits another by the same positive amount, so the sum
+of all balances stays zero. Movements add to the unit of work's net delta per account; the deltas
+are applied once, just before commit, with one conditional UPDATE per account in account-id order:
+
+* an overdraft of a non-negative account is refused by the WHERE clause itself, correct under any
+  number of concurrent writers on both databases (PostgreSQL re-checks the condition after waiting
+  for the row lock; SQLite has a single writer), and aborts the whole unit of work;
+* every transaction locks its accounts in the same global order, so transactions touching the
+  same accounts in different orders cannot deadlock, and the row locks are held only until commit."""
+
+from __future__ import annotations
+
+from transfer.ledger.accounts import (
+    AVAILABLE,
+    CENTER_ACCOUNT_CODES,
+    ESCROW,
+    EXTERNAL,
+    FEE_INCOME,
+    HELD,
+    PARTICIPANT_ACCOUNT_CODES,
+    PENDING,
+    POSTED,
+    VOIDED,
+    Balances,
+    account_id,
+    balances,
+    center_account_key,
+    ensure_center_accounts,
+    ledger_sum_fen,
+    open_participant_accounts,
+    participant_account_id,
+    participant_account_key,
+)
+from transfer.ledger.deltas import BULK_CREDIT_ROWS, apply_balance_deltas, current_balances
+from transfer.ledger.funds import record_funds, withdraw
+from transfer.ledger.holds import HoldResolution, hold, post_hold, resolve_holds, void_hold
+from transfer.ledger.posting import TRANSFER_COLUMNS, post_fan_out, post_transfer
+
+__all__ = [
+    "AVAILABLE",
+    "BULK_CREDIT_ROWS",
+    "CENTER_ACCOUNT_CODES",
+    "ESCROW",
+    "EXTERNAL",
+    "FEE_INCOME",
+    "HELD",
+    "PARTICIPANT_ACCOUNT_CODES",
+    "PENDING",
+    "POSTED",
+    "TRANSFER_COLUMNS",
+    "VOIDED",
+    "Balances",
+    "HoldResolution",
+    "account_id",
+    "apply_balance_deltas",
+    "balances",
+    "center_account_key",
+    "current_balances",
+    "ensure_center_accounts",
+    "hold",
+    "ledger_sum_fen",
+    "open_participant_accounts",
+    "participant_account_id",
+    "participant_account_key",
+    "post_fan_out",
+    "post_hold",
+    "post_transfer",
+    "record_funds",
+    "resolve_holds",
+    "void_hold",
+    "withdraw",
+]

@@ -1,0 +1,184 @@
+"""Posting movements: one idempotent transfer, or a fan-out of many credits from one debit written set-based."""
+
+from __future__ import annotations
+
+from typing import cast
+
+from sqlalchemy import Select, String, Table, func, insert, literal, null, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from transfer.kernel.errors import Conflict, InsufficientFunds
+from transfer.kernel.model_base import UTCDateTime
+from transfer.kernel.unit_of_work import UnitOfWork
+from transfer.ledger.accounts import PENDING, POSTED
+from transfer.ledger.deltas import move
+from transfer.models import Account, LedgerTransfer
+
+TRANSFER_COLUMNS = (
+    "id",
+    "kind",
+    "debit_account_id",
+    "credit_account_id",
+    "amount_fen",
+    "pending_id",
+    "pending_status",
+    "code",
+    "reference",
+    "created_at",
+)
+
+
+async def post_fan_out(
+    unit: UnitOfWork,
+    *,
+    debit_account_id: int,
+    credits: Select[tuple[str, int, int]],
+    total_fen: int,
+    code: str,
+    reference: str | None = None,
+) -> int:
+    """One account pays many (a repayment to its holders), set-based: `credits` selects
+    (transfer id, credit account, amount) rows, one per credit, each amount positive and each
+    account distinct from the debit and from the others. Returns the number of credits.
+
+    Every credit is its own ledger transfer, written by one INSERT … SELECT; the balances change by
+    one UPDATE … FROM and one debit, so 100,000 credits never pass through Python. The accounts are
+    locked first in id order on PostgreSQL, the global order every transaction keeps (SQLite has a
+    single writer). The movements happen now, not at commit, so this must be the unit's only money
+    movement: a delta left pending would lock its account after these, out of order.
+
+    No per-id replay check as in post_transfer: the caller derives ids from a record that is itself
+    created once, and the primary key refuses any repeat.
+    """
+    assert not any(unit.balance_deltas_fen.values()), "a fan-out is its unit of work's only movement"
+    session = unit.session
+    rows = credits.subquery("credits")
+    accounts = cast(Table, Account.__table__)
+    # One pass locks the debit and every credited account in id order (PostgreSQL; SQLite has a
+    # single writer) and counts and sums the credits on the way.
+    touched = (
+        select(accounts.c.id, rows.c[2].label("amount_fen"))
+        .outerjoin(rows, rows.c[1] == accounts.c.id)
+        .where((accounts.c.id == debit_account_id) | rows.c[1].is_not(None))
+        .order_by(accounts.c.id)
+    )
+    if (await session.connection()).dialect.name == "postgresql":
+        touched = touched.with_for_update(of=accounts)
+    locked = touched.subquery("locked")
+    count, credited_fen = (
+        await session.execute(
+            select(func.count(locked.c.amount_fen), func.coalesce(func.sum(locked.c.amount_fen), 0))
+        )
+    ).one()
+    assert credited_fen == total_fen, f"credits sum to {credited_fen} fen, not {total_fen}"
+    if count == 0:
+        return 0
+    await session.execute(
+        insert(cast(Table, LedgerTransfer.__table__)).from_select(
+            TRANSFER_COLUMNS,
+            select(
+                rows.c[0],
+                literal(POSTED),
+                literal(debit_account_id),
+                rows.c[1],
+                rows.c[2],
+                null(),
+                null(),
+                literal(code),
+                literal(reference, String()),
+                literal(unit.now, UTCDateTime()),
+            ),
+        )
+    )
+    credited = await session.execute(
+        update(accounts)
+        .where(accounts.c.id == rows.c[1])
+        .values(balance_fen=accounts.c.balance_fen + rows.c[2])
+    )
+    assert credited.rowcount == count, "every credit names an existing account"  # type: ignore[attr-defined]
+    debited = await session.execute(
+        update(accounts)
+        .where(accounts.c.id == debit_account_id)
+        .where(accounts.c.non_negative.is_(False) | (accounts.c.balance_fen >= total_fen))
+        .values(balance_fen=accounts.c.balance_fen - total_fen)
+    )
+    if debited.rowcount != 1:  # type: ignore[attr-defined]
+        row = (
+            await session.execute(
+                select(Account.participant_id, Account.balance_fen).where(Account.id == debit_account_id)
+            )
+        ).one()
+        raise InsufficientFunds(row.participant_id or 0, total_fen, row.balance_fen)
+    return int(count)
+
+
+async def existing_transfer(
+    session: AsyncSession, transfer_id: str, **expected: object
+) -> LedgerTransfer | None:
+    """Return the transfer already stored under this id, if its content matches; refuse a clash."""
+    found = await session.get(LedgerTransfer, transfer_id)
+    if found is None:
+        return None
+    for name, value in expected.items():
+        if getattr(found, name) != value:
+            raise Conflict(
+                "transfer_id_reused",
+                f"transfer id {transfer_id} already exists with a different {name}",
+                field="id",
+            )
+    return found
+
+
+async def post_transfer(
+    unit: UnitOfWork,
+    transfer_id: str,
+    *,
+    debit_account_id: int,
+    credit_account_id: int,
+    amount_fen: int,
+    code: str,
+    reference: str | None = None,
+) -> LedgerTransfer:
+    """A plain movement. A repeated id with the same content is a no-op returning the original."""
+    return await record_transfer(
+        unit, transfer_id, POSTED, debit_account_id, credit_account_id, amount_fen, code, reference
+    )
+
+
+async def record_transfer(
+    unit: UnitOfWork,
+    transfer_id: str,
+    kind: str,
+    debit_account_id: int,
+    credit_account_id: int,
+    amount_fen: int,
+    code: str,
+    reference: str | None,
+) -> LedgerTransfer:
+    """Store a new movement (a hold when kind is pending), or return the identical one already
+    stored under this id: a client's retry has one effect."""
+    existing = await existing_transfer(
+        unit.session,
+        transfer_id,
+        kind=kind,
+        debit_account_id=debit_account_id,
+        credit_account_id=credit_account_id,
+        amount_fen=amount_fen,
+    )
+    if existing is not None:
+        return existing
+    move(unit, debit_account_id, credit_account_id, amount_fen)
+    transfer = LedgerTransfer(
+        id=transfer_id,
+        kind=kind,
+        debit_account_id=debit_account_id,
+        credit_account_id=credit_account_id,
+        amount_fen=amount_fen,
+        pending_status=PENDING if kind == PENDING else None,
+        code=code,
+        reference=reference,
+        created_at=unit.now,
+    )
+    unit.session.add(transfer)
+    await unit.session.flush()
+    return transfer
