@@ -11,6 +11,8 @@ from app.lot_batches import LotBatches
 from app.lot_gates import LotGates
 from app.settings import Settings
 from auction.bidding.lot import EnglishBidOutcome, EnglishBidRequest, KnownLot
+from auction.listing_sales import ListingSales
+from auction.origins import OriginKind
 from auction.policy import AuctionPolicy
 from transfer.kernel.clock import Clock, system_clock
 from transfer.kernel.unit_of_work import UnitOfWork, run_in_transaction
@@ -49,7 +51,7 @@ class AppContext:
             payment_deadline_s=s.payment_deadline_s,
             close_retry_s=s.auction_close_retry_s,
             close_max_attempts=s.auction_close_max_attempts,
-            market=self.market_policy,
+            origins={OriginKind.LISTING.value: ListingSales(self.market_policy)},
         )
 
     @property

@@ -189,7 +189,9 @@ async def run_due_work(context: AppContext) -> None:
 
 async def default_overdue_winners(context: AppContext) -> None:
     while True:
-        defaulted = await context.transact(payment.default_overdue, actor_id=None)
+        defaulted = await context.transact(
+            lambda unit: payment.default_overdue(unit, context.auction_policy), actor_id=None
+        )
         if defaulted:
             log.info("winners defaulted", count=defaulted)
         if defaulted < closing.CLOSE_BATCH_SIZE:

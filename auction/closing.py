@@ -14,6 +14,7 @@ from sqlalchemy import ColumnElement, and_, select, text
 
 from auction.creation import descending_rules
 from auction.models import RUNNING_PREDICATE, Auction, Bid, Registration
+from auction.origins import handler_for
 from auction.policy import RUNNING_STATES, SEALED_KINDS, AuctionKind, AuctionPolicy, AuctionState
 from auction.rules import (
     Acceptance,
@@ -32,7 +33,6 @@ from auction.rules import (
 from transfer import ledger
 from transfer.kernel.money import format_fen
 from transfer.kernel.unit_of_work import UnitOfWork
-from transfer.market.listings import trade_from_auction
 
 CLOSE_BATCH_SIZE = 1000
 # Running lots past their end, and lots set aside after a failed close (retried one at a time).
@@ -129,13 +129,14 @@ async def _settle_outcome(
 ) -> list[ledger.HoldResolution]:
     resolutions: list[ledger.HoldResolution] = []
     winner_id = outcome.winner_id if isinstance(outcome, Sold) else None
-    # An auction of a listing sells a loan or an income right: its result is a trade, settled
-    # delivery versus payment by clearing, so every deposit (the winner's too) is released here.
-    settles_by_trade = winner_id is not None and auction.listing_id is not None and policy.market is not None
+    origin = handler_for(policy.origins, auction.origin_kind)
+    # An origin that settles its sales itself (a listing's is a trade, settled delivery versus
+    # payment by clearing) takes the sale over: every deposit, the winner's too, is released here.
+    settled_by_origin = winner_id is not None and origin is not None and origin.settles_sale
     for registration in registrations:
         if registration.deposit_state != "held":
             continue
-        if registration.bidder_id == winner_id and not settles_by_trade:
+        if registration.bidder_id == winner_id and not settled_by_origin:
             if registration.deposit_hold_id is not None:
                 # The winner's deposit goes toward the price: held in escrow until payment or default.
                 resolutions.append(
@@ -171,15 +172,12 @@ async def _settle_outcome(
         auction.leader_id = outcome.winner_id
         auction.leader_paddle = winner.paddle
         auction.payment_due_at = unit.now + timedelta(seconds=policy.payment_deadline_s)
-        if settles_by_trade:
-            assert auction.listing_id is not None
-            assert policy.market is not None
-            trade = await trade_from_auction(
-                unit, auction.listing_id, outcome.winner_id, outcome.price_fen, policy.market
-            )
+        if origin is not None:
+            taken = await origin.sold(unit, auction, outcome.winner_id, outcome.price_fen)
+            payload.update(taken.live)
+        if settled_by_origin:
             auction.state = AuctionState.SOLD.value
             auction.payment_due_at = None
-            payload["trade_id"] = trade.id
         payload.update(
             outcome="sold",
             winning_paddle=winner.paddle,

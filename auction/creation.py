@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 
 from auction.models import Auction, CloseFailure, Registration
+from auction.origins import OriginHandler, OriginKind, handler_for
 from auction.policy import RUNNING_STATES, AuctionKind, AuctionPolicy, AuctionState
 from auction.rules import DescendingRules, PriceGrid
 from transfer import ledger
@@ -17,14 +18,9 @@ from transfer.kernel.errors import Conflict, DomainError, Forbidden, NotFound
 from transfer.kernel.locking import lock_row
 from transfer.kernel.money import format_fen
 from transfer.kernel.unit_of_work import UnitOfWork
-from transfer.market.listings import lock_listing_for_auction
-from transfer.models.market import Listing
 from transfer.registry.loans import REPAID, collateral_owners
 
 MAX_COLLATERAL_IDS = 100
-# An auction of a listing may follow one of these; any other state of the listing's auction
-# means it is still selling the listing (or has sold it).
-FAILED_STATES = (AuctionState.UNSOLD, AuctionState.DEFAULTED, AuctionState.CANCELLED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +33,9 @@ class AuctionSpec:
     starts_at: datetime
     ends_at: datetime
     lot_description: str | None = None
-    listing_id: int | None = None
+    # Where the lot comes from (auction.origins): a bank's own lot, or another context's object.
+    origin_kind: str = OriginKind.DIRECT.value
+    origin_id: int | None = None
     collateral_ids: Sequence[int] = ()
     reserve_price_fen: int | None = None
     extension_window_s: int | None = None
@@ -120,33 +118,23 @@ def _validate(spec: AuctionSpec, policy: AuctionPolicy, now: datetime) -> Auctio
     return kind
 
 
-async def _check_lot_is_sellers(unit: UnitOfWork, seller_id: int, spec: AuctionSpec) -> Listing | None:
-    """What the lot names must be the seller's: its listing (the listing's own auction, with no
-    other one still selling it) and its collateral (of the seller's own loans, or of the listing's
-    loan). Returns the listing, locked."""
-    listing = None
-    if spec.listing_id is not None:
-        listing = await lock_listing_for_auction(unit, spec.listing_id, seller_id)
-        if listing.auction_id is not None:
-            current = await unit.session.get(Auction, listing.auction_id)
-            if current is not None and current.state not in FAILED_STATES:
-                raise Conflict(
-                    "listing_already_auctioned",
-                    f"auction {current.id} of listing {listing.id} is {current.state}",
-                    field="lot.listing_id",
-                )
+async def _check_lot_is_sellers(
+    unit: UnitOfWork, seller_id: int, spec: AuctionSpec, origin: OriginHandler | None
+) -> None:
+    """What the lot names must be the seller's: its origin (asked of the origin's handler) or, for a
+    bank's own lot, its collateral (of loans the seller is the creditor of, not repaid)."""
+    if origin is not None:
+        assert spec.origin_id is not None
+        await origin.claim(unit, seller_id, spec.origin_id, spec.collateral_ids)
+        return
     owners = await collateral_owners(unit.session, spec.collateral_ids)
     for collateral_id in sorted(set(spec.collateral_ids)):
         owner = owners.get(collateral_id)
         # An id that does not exist is refused like another bank's: nobody learns which ids exist.
-        yours = owner is not None and (
-            owner.loan_id == listing.loan_id if listing is not None else owner.creditor_id == seller_id
-        )
-        if owner is None or not yours:
+        if owner is None or owner.creditor_id != seller_id:
             raise Forbidden(
                 "not_your_collateral",
-                f"collateral {collateral_id} is not collateral of "
-                + ("the listing's loan" if listing is not None else "a loan you are the creditor of"),
+                f"collateral {collateral_id} is not collateral of a loan you are the creditor of",
                 field="lot.collateral_ids",
             )
         if owner.loan_status == REPAID:
@@ -155,14 +143,14 @@ async def _check_lot_is_sellers(unit: UnitOfWork, seller_id: int, spec: AuctionS
                 f"collateral {collateral_id} secured loan {owner.loan_id}, which is repaid",
                 field="lot.collateral_ids",
             )
-    return listing
 
 
 async def create_auction(
     unit: UnitOfWork, seller_id: int, spec: AuctionSpec, policy: AuctionPolicy
 ) -> Auction:
     kind = _validate(spec, policy, unit.now)
-    listing = await _check_lot_is_sellers(unit, seller_id, spec)
+    origin = handler_for(policy.origins, spec.origin_kind)
+    await _check_lot_is_sellers(unit, seller_id, spec, origin)
     if spec.rerun_of_id is not None:
         previous = await unit.session.get(Auction, spec.rerun_of_id)
         if previous is None:
@@ -195,7 +183,8 @@ async def create_auction(
         state=AuctionState.SCHEDULED.value,
         lot_title=spec.lot_title.strip(),
         lot_description=spec.lot_description,
-        listing_id=spec.listing_id,
+        origin_kind=spec.origin_kind,
+        origin_id=spec.origin_id,
         collateral_ids=json.dumps(sorted(set(spec.collateral_ids))),
         rerun_of_id=spec.rerun_of_id,
         start_price_fen=spec.start_price_fen,
@@ -219,8 +208,9 @@ async def create_auction(
     )
     unit.session.add(auction)
     await unit.session.flush()
-    if listing is not None:
-        listing.auction_id = auction.id
+    if origin is not None:
+        assert spec.origin_id is not None
+        await origin.attach(unit, spec.origin_id, auction)
     unit.record(
         "auction.created",
         f"auction:{auction.id}",
@@ -234,7 +224,8 @@ async def create_auction(
             "deposit_fen": spec.deposit_fen,
             "starts_at": spec.starts_at.isoformat(),
             "ends_at": spec.ends_at.isoformat(),
-            "listing_id": spec.listing_id,
+            "origin_kind": spec.origin_kind,
+            "origin_id": spec.origin_id,
             "rerun_of_id": spec.rerun_of_id,
         },
     )

@@ -41,6 +41,7 @@ class Auction(Base):
             postgresql_where=text(RUNNING_PREDICATE),
             sqlite_where=text(RUNNING_PREDICATE),
         ),
+        Index("ix_auctions_origin", "origin_kind", "origin_id"),
     )
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
@@ -50,7 +51,10 @@ class Auction(Base):
     state: Mapped[str] = mapped_column(String(20))
     lot_title: Mapped[str] = mapped_column(String(300))
     lot_description: Mapped[str | None] = mapped_column(Text, nullable=True)
-    listing_id: Mapped[int | None] = mapped_column(IdType, nullable=True, index=True)
+    # Where the lot comes from (auction.origins.OriginKind) and the origin's own id for it (a
+    # listing's id; none for a bank's own lot). The house never reads the id: its handler does.
+    origin_kind: Mapped[str] = mapped_column(String(24), default="direct")
+    origin_id: Mapped[int | None] = mapped_column(IdType, nullable=True)
     # JSON list of collateral ids; the registry that owns them comes with the transfer center.
     collateral_ids: Mapped[str] = mapped_column(Text, default="[]")
     # A re-run of a failed or defaulted auction of the same lot: bars on the lot carry over.

@@ -10,7 +10,8 @@ from sqlalchemy import ColumnElement, and_, select
 from auction.closing import CLOSE_BATCH_SIZE, escrow_account_id
 from auction.creation import lock_auction
 from auction.models import Auction, Registration
-from auction.policy import AuctionState
+from auction.origins import handler_for
+from auction.policy import AuctionPolicy, AuctionState
 from transfer import ledger
 from transfer.kernel.errors import Conflict, Forbidden
 from transfer.kernel.unit_of_work import UnitOfWork
@@ -21,7 +22,7 @@ def past_payment_deadline(now: datetime | ColumnElement[datetime]) -> ColumnElem
     return and_(Auction.state == AuctionState.AWAITING_PAYMENT.value, Auction.payment_due_at <= now)
 
 
-async def default_overdue(unit: UnitOfWork, limit: int = CLOSE_BATCH_SIZE) -> int:
+async def default_overdue(unit: UnitOfWork, policy: AuctionPolicy, limit: int = CLOSE_BATCH_SIZE) -> int:
     """Winners past their payment deadline default: the deposit goes to the seller, the bidder is barred."""
     overdue = (
         (
@@ -63,6 +64,9 @@ async def default_overdue(unit: UnitOfWork, limit: int = CLOSE_BATCH_SIZE) -> in
         winner.deposit_state = "forfeited"
         winner.barred = True
         auction.state = AuctionState.DEFAULTED.value
+        origin = handler_for(policy.origins, auction.origin_kind)
+        if origin is not None:
+            await origin.defaulted(unit, auction)
         unit.record(
             "auction.defaulted",
             f"auction:{auction.id}",
@@ -72,7 +76,7 @@ async def default_overdue(unit: UnitOfWork, limit: int = CLOSE_BATCH_SIZE) -> in
     return len(overdue)
 
 
-async def pay(unit: UnitOfWork, auction_id: int, bidder_id: int) -> Auction:
+async def pay(unit: UnitOfWork, auction_id: int, bidder_id: int, policy: AuctionPolicy) -> Auction:
     """The winner pays the balance from available funds; the seller receives the whole price."""
     auction = await lock_auction(unit, auction_id)
     if auction.winner_id != bidder_id:
@@ -117,6 +121,9 @@ async def pay(unit: UnitOfWork, auction_id: int, bidder_id: int) -> Auction:
     # Checked here so the winner hears the shortfall for this request.
     await ledger.apply_balance_deltas(unit)
     auction.state = AuctionState.SOLD.value
+    origin = handler_for(policy.origins, auction.origin_kind)
+    if origin is not None:
+        await origin.paid(unit, auction)
     auction.paid_at = unit.now
     unit.record(
         "auction.paid",

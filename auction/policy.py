@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
-from transfer.market.policy import MarketPolicy
+if TYPE_CHECKING:
+    from auction.origins import OriginHandler
 
 
 class AuctionKind(StrEnum):
@@ -50,5 +52,5 @@ class AuctionPolicy:
     # close_max_attempts times; then it waits for an operator.
     close_retry_s: int = 10
     close_max_attempts: int = 5
-    # The center's fee and settlement settings, for auctions of listings (their result is a trade).
-    market: MarketPolicy | None = None
+    # One handler per origin of a lot other than a bank's own (auction.origins), from the wiring.
+    origins: dict[str, OriginHandler] = field(default_factory=dict)

@@ -968,7 +968,7 @@ async def run_close(config: Config, url: str, market: Market) -> CloseResult:
                 auction_rows.append(
                     dict(
                         id=auction_id, seller_id=market.bank_id, kind="english", state="open",
-                        lot_title=f"Bench close lot {i}", lot_description=None, listing_id=None,
+                        lot_title=f"Bench close lot {i}", lot_description=None, origin_kind="direct", origin_id=None,
                         collateral_ids="[]", rerun_of_id=None, start_price_fen=START_PRICE_FEN,
                         reserve_price_fen=None, increment_fen=100, deposit_fen=deposit_fen,
                         decrement_fen=None, step_s=None, floor_price_fen=None, starts_at=start, ends_at=end,

@@ -30,6 +30,7 @@ from app.schemas.auctions import (
 from auction import queries
 from auction.bidding.place import place_bid
 from auction.creation import AuctionSpec, cancel_auction, create_auction
+from auction.origins import OriginKind
 from auction.payment import pay
 from auction.policy import RUNNING_STATES, SEALED_KINDS
 from auction.registration import register
@@ -49,7 +50,8 @@ def _spec(data: AuctionCreate) -> AuctionSpec:
         kind=data.kind,
         lot_title=data.lot.title,
         lot_description=data.lot.description,
-        listing_id=data.lot.listing_id,
+        origin_kind=OriginKind.DIRECT.value if data.lot.listing_id is None else OriginKind.LISTING.value,
+        origin_id=data.lot.listing_id,
         collateral_ids=tuple(data.lot.collateral_ids),
         start_price_fen=parse_yuan(data.start_price, "start_price"),
         increment_fen=parse_yuan(data.increment, "increment"),
@@ -193,7 +195,7 @@ class AuctionController(Controller):
         self, request: Request[Actor, Any, Any], ctx: AppContext, auction_id: int, data: PaymentIn
     ) -> Response[bytes]:
         async def work(unit: UnitOfWork) -> PaymentOut:
-            auction = await pay(unit, auction_id, request.user.id)
+            auction = await pay(unit, auction_id, request.user.id, ctx.auction_policy)
             mine = await queries.find_registration(unit.session, auction_id, request.user.id)
             assert mine is not None
             assert auction.final_price_fen is not None

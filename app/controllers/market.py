@@ -23,6 +23,7 @@ from app.schemas.market import (
     TradePage,
 )
 from auction.creation import create_auction
+from auction.origins import OriginKind
 from transfer.kernel.errors import DomainError
 from transfer.kernel.money import parse_yuan
 from transfer.kernel.unit_of_work import UnitOfWork
@@ -72,7 +73,7 @@ class ListingController(Controller):
                 await create_auction(
                     unit,
                     request.user.id,
-                    replace(auction_spec(terms), listing_id=listing.id),
+                    replace(auction_spec(terms), origin_kind=OriginKind.LISTING.value, origin_id=listing.id),
                     ctx.auction_policy,
                 )
             return ListingOut.of(listing)

@@ -9,6 +9,7 @@ import msgspec
 from auction.bidding.lot import BidResult, english_rules, english_state
 from auction.bidding.place import descending_price_now
 from auction.models import Auction, Bid, Registration
+from auction.origins import OriginKind
 from auction.policy import RUNNING_STATES, SEALED_KINDS, AuctionKind, AuctionState
 from auction.rules import minimum_bid_fen
 from transfer.kernel.errors import DomainError
@@ -158,7 +159,7 @@ class AuctionOut(msgspec.Struct):
             lot=LotOut(
                 auction.lot_title,
                 auction.lot_description,
-                auction.listing_id,
+                auction.origin_id if auction.origin_kind == OriginKind.LISTING else None,
                 json.loads(auction.collateral_ids),
             ),
             start_price=format_fen(auction.start_price_fen),
