@@ -3,7 +3,7 @@
 A bid allocates about a thousand short-lived objects, so with CPython's default thresholds
 (700, 10, 10) the collector ran a young collection every few bids and a full one every few hundred,
 walking every object the process holds each time: about 4 % of a bid's CPU, and full collections
-showed up as 30–60 ms stalls in the p99 latency under load (BENCHMARKS.md, session 3). So:
+showed up as stalls in the p99 latency under load (BENCHMARKS.md, session 3). So:
 
 * gc.freeze() once the app is built: the modules, routes and settings of startup move to a
   permanent generation that no collection walks again;

@@ -35,6 +35,19 @@ class PeriodicJob:
     every_s: float
 
 
+async def in_batches(run: Callable[[], Awaitable[int]], batch_size: int, done: str | None = None) -> int:
+    """Run `run` (one batch, one transaction) until a batch comes back short of `batch_size`;
+    log each batch's count under `done`. Returns the total."""
+    total = 0
+    while True:
+        count = await run()
+        total += count
+        if count and done is not None:
+            log.info(done, count=count)
+        if count < batch_size:
+            return total
+
+
 async def purge_idempotency_records(context: AppContext) -> None:
     async def work(unit: UnitOfWork) -> int:
         return await idempotency.purge_expired(unit.session, unit.now, context.settings.idempotency_ttl_s)
@@ -78,24 +91,21 @@ async def seal_audit_events(context: AppContext) -> int:
     """Chain every committed event not yet sealed; returns how many were sealed.
 
     On PostgreSQL each batch is one self-contained statement on a driver connection: no session
-    and no unit of work, whose setup alone cost the serving process about 2 ms a tick.
+    and no unit of work, whose setup alone is a large part of a tick's cost to the serving process.
     """
     driver = context.database.driver
-    total = 0
-    while True:
+
+    async def seal() -> int:
         if driver is not None:
             async with driver.connection() as connection:
-                sealed = int(await connection.fetchval(_POSTGRES_SEAL_SQL))
-        else:
-            sealed = await context.transact(lambda unit: audit.seal_pending(unit.session), actor_id=None)
-        total += sealed
-        if sealed < audit.SEAL_BATCH_SIZE:
-            return total
+                return int(await connection.fetchval(_POSTGRES_SEAL_SQL))
+        return await context.transact(lambda unit: audit.seal_pending(unit.session), actor_id=None)
+
+    return await in_batches(seal, audit.SEAL_BATCH_SIZE)
 
 
-# Batches closed at once on PostgreSQL. A batch spends about three quarters of its time waiting
-# for the database, so a second lane keeps the other core busy: 4,000 closes took 4.1–6.8 s in
-# one lane, 2.5–3.3 s in two and 3.4–3.6 s in three on 2 cores (BENCHMARKS.md, session 4).
+# Batches closed at once on PostgreSQL: a batch spends most of its time waiting for the database,
+# so a second lane keeps another core busy (two beat one and three: BENCHMARKS.md, session 4).
 # SQLite has one writer: one lane.
 CLOSE_LANES = 2
 
@@ -109,23 +119,21 @@ async def close_due_auctions(context: AppContext) -> None:
     """
     policy = context.auction_policy
 
+    async def batch() -> int:
+        try:
+            return await context.transact(lambda unit: closing.close_due(unit, policy), actor_id=None)
+        except Exception as error:
+            if not close_isolation.is_lot_failure(error):
+                raise
+            # One lot of the batch cannot close: close the rest now, set that one aside.
+            log.warning("close batch failed; isolating the lot", error=close_isolation.describe(error))
+            ids = await context.transact(
+                lambda unit: close_isolation.due_ids(unit, closing.CLOSE_BATCH_SIZE), actor_id=None
+            )
+            return _report(await close_isolation.close_isolating(_transact(context), ids, policy))
+
     async def lane() -> None:
-        while True:
-            try:
-                closed = await context.transact(lambda unit: closing.close_due(unit, policy), actor_id=None)
-            except Exception as error:
-                if not close_isolation.is_lot_failure(error):
-                    raise
-                # One lot of the batch cannot close: close the rest now, set that one aside.
-                log.warning("close batch failed; isolating the lot", error=close_isolation.describe(error))
-                ids = await context.transact(
-                    lambda unit: close_isolation.due_ids(unit, closing.CLOSE_BATCH_SIZE), actor_id=None
-                )
-                closed = _report(await close_isolation.close_isolating(_transact(context), ids, policy))
-            if closed:
-                log.info("auctions closed", count=closed)
-            if closed < closing.CLOSE_BATCH_SIZE:
-                return
+        await in_batches(batch, closing.CLOSE_BATCH_SIZE, "auctions closed")
 
     await asyncio.gather(*(lane() for _ in range(1 if context.database.is_sqlite else CLOSE_LANES)))
 
@@ -144,29 +152,29 @@ def _report(result: close_isolation.IsolatedClose) -> int:
 async def retry_set_aside_auctions(context: AppContext) -> None:
     """Try again the set-aside lots whose retry time has come, each in its own transaction."""
     policy = context.auction_policy
-    while True:
+
+    async def batch() -> int:
         ids = await context.transact(close_isolation.retry_ids, actor_id=None)
-        result = close_isolation.IsolatedClose()
+        closed = 0
         for auction_id in ids:
             once = await close_isolation.close_isolating(_transact(context), [auction_id], policy)
-            result.closed += once.closed
-            result.set_aside += once.set_aside
-        _report(result)
-        if result.closed:
-            log.info("set-aside auctions closed on retry", count=result.closed)
-        if len(ids) < close_isolation.RETRY_BATCH_SIZE:
-            return
+            closed += once.closed
+            _report(once)
+        if closed:
+            log.info("set-aside auctions closed on retry", count=closed)
+        return len(ids)
+
+    await in_batches(batch, close_isolation.RETRY_BATCH_SIZE)
 
 
 async def run_due_work(context: AppContext) -> None:
     """Close due auctions, retry set-aside ones, default overdue winners and allocate due
     subscription books, each only when one probe statement finds it has something to do.
 
-    The serving process runs the scheduler between requests: a unit of work costs it 1.5 to
-    3.5 ms of CPU even when it finds nothing, and three of them every second showed up as the
-    bids' p99 (about 10 ms without the scheduler, 30 ms with it, at 700 bids/s). The probe is
-    one plain read (on PostgreSQL on a driver connection, 0.2 ms of CPU); each job still claims its
-    rows itself, so a stale probe only delays a job by one tick or runs it for nothing.
+    The serving process runs the scheduler between requests: a unit of work costs it CPU even when
+    it finds nothing, and several of them every second showed up in the bids' p99 (BENCHMARKS.md,
+    session 4). The probe is one plain read (on PostgreSQL on a driver connection); each job still
+    claims its rows itself, so a stale probe only delays a job by one tick or runs it for nothing.
     """
     now = context.clock()
     driver = context.database.driver
@@ -188,35 +196,29 @@ async def run_due_work(context: AppContext) -> None:
 
 
 async def default_overdue_winners(context: AppContext) -> None:
-    while True:
-        defaulted = await context.transact(
-            lambda unit: payment.default_overdue(unit, context.auction_policy), actor_id=None
-        )
-        if defaulted:
-            log.info("winners defaulted", count=defaulted)
-        if defaulted < closing.CLOSE_BATCH_SIZE:
-            return
+    policy = context.auction_policy
+    await in_batches(
+        lambda: context.transact(lambda unit: payment.default_overdue(unit, policy), actor_id=None),
+        closing.CLOSE_BATCH_SIZE,
+        "winners defaulted",
+    )
 
 
 async def close_due_subscription_books(context: AppContext) -> None:
     policy = context.market_policy
-    while True:
-        closed = await context.transact(
-            lambda unit: listings.close_due_subscriptions(unit, policy), actor_id=None
-        )
-        if closed:
-            log.info("subscription books allocated", count=closed)
-        if closed < listings.CLOSE_BATCH_SIZE:
-            return
+    await in_batches(
+        lambda: context.transact(lambda unit: listings.close_due_subscriptions(unit, policy), actor_id=None),
+        listings.CLOSE_BATCH_SIZE,
+        "subscription books allocated",
+    )
 
 
 async def fail_overdue_trades(context: AppContext) -> None:
-    while True:
-        failed = await context.transact(settlement.fail_overdue_trades, actor_id=None)
-        if failed:
-            log.info("trades failed past their settlement date", count=failed)
-        if failed < settlement.FAIL_BATCH_SIZE:
-            return
+    await in_batches(
+        lambda: context.transact(settlement.fail_overdue_trades, actor_id=None),
+        settlement.FAIL_BATCH_SIZE,
+        "trades failed past their settlement date",
+    )
 
 
 def periodic_jobs(context: AppContext) -> list[PeriodicJob]:

@@ -51,8 +51,8 @@ class Settings:
     scheduler_enabled: bool = True
     scheduler_tick_s: float = 1.0
     # How often committed audit events are chained (app/scheduler.py seal_audit_events). Sealing
-    # costs PostgreSQL about 25-35 us an event; at 3,000 bids/s a 1 s interval made a ~90 ms burst
-    # of one core every second, which showed in the bids' p99. Four small runs a second spread it.
+    # costs PostgreSQL CPU per event; at a hot lot's rate one run a second was a burst of one core
+    # that showed in the bids' p99, and small frequent runs spread it (BENCHMARKS.md, session 5).
     audit_seal_interval_s: float = 0.25
     idempotency_ttl_s: int = 86_400
     demo: bool = False
@@ -63,11 +63,10 @@ class Settings:
     # (app/driver_bids.py). Off sends every bid through a SQLAlchemy unit of work.
     driver_bids: bool = True
     # Connections per process for those bids. A bid holds one for its round trips and its commit,
-    # so the pool caps the rate at size / bid latency (8 connections at 3 ms a bid: 2,700/s).
-    # More is not faster when PostgreSQL shares a few cores: 32 bids running in the database at
-    # once only take turns on its CPUs, and on 2 cores raised the p99 of 1,000-lot bidding from
-    # about 70 to about 115 ms at the same rate (BENCHMARKS.md, session 4); waiting for a
-    # connection here costs less than waiting there. Raise it for a database on a larger machine.
+    # so the pool caps the rate at size / bid latency. More is not faster when PostgreSQL shares a
+    # few cores: bids running in the database at once only take turns on its CPUs and raise the
+    # tail (BENCHMARKS.md, session 4); waiting for a connection here costs less than waiting
+    # there. Raise it for a database on a larger machine.
     driver_pool_size: int = DEFAULT_DRIVER_POOL_SIZE
 
     @property

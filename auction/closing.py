@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, and_, select, text
 
+from auction.bidding.lot import english_rules, english_state
 from auction.creation import descending_rules
 from auction.models import RUNNING_PREDICATE, Auction, Bid, Registration
 from auction.origins import handler_for
@@ -19,8 +20,6 @@ from auction.policy import RUNNING_STATES, SEALED_KINDS, AuctionKind, AuctionPol
 from auction.rules import (
     Acceptance,
     CloseOutcome,
-    EnglishRules,
-    EnglishState,
     SealedBid,
     SealedKind,
     SealedRules,
@@ -42,17 +41,7 @@ CLOSABLE_STATES = (*RUNNING_STATES, AuctionState.SET_ASIDE)
 def _outcome(auction: Auction, bids: list[Bid]) -> CloseOutcome:
     kind = AuctionKind(auction.kind)
     if kind is AuctionKind.ENGLISH:
-        state = EnglishState(
-            price_fen=auction.price_fen,
-            leader_id=auction.leader_id,
-            leader_max_fen=auction.leader_max_fen,
-            runner_up_max_fen=auction.runner_up_max_fen,
-            floor_fen=auction.floor_fen,
-            reserve_met=auction.reserve_met and auction.leader_id is not None,
-            bid_count=auction.bid_count,
-        )
-        rules = EnglishRules(auction.start_price_fen, auction.increment_fen, auction.reserve_price_fen)
-        return close_english(state, rules)
+        return close_english(english_state(auction), english_rules(auction))
     if kind in SEALED_KINDS:
         sealed_rules = SealedRules(
             SealedKind(auction.kind),

@@ -3,6 +3,7 @@ barred from re-runs of the lot)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, and_, select
@@ -76,7 +77,17 @@ async def default_overdue(unit: UnitOfWork, policy: AuctionPolicy, limit: int = 
     return len(overdue)
 
 
-async def pay(unit: UnitOfWork, auction_id: int, bidder_id: int, policy: AuctionPolicy) -> Auction:
+@dataclass(frozen=True, slots=True)
+class Payment:
+    """A winner's payment: the lot, its deposit applied toward the price, and the balance paid."""
+
+    auction: Auction
+    price_fen: int
+    deposit_applied_fen: int
+    balance_fen: int
+
+
+async def pay(unit: UnitOfWork, auction_id: int, bidder_id: int, policy: AuctionPolicy) -> Payment:
     """The winner pays the balance from available funds; the seller receives the whole price."""
     auction = await lock_auction(unit, auction_id)
     if auction.winner_id != bidder_id:
@@ -136,4 +147,4 @@ async def pay(unit: UnitOfWork, auction_id: int, bidder_id: int, policy: Auction
         },
     )
     unit.publish(f"auction:{auction.id}", {"event": "sold", "server_time": unit.now.isoformat()})
-    return auction
+    return Payment(auction, auction.final_price_fen, applied_fen, balance_fen)

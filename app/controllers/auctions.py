@@ -195,17 +195,13 @@ class AuctionController(Controller):
         self, request: Request[Actor, Any, Any], ctx: AppContext, auction_id: int, data: PaymentIn
     ) -> Response[bytes]:
         async def work(unit: UnitOfWork) -> PaymentOut:
-            auction = await pay(unit, auction_id, request.user.id, ctx.auction_policy)
-            mine = await queries.find_registration(unit.session, auction_id, request.user.id)
-            assert mine is not None
-            assert auction.final_price_fen is not None
-            applied_fen = mine.deposit_fen if mine.deposit_hold_id else 0
+            paid = await pay(unit, auction_id, request.user.id, ctx.auction_policy)
             return PaymentOut(
-                auction.id,
-                auction.state,
-                format_fen(auction.final_price_fen),
-                format_fen(applied_fen),
-                format_fen(auction.final_price_fen - applied_fen),
+                paid.auction.id,
+                paid.auction.state,
+                format_fen(paid.price_fen),
+                format_fen(paid.deposit_applied_fen),
+                format_fen(paid.balance_fen),
                 unit.now.isoformat(),
             )
 
