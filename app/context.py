@@ -46,6 +46,7 @@ class AppContext:
             extension_window_s=s.auction_extension_window_s,
             extension_s=s.auction_extension_s,
             max_extension_s=s.auction_max_extension_s,
+            max_lead_s=s.auction_max_lead_s,
             payment_deadline_s=s.payment_deadline_s,
             market=self.market_policy,
         )

@@ -42,6 +42,8 @@ class AuctionPolicy:
     extension_window_s: int = 300
     extension_s: int = 300
     max_extension_s: int | None = None
+    # How far ahead of now a start or an end may lie (IPX_AUCTION_MAX_LEAD_S).
+    max_lead_s: int = 31_536_000
     payment_deadline_s: int = 604_800
     # The center's fee and settlement settings, for auctions of listings (their result is a trade).
     market: MarketPolicy | None = None
