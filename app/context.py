@@ -48,6 +48,7 @@ class AppContext:
             extension_window_s=s.auction_extension_window_s,
             extension_s=s.auction_extension_s,
             max_extension_s=s.auction_max_extension_s,
+            max_lead_s=s.auction_max_lead_s,
             payment_deadline_s=s.payment_deadline_s,
             close_retry_s=s.auction_close_retry_s,
             close_max_attempts=s.auction_close_max_attempts,

@@ -16,6 +16,7 @@ from litestar.openapi import OpenAPIConfig
 from app import migrate
 from app.auth import PUBLIC_PATHS, ApiKeyAuthentication
 from app.bid_fast_path import BidFastPath
+from app.bounds_middleware import InputBoundsMiddleware
 from app.context import AppContext
 from app.controllers.auctions import AuctionController
 from app.controllers.audit import AuditController
@@ -27,6 +28,7 @@ from app.controllers.participants import ParticipantController
 from app.controllers.servicing import ServicingController
 from app.controllers.system import SystemController
 from app.db import Database, create_database
+from app.json_request import BoundedJsonRequest
 from app.live import create_channels, publisher
 from app.live_relay import PostgresRelay
 from app.problems import exception_handlers
@@ -125,7 +127,12 @@ def create_app(
     return Litestar(
         route_handlers=ROUTE_HANDLERS,
         dependencies={"ctx": Provide(provide_context, sync_to_thread=False)},
-        middleware=[DefineMiddleware(ApiKeyAuthentication, exclude=[f"^{p}" for p in PUBLIC_PATHS])],
+        middleware=[
+            DefineMiddleware(ApiKeyAuthentication, exclude=[f"^{p}" for p in PUBLIC_PATHS]),
+            InputBoundsMiddleware,
+        ],
+        request_class=BoundedJsonRequest,
+        request_max_body_size=settings.max_body_bytes,
         plugins=[channels],
         exception_handlers=exception_handlers,
         lifespan=[lifespan],

@@ -13,6 +13,7 @@ from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
+from app.input_bounds import MULTI_LINE_PATTERN, MULTI_LINE_REASON, SINGLE_LINE_PATTERN, TEXT_REASON
 from app.request_id import request_id_of
 from transfer.kernel.errors import DomainError, ErrorKind
 from transfer.kernel.money import MoneyFormatError
@@ -137,22 +138,47 @@ def _field_of(item: dict[str, Any]) -> str:
     return str(item.get("key") or item.get("source") or "body")
 
 
+# msgspec names the pattern a string failed; a client is better served by what it forbids.
+_PATTERN_REASONS = {
+    f"matching regex {SINGLE_LINE_PATTERN!r}": TEXT_REASON,
+    f"matching regex {MULTI_LINE_PATTERN!r}": MULTI_LINE_REASON,
+}
+
+
+def _reason_of(item: dict[str, Any]) -> str:
+    message = str(item.get("message", "is invalid"))
+    for named, reason in _PATTERN_REASONS.items():
+        if named in message:
+            return reason
+    return message
+
+
 def _validation_error(request: Request[Any, Any, Any], error: ValidationException) -> Response[Any]:
     errors = []
     for item in error.extra if isinstance(error.extra, list) else []:
         if isinstance(item, dict):
-            errors.append({"field": _field_of(item), "reason": str(item.get("message", "is invalid"))})
+            errors.append({"field": _field_of(item), "reason": _reason_of(item)})
     detail = "; ".join(f"{e['field']}: {e['reason']}" for e in errors) or str(error.detail)
     return problem(request, 422, "validation_failed", detail, errors=errors or None)
 
 
 def _http_error(request: Request[Any, Any, Any], error: HTTPException) -> Response[Any]:
     status = error.status_code
-    code = {401: "unauthenticated", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}.get(
-        status, "http_error"
-    )
+    code = {
+        401: "unauthenticated",
+        403: "forbidden",
+        404: "not_found",
+        405: "method_not_allowed",
+        413: "body_too_large",
+    }.get(status, "http_error")
+    errors = None
+    if status == 413:
+        limit_bytes = request.route_handler.resolve_request_max_body_size()
+        errors = [
+            {"field": "body", "reason": f"the body must not exceed {limit_bytes} bytes (IPX_MAX_BODY_BYTES)"}
+        ]
     # Litestar's 400s are malformed bodies (bad JSON); they are the client's, so 400 stays.
-    return problem(request, status, code, str(error.detail), headers=error.headers)
+    return problem(request, status, code, str(error.detail), errors=errors, headers=error.headers)
 
 
 def unexpected_problem_body(error: Exception, *, instance: str, request_id: str | None) -> dict[str, Any]:

@@ -40,6 +40,9 @@ class Settings:
     auction_extension_window_s: int = 300
     auction_extension_s: int = 300
     auction_max_extension_s: int | None = None
+    # How far ahead of its creation an auction may start or end (365 days). A lot announced a year
+    # out is already unusual; without a bound a start in year 9999 was accepted.
+    auction_max_lead_s: int = 31_536_000
     payment_deadline_s: int = 604_800
     # A lot whose close fails is set aside and tried again after this, doubling each time, at most
     # auction_close_max_attempts times (auction/close_isolation.py).
@@ -68,6 +71,9 @@ class Settings:
     # tail (BENCHMARKS.md, session 4); waiting for a connection here costs less than waiting
     # there. Raise it for a database on a larger machine.
     driver_pool_size: int = DEFAULT_DRIVER_POOL_SIZE
+    # The largest request body read (1 MiB): a loan with its full collateral list is a few tens of
+    # kilobytes; Litestar's own default is ten times this.
+    max_body_bytes: int = 1_048_576
 
     @property
     def is_sqlite(self) -> bool:
@@ -160,6 +166,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "auction_extension_window_s": _parse_int(0, 86_400),
     "auction_extension_s": _parse_int(0, 86_400),
     "auction_max_extension_s": _parse_optional_int,
+    "auction_max_lead_s": _parse_int(60, 3_153_600_000),
     "payment_deadline_s": _parse_int(1),
     "auction_close_retry_s": _parse_int(1, 86_400),
     "auction_close_max_attempts": _parse_int(1, 100),
@@ -173,6 +180,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "workers": _parse_int(1, 64),
     "driver_bids": _parse_bool,
     "driver_pool_size": _parse_int(1, 200),
+    "max_body_bytes": _parse_int(4_096, 104_857_600),
 }
 
 
@@ -191,6 +199,10 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
     settings = Settings(**values)
     if settings.auction_deposit_min_bps > settings.auction_deposit_max_bps:
         raise SettingsError("IPX_AUCTION_DEPOSIT_MIN_BPS must not exceed IPX_AUCTION_DEPOSIT_MAX_BPS")
+    if settings.auction_min_notice_s + settings.auction_min_duration_s > settings.auction_max_lead_s:
+        raise SettingsError(
+            "IPX_AUCTION_MAX_LEAD_S must be at least IPX_AUCTION_MIN_NOTICE_S + IPX_AUCTION_MIN_DURATION_S"
+        )
     if settings.workers > 1 and settings.is_sqlite:
         raise SettingsError("IPX_WORKERS must be 1 with SQLite (several workers need PostgreSQL)")
     return settings

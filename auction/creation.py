@@ -61,6 +61,17 @@ def _validate(spec: AuctionSpec, policy: AuctionPolicy, now: datetime) -> Auctio
             f"starts_at must be at least {policy.min_notice_s} s after the auction is created",
             field="starts_at",
         )
+    latest = now + timedelta(seconds=policy.max_lead_s)
+    for name, instant, code in (
+        ("starts_at", spec.starts_at, "starts_too_far_ahead"),
+        ("ends_at", spec.ends_at, "ends_too_far_ahead"),
+    ):
+        if instant > latest:
+            raise DomainError(
+                code,
+                f"{name} must be at most {policy.max_lead_s} s after now (IPX_AUCTION_MAX_LEAD_S)",
+                field=name,
+            )
     if spec.ends_at <= spec.starts_at:
         raise DomainError("ends_before_start", "ends_at must be after starts_at", field="ends_at")
     if spec.ends_at - spec.starts_at < timedelta(seconds=policy.min_duration_s):

@@ -47,6 +47,8 @@ class AuctionPolicy:
     extension_window_s: int = 300
     extension_s: int = 300
     max_extension_s: int | None = None
+    # How far ahead of now a start or an end may lie (IPX_AUCTION_MAX_LEAD_S).
+    max_lead_s: int = 31_536_000
     payment_deadline_s: int = 604_800
     # A lot whose close fails is retried after close_retry_s, doubling each time, at most
     # close_max_attempts times; then it waits for an operator.

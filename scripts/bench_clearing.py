@@ -27,14 +27,13 @@ import asyncpg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from transfer.servicing.repayments.repayments import record_repayment
-
 from app import migrate
 from app.db import create_database
 from transfer import ledger
 from transfer.bootstrap import bootstrap
 from transfer.clearing import reports
 from transfer.kernel.unit_of_work import run_in_transaction
+from transfer.servicing.repayments import record_repayment
 
 DAY = date(2026, 6, 1)
 # 10:00 in Shanghai on DAY: every trade is dated and settled on DAY.

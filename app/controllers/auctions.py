@@ -11,6 +11,7 @@ from litestar.response import ServerSentEvent
 from app.auth import Actor, ensure_roles, requires
 from app.context import AppContext
 from app.driver_bids import gated_english_bid
+from app.input_bounds import Offset
 from app.live import event_stream
 from app.mutation import run_mutation
 from app.schemas.auctions import (
@@ -90,7 +91,7 @@ class AuctionController(Controller):
         ctx: AppContext,
         state_filter: Annotated[str | None, Parameter(query="state")] = None,
         limit: Annotated[int, Parameter(ge=1, le=MAX_PAGE_SIZE)] = 50,
-        offset: Annotated[int, Parameter(ge=0)] = 0,
+        offset: Offset = 0,
     ) -> AuctionPage:
         now = ctx.clock()
         async with ctx.database.read() as session:

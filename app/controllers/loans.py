@@ -7,6 +7,7 @@ from litestar.params import Parameter
 
 from app.auth import Actor, requires
 from app.context import AppContext
+from app.input_bounds import Offset
 from app.mutation import run_mutation
 from app.schemas.loans import LoanCreate, LoanOut, LoanPage
 from transfer.kernel.unit_of_work import UnitOfWork
@@ -38,7 +39,7 @@ class LoanController(Controller):
         request: Request[Actor, Any, Any],
         ctx: AppContext,
         limit: Annotated[int, Parameter(ge=1, le=MAX_PAGE_SIZE)] = 50,
-        offset: Annotated[int, Parameter(ge=0)] = 0,
+        offset: Offset = 0,
     ) -> LoanPage:
         async with ctx.database.read() as session:
             views, total = await loans.list_creditor_loans(

@@ -10,6 +10,7 @@ from litestar.params import Parameter
 from app.auth import Actor, requires
 from app.context import AppContext
 from app.controllers.auctions import _spec as auction_spec
+from app.input_bounds import Offset
 from app.mutation import run_mutation
 from app.schemas.auctions import AuctionCreate, require_aware
 from app.schemas.market import (
@@ -86,7 +87,7 @@ class ListingController(Controller):
         ctx: AppContext,
         status_filter: Annotated[str | None, Parameter(query="status")] = None,
         limit: Annotated[int, Parameter(ge=1, le=MAX_PAGE_SIZE)] = 50,
-        offset: Annotated[int, Parameter(ge=0)] = 0,
+        offset: Offset = 0,
     ) -> ListingPage:
         async with ctx.database.read() as session:
             rows, total = await market_queries.list_listings(
@@ -164,7 +165,7 @@ class TradeController(Controller):
         listing_id: int | None = None,
         status_filter: Annotated[str | None, Parameter(query="status")] = None,
         limit: Annotated[int, Parameter(ge=1, le=MAX_PAGE_SIZE)] = 50,
-        offset: Annotated[int, Parameter(ge=0)] = 0,
+        offset: Offset = 0,
     ) -> TradePage:
         async with ctx.database.read() as session:
             rows, total = await market_queries.list_trades(

@@ -8,6 +8,7 @@ from litestar.params import Parameter
 
 from app.auth import Actor, requires
 from app.context import AppContext
+from app.input_bounds import Offset
 from app.mutation import run_mutation
 from app.schemas.funds import FundsMovement, FundsRecorded
 from app.schemas.participants import ParticipantCreate, ParticipantCreated, ParticipantOut, ParticipantPage
@@ -52,7 +53,7 @@ class ParticipantController(Controller):
         self,
         ctx: AppContext,
         limit: Annotated[int, Parameter(ge=1, le=MAX_PAGE_SIZE)] = 50,
-        offset: Annotated[int, Parameter(ge=0)] = 0,
+        offset: Offset = 0,
     ) -> ParticipantPage:
         async with ctx.database.read() as session:
             rows, total = await participants.list_participants(session, limit=limit, offset=offset)

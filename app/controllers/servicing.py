@@ -8,6 +8,7 @@ from litestar import Controller, Request, Response, post
 
 from app.auth import Actor
 from app.context import AppContext
+from app.input_bounds import check_date
 from app.mutation import run_mutation
 from transfer.kernel.money import format_fen, parse_yuan
 from transfer.kernel.unit_of_work import UnitOfWork
@@ -54,6 +55,7 @@ class ServicingController(Controller):
     ) -> Response[bytes]:
         principal_fen = parse_yuan(data.principal, "principal", allow_zero=True)
         interest_fen = parse_yuan(data.interest, "interest", allow_zero=True)
+        check_date(data.received_on, "received_on")
 
         async def work(unit: UnitOfWork) -> RepaymentOut:
             recorded = await record_repayment(

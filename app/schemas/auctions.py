@@ -6,6 +6,7 @@ from typing import Annotated
 
 import msgspec
 
+from app.input_bounds import Id, check_datetime, multi_line_text, text
 from auction.bidding.lot import BidResult, english_rules, english_state
 from auction.bidding.place import descending_price_now
 from auction.models import Auction, Bid, Registration
@@ -19,15 +20,15 @@ Seconds = Annotated[int, msgspec.Meta(ge=0, le=86_400)]
 
 
 class LotIn(msgspec.Struct, forbid_unknown_fields=True):
-    title: Annotated[str, msgspec.Meta(min_length=1, max_length=300)]
-    description: Annotated[str, msgspec.Meta(max_length=5_000)] | None = None
-    listing_id: int | None = None
-    collateral_ids: Annotated[list[int], msgspec.Meta(max_length=100)] = msgspec.field(default_factory=list)
+    title: Annotated[str, text(300, min_length=1)]
+    description: Annotated[str, multi_line_text(5_000)] | None = None
+    listing_id: Id | None = None
+    collateral_ids: Annotated[list[Id], msgspec.Meta(max_length=100)] = msgspec.field(default_factory=list)
 
 
 class AuctionCreate(msgspec.Struct, forbid_unknown_fields=True):
     lot: LotIn
-    kind: str
+    kind: Annotated[str, text(64)]
     start_price: str
     increment: str
     deposit: str
@@ -39,11 +40,11 @@ class AuctionCreate(msgspec.Struct, forbid_unknown_fields=True):
     decrement: str | None = None
     step_s: Annotated[int, msgspec.Meta(ge=1, le=86_400)] | None = None
     floor_price: str | None = None
-    rerun_of: int | None = None
+    rerun_of: Id | None = None
 
 
 class CancelIn(msgspec.Struct, forbid_unknown_fields=True):
-    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
+    reason: Annotated[str, multi_line_text(500, min_length=1)]
 
 
 class BidIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -56,6 +57,8 @@ class PaymentIn(msgspec.Struct, forbid_unknown_fields=True):
 
 
 def require_aware(value: datetime, field: str) -> datetime:
+    """The instant in UTC; it must carry an offset and lie in the calendar's bounds."""
+    check_datetime(value, field)
     if value.tzinfo is None:
         raise DomainError(
             "time_without_offset",

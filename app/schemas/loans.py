@@ -11,6 +11,7 @@ from typing import Annotated
 
 import msgspec
 
+from app.input_bounds import Id, check_date, text
 from transfer.kernel.money import format_fen, parse_yuan
 from transfer.models.loans import CollateralItem
 from transfer.registry.loans import (
@@ -32,11 +33,11 @@ _SLACK = 20
 
 
 def _text(max_length: int) -> msgspec.Meta:
-    return msgspec.Meta(max_length=max_length + _SLACK)
+    return text(max_length + _SLACK)
 
 
 class CollateralIn(msgspec.Struct, forbid_unknown_fields=True):
-    kind: Annotated[str, msgspec.Meta(max_length=64)]
+    kind: Annotated[str, text(64)]
     registry_number: Annotated[str, _text(MAX_REGISTRY_NUMBER_LENGTH)]
     title: Annotated[str, _text(MAX_TITLE_LENGTH)]
     right_holder: Annotated[str, _text(MAX_RIGHT_HOLDER_LENGTH)]
@@ -52,23 +53,25 @@ class CollateralIn(msgspec.Struct, forbid_unknown_fields=True):
             title=self.title,
             right_holder=self.right_holder,
             appraisal_fen=parse_yuan(self.appraisal, f"collateral[{position}].appraisal"),
-            appraised_on=self.appraised_on,
+            appraised_on=check_date(self.appraised_on, f"collateral[{position}].appraised_on"),
             pledge_registration_no=self.pledge_registration_no,
-            expires_on=self.expires_on,
+            expires_on=None
+            if self.expires_on is None
+            else check_date(self.expires_on, f"collateral[{position}].expires_on"),
         )
 
 
 class LoanCreate(msgspec.Struct, forbid_unknown_fields=True):
     borrower_name: Annotated[str, _text(MAX_BORROWER_NAME_LENGTH)]
-    borrower_credit_code: Annotated[str, msgspec.Meta(max_length=64)]
+    borrower_credit_code: Annotated[str, text(64)]
     principal: str
     outstanding_principal: str
     rate_bps: Annotated[int, msgspec.Meta(ge=0, le=MAX_RATE_BPS)]
     originated_on: date
     matures_on: date
-    status: Annotated[str, msgspec.Meta(max_length=64)]
+    status: Annotated[str, text(64)]
     collateral: Annotated[list[CollateralIn], msgspec.Meta(max_length=MAX_COLLATERAL_ITEMS)]
-    servicer_id: int | None = None
+    servicer_id: Id | None = None
 
     def to_spec(self) -> LoanSpec:
         return LoanSpec(
@@ -80,8 +83,8 @@ class LoanCreate(msgspec.Struct, forbid_unknown_fields=True):
                 self.outstanding_principal, "outstanding_principal", allow_zero=True
             ),
             rate_bps=self.rate_bps,
-            originated_on=self.originated_on,
-            matures_on=self.matures_on,
+            originated_on=check_date(self.originated_on, "originated_on"),
+            matures_on=check_date(self.matures_on, "matures_on"),
             status=self.status,
             collateral=[item.to_spec(position) for position, item in enumerate(self.collateral)],
             servicer_id=self.servicer_id,

@@ -5,6 +5,7 @@ from typing import Annotated
 
 import msgspec
 
+from app.input_bounds import Id, text
 from transfer.kernel.money import format_fen
 from transfer.models.market import FeeLine, Listing, Offer, Trade
 
@@ -12,9 +13,9 @@ SharePpm = Annotated[int, msgspec.Meta(ge=1, le=1_000_000)]
 
 
 class ListingCreate(msgspec.Struct, forbid_unknown_fields=True):
-    loan_id: int
-    kind: str
-    mode: str
+    loan_id: Id
+    kind: Annotated[str, text(64)]
+    mode: Annotated[str, text(64)]
     asking_price: str
     share_ppm: SharePpm | None = None
     min_unit_ppm: SharePpm | None = None

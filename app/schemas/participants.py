@@ -4,15 +4,16 @@ from typing import Annotated
 
 import msgspec
 
+from app.input_bounds import text
 from transfer.kernel.money import format_fen
 from transfer.ledger import Balances
 from transfer.models import Participant
 
 
 class ParticipantCreate(msgspec.Struct, forbid_unknown_fields=True):
-    name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-    roles: Annotated[list[str], msgspec.Meta(min_length=1, max_length=5)]
-    credit_code: Annotated[str, msgspec.Meta(min_length=18, max_length=18)] | None = None
+    name: Annotated[str, text(200, min_length=1)]
+    roles: Annotated[list[Annotated[str, text(32)]], msgspec.Meta(min_length=1, max_length=5)]
+    credit_code: Annotated[str, text(18, min_length=18)] | None = None
     qualified_investor: bool = False
 
 

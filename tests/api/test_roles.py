@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from litestar.routes import HTTPRoute
 
+from app.main import litestar_app
+from app.request_id import RequestIdMiddleware
 from tests.conftest import Market, auth
 
 ROLES = ["admin", "bank", "bidder", "agency", "clearing"]
@@ -84,3 +87,19 @@ async def test_participant_sees_only_its_own_profile(client: httpx.AsyncClient, 
     assert (theirs["id"], theirs["balances"]["available"]) == (second_id, "0.00")
     listing = await client.get("/api/v1/participants", headers=first)
     assert listing.status_code == 403
+
+
+async def test_options_on_every_route_answers_the_allowed_methods_with_or_without_a_key(
+    client: httpx.AsyncClient, market: Market, app: RequestIdMiddleware
+) -> None:
+    """A guarded controller's automatic OPTIONS answer used to be a 500 (found by scripts/fuzz)."""
+    _, bank = await market.participant(["bank"])
+    for route in litestar_app(app).routes:
+        if not isinstance(route, HTTPRoute) or "OPTIONS" not in route.methods:
+            continue
+        path = route.path_format.format(**dict.fromkeys(route.path_parameters, 1))
+        for headers in ({}, bank):
+            response = await client.options(path, headers=headers)
+
+            assert response.status_code == 204, (path, response.text)
+            assert "GET" in response.headers["allow"] or "POST" in response.headers["allow"], path

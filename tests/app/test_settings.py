@@ -23,6 +23,8 @@ def test_defaults_follow_the_design() -> None:
     assert settings.settlement_days == 3
     assert (settings.auction_deposit_min_bps, settings.auction_deposit_max_bps) == (500, 2_000)
     assert (settings.scheduler_tick_s, settings.audit_seal_interval_s) == (1.0, 0.25)
+    assert settings.auction_max_lead_s == 365 * 86_400
+    assert settings.max_body_bytes == 1_048_576
 
 
 def test_every_variable_is_read_from_the_environment() -> None:
@@ -41,6 +43,8 @@ def test_every_variable_is_read_from_the_environment() -> None:
             "IPX_SETTLEMENT_DAYS": "1",
             "IPX_AUCTION_MAX_EXTENSION_S": "3600",
             "IPX_AUDIT_SEAL_INTERVAL_S": "2.5",
+            "IPX_AUCTION_MAX_LEAD_S": "63072000",
+            "IPX_MAX_BODY_BYTES": "65536",
         }
     )
 
@@ -49,6 +53,7 @@ def test_every_variable_is_read_from_the_environment() -> None:
     assert settings.auction_min_notice_s == 2_592_000
     assert settings.auction_max_extension_s == 3600
     assert settings.audit_seal_interval_s == 2.5
+    assert (settings.auction_max_lead_s, settings.max_body_bytes) == (63_072_000, 65_536)
     assert not settings.is_sqlite
 
 
@@ -70,6 +75,13 @@ def test_every_variable_is_read_from_the_environment() -> None:
         ("IPX_AUDIT_SEAL_INTERVAL_S", "0", "IPX_AUDIT_SEAL_INTERVAL_S must be"),
         ("IPX_WORKERS", "0", "IPX_WORKERS must be between 1 and 64, got 0"),
         ("IPX_WORKERS", "2", "IPX_WORKERS must be 1 with SQLite (several workers need PostgreSQL)"),
+        ("IPX_MAX_BODY_BYTES", "100", "IPX_MAX_BODY_BYTES must be between 4096 and 104857600, got 100"),
+        ("IPX_AUCTION_MAX_LEAD_S", "0", "IPX_AUCTION_MAX_LEAD_S must be between 60 and 3153600000, got 0"),
+        (
+            "IPX_AUCTION_MAX_LEAD_S",
+            "3600",
+            "IPX_AUCTION_MAX_LEAD_S must be at least IPX_AUCTION_MIN_NOTICE_S + IPX_AUCTION_MIN_DURATION_S",
+        ),
     ],
 )
 def test_a_wrong_value_names_the_variable(variable: str, value: str, message: str) -> None:
