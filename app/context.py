@@ -6,9 +6,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from app.bidding.lot_batches import LotBatches
+from app.bidding.lot_gates import LotGates
 from app.db import Database
-from app.lot_batches import LotBatches
-from app.lot_gates import LotGates
 from app.settings import Settings
 from auction.bidding.lot import EnglishBidOutcome, EnglishBidRequest, KnownLot
 from auction.listing_sales import ListingSales
@@ -26,7 +26,7 @@ class AppContext:
     settings: Settings
     database: Database
     clock: Clock = field(default=system_clock)
-    # Publishes committed live events (app.live); None until the app wires its channels.
+    # Publishes committed live events (app.live.stream); None until the app wires its channels.
     publish: Callable[[list[tuple[str, dict[str, Any]]]], Awaitable[None]] | None = None
     lot_gates: LotGates = field(default_factory=LotGates)
     # English bids on the driver, batched per lot (app/driver_bids.py, app/lot_batches.py).

@@ -14,25 +14,25 @@ from litestar.middleware.base import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 
 from app import migrate
-from app.auth import PUBLIC_PATHS, ApiKeyAuthentication
-from app.bid_fast_path import BidFastPath
-from app.bounds_middleware import InputBoundsMiddleware
+from app.bidding.fast_path import BidFastPath
 from app.context import AppContext
-from app.controllers.auctions import AuctionController
-from app.controllers.audit import AuditController
-from app.controllers.clearing import ClearingController
-from app.controllers.fee_policy import FeePolicyController
-from app.controllers.loans import LoanController
-from app.controllers.market import ListingController, OfferController, TradeController
-from app.controllers.participants import ParticipantController
-from app.controllers.servicing import ServicingController
-from app.controllers.system import SystemController
 from app.db import Database, create_database
-from app.json_request import BoundedJsonRequest
-from app.live import create_channels, publisher
-from app.live_relay import PostgresRelay
-from app.problems import exception_handlers
-from app.request_id import RequestIdMiddleware
+from app.http.auctions.controller import AuctionController
+from app.http.auth import PUBLIC_PATHS, ApiKeyAuthentication
+from app.http.bounds_middleware import InputBoundsMiddleware
+from app.http.clearing.controller import ClearingController
+from app.http.json_request import BoundedJsonRequest
+from app.http.loans.controller import LoanController
+from app.http.market.controller import ListingController, OfferController, TradeController
+from app.http.market.fee_policy import FeePolicyController
+from app.http.participants.controller import ParticipantController
+from app.http.problems import exception_handlers
+from app.http.request_id import RequestIdMiddleware
+from app.http.servicing.controller import ServicingController
+from app.http.system.audit import AuditController
+from app.http.system.controller import SystemController
+from app.live.relay import PostgresRelay
+from app.live.stream import create_channels, publisher
 from app.scheduler import periodic_jobs, start_scheduler
 from app.settings import Settings
 from transfer.bootstrap import bootstrap

@@ -14,8 +14,8 @@ import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import bindparam, select
 
-from app import idempotency
 from app.context import AppContext
+from app.http import idempotency
 from auction import close_isolation, closing, payment
 from auction.models import Auction, CloseFailure
 from transfer.kernel import audit

@@ -23,11 +23,11 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from app import migrate
-from app.auth import forget_cached_keys
 from app.context import AppContext
 from app.db import Database, async_url, create_database
+from app.http.auth import forget_cached_keys
+from app.http.request_id import RequestIdMiddleware
 from app.main import create_asgi_app, litestar_app
-from app.request_id import RequestIdMiddleware
 from app.settings import Settings, load_settings
 from transfer.bootstrap import bootstrap
 from transfer.models import Base

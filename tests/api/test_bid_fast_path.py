@@ -10,10 +10,10 @@ from typing import Any
 import httpx
 import pytest
 
-from app.auth import forget_cached_keys
-from app.bid_fast_path import MAX_BODY_BYTES, BidFastPath
+from app.bidding.fast_path import MAX_BODY_BYTES, BidFastPath
+from app.http.auth import forget_cached_keys
+from app.http.request_id import RequestIdMiddleware
 from app.main import litestar_app
-from app.request_id import RequestIdMiddleware
 from tests.api.auction_support import AuctionHouse
 
 VOLATILE = ("server_time", "request_id", "instance")

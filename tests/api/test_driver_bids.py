@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, text
 
-from app import driver_bids
+from app.bidding import driver_bids
 from auction.bidding import statements as bidding
 from auction.rules import EnglishBid, EnglishRules
 from tests.api.auction_support import AuctionHouse

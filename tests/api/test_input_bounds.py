@@ -10,9 +10,9 @@ import httpx
 import pytest
 from litestar.routes import HTTPRoute
 
-from app.input_bounds import EARLIEST_DATE, LATEST_DATE, MAX_ID, MAX_OFFSET
+from app.http.input_bounds import EARLIEST_DATE, LATEST_DATE, MAX_ID, MAX_OFFSET
+from app.http.request_id import RequestIdMiddleware
 from app.main import litestar_app
-from app.request_id import RequestIdMiddleware
 from tests.api.auction_support import AuctionHouse
 from tests.api.market_support import loan_body, register_loan
 from tests.conftest import ADMIN_KEY, Market

@@ -9,9 +9,9 @@ from typing import Any
 import httpx
 import pytest
 
-from app.bid_fast_path import BID_PATH, BidFastPath
+from app.bidding.fast_path import BID_PATH, BidFastPath
+from app.http.request_id import RequestIdMiddleware
 from app.main import litestar_app
-from app.request_id import RequestIdMiddleware
 from tests.api.auction_support import AuctionHouse
 
 PAST_32_BITS = [2**31, 2**63 - 1]

@@ -6,8 +6,8 @@ import httpx
 import pytest
 from litestar.routes import HTTPRoute
 
+from app.http.request_id import RequestIdMiddleware
 from app.main import litestar_app
-from app.request_id import RequestIdMiddleware
 from tests.conftest import Market, auth
 
 ROLES = ["admin", "bank", "bidder", "agency", "clearing"]

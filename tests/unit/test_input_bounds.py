@@ -8,7 +8,7 @@ from typing import Annotated
 import msgspec
 import pytest
 
-from app.input_bounds import (
+from app.http.input_bounds import (
     EARLIEST_DATE,
     LATEST_DATE,
     MAX_ID,

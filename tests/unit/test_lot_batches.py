@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from app.lot_batches import MAX_BATCH_BIDS, LotBatches
+from app.bidding.lot_batches import MAX_BATCH_BIDS, LotBatches
 
 
 class Recorder:

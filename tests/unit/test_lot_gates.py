@@ -4,7 +4,7 @@ import asyncio
 
 import pytest
 
-from app.lot_gates import LotGates
+from app.bidding.lot_gates import LotGates
 
 
 async def test_bids_on_one_lot_pass_one_at_a_time_in_arrival_order_and_the_gate_is_then_forgotten() -> None:

@@ -18,7 +18,7 @@ from litestar.connection import ASGIConnection
 from litestar.handlers import HTTPRouteHandler
 from litestar.types import ASGIApp, Receive, Send
 
-from app.input_bounds import check_date, check_datetime, check_id, check_query_int, check_text
+from app.http.input_bounds import check_date, check_datetime, check_id, check_query_int, check_text
 
 # (query name, kind) for the parameters a handler reads from the query string.
 QueryPlan = tuple[tuple[str, type], ...]

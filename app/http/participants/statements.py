@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import msgspec
 
-from app.schemas.participants import BalancesOut
+from app.http.participants.schemas import BalancesOut
 from transfer.clearing.statements import Statement
 from transfer.kernel.money import format_fen
 

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import msgspec
 
-from app.input_bounds import Id, check_datetime, multi_line_text, text
+from app.http.input_bounds import Id, check_datetime, multi_line_text, text
 from auction.bidding.lot import BidResult, english_rules, english_state
 from auction.bidding.place import descending_price_now
 from auction.models import Auction, Bid, Registration

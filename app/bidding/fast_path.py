@@ -16,7 +16,7 @@ everything else on, untouched, with the body it read replayed:
   403, 422 and so on, including the bids that take the unit-of-work path.
 
 The rules, the writes, the audit event and the live events are the same code as the handler's
-(`app.driver_bids.gated_english_bid`, batched per lot), and `tests/api/test_bid_fast_path.py`
+(`app.bidding.driver_bids.gated_english_bid`, batched per lot), and `tests/api/test_bid_fast_path.py`
 holds both to the same answers.
 """
 
@@ -28,14 +28,14 @@ from typing import Any
 
 import msgspec
 
-from app.auth import bearer_key, cached_actor
+from app.bidding.driver_bids import gated_english_bid
 from app.context import AppContext
-from app.controllers.auctions import BIDDER
-from app.driver_bids import gated_english_bid
-from app.input_bounds import id_in_range
-from app.problems import PROBLEM_MEDIA_TYPE, domain_problem_body, unexpected_problem_body
-from app.request_id import request_id_of
-from app.schemas.auctions import BidIn, BidOut
+from app.http.auctions.controller import BIDDER
+from app.http.auctions.schemas import BidIn, BidOut
+from app.http.auth import bearer_key, cached_actor
+from app.http.input_bounds import id_in_range
+from app.http.problems import PROBLEM_MEDIA_TYPE, domain_problem_body, unexpected_problem_body
+from app.http.request_id import request_id_of
 from transfer.kernel.errors import DomainError
 from transfer.kernel.money import MoneyFormatError, parse_yuan
 

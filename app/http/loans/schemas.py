@@ -11,7 +11,7 @@ from typing import Annotated
 
 import msgspec
 
-from app.input_bounds import Id, check_date, text
+from app.http.input_bounds import Id, check_date, text
 from transfer.kernel.money import format_fen, parse_yuan
 from transfer.models.loans import CollateralItem
 from transfer.registry.loans import (

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 from litestar import Controller, Request, Response, get
 
 from app.context import AppContext
-from app.problems import problem
+from app.http.problems import problem
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 

@@ -6,13 +6,18 @@ from typing import Annotated, Any
 from litestar import Controller, Request, Response, get, post
 from litestar.params import Parameter
 
-from app.auth import Actor, requires
 from app.context import AppContext
-from app.input_bounds import Offset
-from app.mutation import run_mutation
-from app.schemas.funds import FundsMovement, FundsRecorded
-from app.schemas.participants import ParticipantCreate, ParticipantCreated, ParticipantOut, ParticipantPage
-from app.schemas.statements import StatementOut
+from app.http.auth import Actor, requires
+from app.http.input_bounds import Offset
+from app.http.mutation import run_mutation
+from app.http.participants.funds import FundsMovement, FundsRecorded
+from app.http.participants.schemas import (
+    ParticipantCreate,
+    ParticipantCreated,
+    ParticipantOut,
+    ParticipantPage,
+)
+from app.http.participants.statements import StatementOut
 from transfer import ledger
 from transfer.clearing.statements import daily_statement
 from transfer.kernel.money import parse_yuan

@@ -6,10 +6,10 @@ from typing import Any
 import msgspec
 from litestar import Controller, Request, Response, post
 
-from app.auth import Actor
 from app.context import AppContext
-from app.input_bounds import check_date
-from app.mutation import run_mutation
+from app.http.auth import Actor
+from app.http.input_bounds import check_date
+from app.http.mutation import run_mutation
 from transfer.kernel.money import format_fen, parse_yuan
 from transfer.kernel.unit_of_work import UnitOfWork
 from transfer.models.loans import Loan

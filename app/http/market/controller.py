@@ -7,13 +7,12 @@ import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.params import Parameter
 
-from app.auth import Actor, requires
 from app.context import AppContext
-from app.controllers.auctions import _spec as auction_spec
-from app.input_bounds import Offset
-from app.mutation import run_mutation
-from app.schemas.auctions import AuctionCreate, require_aware
-from app.schemas.market import (
+from app.http.auctions.controller import _spec as auction_spec
+from app.http.auctions.schemas import AuctionCreate, require_aware
+from app.http.auth import Actor, requires
+from app.http.input_bounds import Offset
+from app.http.market.schemas import (
     ListingCreate,
     ListingOut,
     ListingPage,
@@ -23,6 +22,7 @@ from app.schemas.market import (
     TradeOut,
     TradePage,
 )
+from app.http.mutation import run_mutation
 from auction.creation import create_auction
 from auction.origins import OriginKind
 from transfer.kernel.errors import DomainError

@@ -3,8 +3,8 @@ from __future__ import annotations
 import msgspec
 from litestar import Controller, get
 
-from app.auth import requires
 from app.context import AppContext
+from app.http.auth import requires
 from app.scheduler import seal_audit_events
 from transfer.kernel.audit import verify_chain
 

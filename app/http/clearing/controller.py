@@ -11,8 +11,8 @@ from litestar import Controller, get
 from litestar.params import Parameter
 from litestar.response import Stream
 
-from app.auth import requires
 from app.context import AppContext
+from app.http.auth import requires
 from auction.reconcile import auction_breaks
 from transfer.clearing import reports
 from transfer.kernel.errors import DomainError

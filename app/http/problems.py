@@ -13,8 +13,8 @@ from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
-from app.input_bounds import MULTI_LINE_PATTERN, MULTI_LINE_REASON, SINGLE_LINE_PATTERN, TEXT_REASON
-from app.request_id import request_id_of
+from app.http.input_bounds import MULTI_LINE_PATTERN, MULTI_LINE_REASON, SINGLE_LINE_PATTERN, TEXT_REASON
+from app.http.request_id import request_id_of
 from transfer.kernel.errors import DomainError, ErrorKind
 from transfer.kernel.money import MoneyFormatError
 

@@ -4,7 +4,7 @@ from typing import Annotated
 
 import msgspec
 
-from app.input_bounds import text
+from app.http.input_bounds import text
 from transfer.kernel.money import format_fen
 from transfer.ledger import Balances
 from transfer.models import Participant

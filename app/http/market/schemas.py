@@ -5,7 +5,7 @@ from typing import Annotated
 
 import msgspec
 
-from app.input_bounds import Id, text
+from app.http.input_bounds import Id, text
 from transfer.kernel.money import format_fen
 from transfer.models.market import FeeLine, Listing, Offer, Trade
 

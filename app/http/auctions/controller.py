@@ -8,13 +8,9 @@ from litestar.channels import ChannelsPlugin
 from litestar.params import Parameter
 from litestar.response import ServerSentEvent
 
-from app.auth import Actor, ensure_roles, requires
+from app.bidding.driver_bids import gated_english_bid
 from app.context import AppContext
-from app.driver_bids import gated_english_bid
-from app.input_bounds import Offset
-from app.live import event_stream
-from app.mutation import run_mutation
-from app.schemas.auctions import (
+from app.http.auctions.schemas import (
     AuctionCreate,
     AuctionOut,
     AuctionPage,
@@ -28,6 +24,10 @@ from app.schemas.auctions import (
     RegistrationOut,
     require_aware,
 )
+from app.http.auth import Actor, ensure_roles, requires
+from app.http.input_bounds import Offset
+from app.http.mutation import run_mutation
+from app.live.stream import event_stream
 from auction import queries
 from auction.bidding.place import place_bid
 from auction.creation import AuctionSpec, cancel_auction, create_auction

@@ -8,9 +8,9 @@ from typing import Any
 import msgspec
 from litestar import Request, Response
 
-from app import idempotency
-from app.auth import Actor
 from app.context import AppContext
+from app.http import idempotency
+from app.http.auth import Actor
 from transfer.kernel.unit_of_work import UnitOfWork
 
 Work = Callable[[UnitOfWork], Awaitable[Any]]

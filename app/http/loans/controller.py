@@ -5,11 +5,11 @@ from typing import Annotated, Any
 from litestar import Controller, Request, Response, get, post
 from litestar.params import Parameter
 
-from app.auth import Actor, requires
 from app.context import AppContext
-from app.input_bounds import Offset
-from app.mutation import run_mutation
-from app.schemas.loans import LoanCreate, LoanOut, LoanPage
+from app.http.auth import Actor, requires
+from app.http.input_bounds import Offset
+from app.http.loans.schemas import LoanCreate, LoanOut, LoanPage
+from app.http.mutation import run_mutation
 from transfer.kernel.unit_of_work import UnitOfWork
 from transfer.registry import loans
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from litestar import Request
 
-from app.input_bounds import JSON_MAX_DEPTH_HINT
+from app.http.input_bounds import JSON_MAX_DEPTH_HINT
 from transfer.kernel.errors import DomainError
 
 
