@@ -425,3 +425,19 @@ async def test_an_id_past_64_bits_in_a_body_is_a_422_naming_it(
             "servicer_id",
         )
     assert await counts(client) == {"participants": 2, "auctions": 0, "listings": 0, "trades": 0}
+
+
+@pytest.mark.parametrize(("method", "template", "field"), ID_ROUTES)
+async def test_a_path_id_in_64_bits_that_does_not_exist_is_a_404(
+    client: httpx.AsyncClient, market: Market, method: str, template: str, field: str
+) -> None:
+    # Inside the bound, past 32 bits: a 404 like any id that is not there (a 500 before the ids
+    # were 64-bit on PostgreSQL).
+    headers = await everyone(market)
+    before = await counts(client)
+    body = next((b for suffix, b in BODIES.items() if template.endswith(suffix)), None)
+    for value in (2**31 - 1, 2**31, 2**32, MAX_ID):
+        response = await client.request(method, template.format(value), headers=headers, json=body)
+        assert response.status_code == 404, (value, response.text)
+        assert response.headers["content-type"].startswith("application/problem+json")
+    assert await counts(client) == before
