@@ -108,24 +108,16 @@ async def close_auctions(unit: UnitOfWork, auctions: Sequence[Auction], policy: 
     await ledger.resolve_holds(unit, resolutions)
 
 
-async def _settle_outcome(
-    unit: UnitOfWork,
-    auction: Auction,
-    outcome: CloseOutcome,
-    registrations: list[Registration],
-    escrow_id: int,
-    policy: AuctionPolicy,
+def _deposit_resolutions(
+    auction_id: int, registrations: list[Registration], applied_to_id: int | None, escrow_id: int
 ) -> list[ledger.HoldResolution]:
+    """Every held deposit released, except the one of `applied_to_id` (the winner who pays the
+    house), which goes to escrow toward the price until payment or default."""
     resolutions: list[ledger.HoldResolution] = []
-    winner_id = outcome.winner_id if isinstance(outcome, Sold) else None
-    origin = handler_for(policy.origins, auction.origin_kind)
-    # An origin that settles its sales itself (a listing's is a trade, settled delivery versus
-    # payment by clearing) takes the sale over: every deposit, the winner's too, is released here.
-    settled_by_origin = winner_id is not None and origin is not None and origin.settles_sale
     for registration in registrations:
         if registration.deposit_state != "held":
             continue
-        if registration.bidder_id == winner_id and not settled_by_origin:
+        if registration.bidder_id == applied_to_id:
             if registration.deposit_hold_id is not None:
                 # The winner's deposit goes toward the price: held in escrow until payment or default.
                 resolutions.append(
@@ -134,7 +126,7 @@ async def _settle_outcome(
                         f"{registration.deposit_hold_id}:apply",
                         escrow_id,
                         "deposit_apply",
-                        f"auction:{auction.id}",
+                        f"auction:{auction_id}",
                     )
                 )
             registration.deposit_state = "applied"
@@ -146,10 +138,29 @@ async def _settle_outcome(
                         f"{registration.deposit_hold_id}:void",
                         None,
                         "deposit_refund",
-                        f"auction:{auction.id}",
+                        f"auction:{auction_id}",
                     )
                 )
             registration.deposit_state = "refunded"
+    return resolutions
+
+
+async def _settle_outcome(
+    unit: UnitOfWork,
+    auction: Auction,
+    outcome: CloseOutcome,
+    registrations: list[Registration],
+    escrow_id: int,
+    policy: AuctionPolicy,
+) -> list[ledger.HoldResolution]:
+    winner_id = outcome.winner_id if isinstance(outcome, Sold) else None
+    origin = handler_for(policy.origins, auction.origin_kind)
+    # An origin that settles its sales itself (a listing's is a trade, settled delivery versus
+    # payment by clearing) takes the sale over: every deposit, the winner's too, is released here.
+    settled_by_origin = winner_id is not None and origin is not None and origin.settles_sale
+    resolutions = _deposit_resolutions(
+        auction.id, registrations, None if settled_by_origin else winner_id, escrow_id
+    )
     auction.closed_at = unit.now
     payload: dict[str, object] = {"event": "closed", "server_time": unit.now.isoformat()}
     if isinstance(outcome, Sold):

@@ -26,6 +26,7 @@ from auction.policy import (
 )
 from auction.rules import (
     EnglishBid,
+    EnglishState,
     Refusal,
     RefusalReason,
     SoftCloseRules,
@@ -186,14 +187,35 @@ def judge_english_bid(
         "superseded": False,
         "received_at": sink.now,
     }
-    channel = f"auction:{lot.id}"
-    # Queued on the sink: published only once the write is committed.
+    _publish_bid(
+        sink, lot.id, sequence, registrant.paddle, amount_fen, state, leader_paddle, ends_at, extended
+    )
+    result = BidResult(
+        lot.kind, lot_state, state.price_fen, leader_paddle, ends_at, sequence, outcome.bidder_leads, extended
+    )
+    return changes, bid_row, result
+
+
+def _publish_bid(
+    sink: EventSink,
+    auction_id: int,
+    sequence: int,
+    paddle: int,
+    amount_fen: int,
+    state: EnglishState,
+    leader_paddle: int | None,
+    ends_at: datetime,
+    extended: bool,
+) -> None:
+    """The live events of an accepted bid (and of the extension it caused), queued on the sink:
+    published only once the write is committed. Public fields only: no maxima, no identities."""
+    channel = f"auction:{auction_id}"
     sink.publish(
         channel,
         {
             "event": "bid",
             "sequence": sequence,
-            "paddle": registrant.paddle,
+            "paddle": paddle,
             "amount": format_fen(amount_fen),
             "current_price": format_fen(state.price_fen or 0),
             "leading_paddle": leader_paddle,
@@ -208,7 +230,3 @@ def judge_english_bid(
             channel,
             {"event": "extended", "ends_at": ends_at.isoformat(), "server_time": sink.now.isoformat()},
         )
-    result = BidResult(
-        lot.kind, lot_state, state.price_fen, leader_paddle, ends_at, sequence, outcome.bidder_leads, extended
-    )
-    return changes, bid_row, result
