@@ -18,7 +18,8 @@ from transfer.kernel.errors import Conflict, DomainError, Forbidden, NotFound
 from transfer.kernel.locking import lock_row
 from transfer.kernel.money import format_fen
 from transfer.kernel.unit_of_work import UnitOfWork
-from transfer.registry.loans import REPAID, collateral_owners
+from transfer.registry.collateral import collateral_owners
+from transfer.registry.loans import REPAID
 
 MAX_COLLATERAL_IDS = 100
 

@@ -19,7 +19,7 @@ from transfer.kernel.errors import Conflict, Forbidden
 from transfer.kernel.unit_of_work import UnitOfWork
 from transfer.market.listings import lock_listing, lock_listing_for_auction, trade_from_auction
 from transfer.market.policy import MarketPolicy
-from transfer.registry.loans import collateral_owners
+from transfer.registry.collateral import collateral_owners
 
 # A listing may be auctioned again after its last auction ended in one of these; any other state
 # means that auction is still selling the listing (or has sold it).

@@ -1,5 +1,9 @@
 """The day's reconciliation: trades against their fee lines and ledger legs, ownership, the ledger.
 
+Longer than most modules on purpose: the control totals and the trade-by-trade finders that run
+where they disagree are one algorithm over one day's scope (DayScope, the keys, the slots), and
+split apart each half would have to repeat the other's definitions to stay in step.
+
 Control totals first, trade by trade only where they disagree. A day of a million trades has four
 million fee lines and over a million ledger legs; matching them trade by trade (a GROUP BY per trade,
 then a join) takes seconds per table. Instead each side is summed in one scan into control totals:

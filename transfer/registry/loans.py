@@ -384,28 +384,3 @@ async def is_ip_pledge_loan(session: AsyncSession, loan_id: int) -> bool:
     """Whether the loan is an IP-pledge loan (any IP collateral): what the fee waiver asks."""
     kinds = await session.execute(select(CollateralItem.kind).where(CollateralItem.loan_id == loan_id))
     return is_ip_pledge(kinds.scalars())
-
-
-@dataclass(frozen=True, slots=True)
-class CollateralOwner:
-    """Whose a collateral item is: the loan it secures, that loan's creditor and status."""
-
-    collateral_id: int
-    loan_id: int
-    creditor_id: int
-    loan_status: str
-
-
-async def collateral_owners(
-    session: AsyncSession, collateral_ids: Iterable[int]
-) -> dict[int, CollateralOwner]:
-    """The owners of the collateral items that exist among `collateral_ids`."""
-    wanted = sorted(set(collateral_ids))
-    if not wanted:
-        return {}
-    rows = await session.execute(
-        select(CollateralItem.id, Loan.id, Loan.creditor_id, Loan.status)
-        .join(Loan, Loan.id == CollateralItem.loan_id)
-        .where(CollateralItem.id.in_(wanted))
-    )
-    return {row[0]: CollateralOwner(*row) for row in rows.all()}
