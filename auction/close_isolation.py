@@ -20,7 +20,7 @@ from typing import TypeVar
 from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
-from auction.closing import close_auctions, due_to_close
+from auction.closing import CLOSABLE_STATES, close_auctions, due_to_close
 from auction.creation import lock_auction, resolve_close_failures
 from auction.models import Auction, CloseFailure
 from auction.policy import AuctionPolicy, AuctionState
@@ -116,7 +116,7 @@ async def set_aside(unit: UnitOfWork, auction_id: int, reason: str, policy: Auct
     """Hold a lot whose close failed apart from the closer's queue, with its reason; False when
     the lot was closed meanwhile (by another closer or an operator)."""
     auction = await lock_auction(unit, auction_id)
-    if auction.state not in (AuctionState.SCHEDULED, AuctionState.OPEN, AuctionState.SET_ASIDE):
+    if auction.state not in CLOSABLE_STATES:
         return False
     failure = await unit.session.get(CloseFailure, auction_id)
     if auction.state == AuctionState.SET_ASIDE and failure is not None and not _retry_due(failure, unit.now):

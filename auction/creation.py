@@ -18,8 +18,7 @@ from transfer.kernel.errors import Conflict, DomainError, Forbidden, NotFound
 from transfer.kernel.locking import lock_row
 from transfer.kernel.money import format_fen
 from transfer.kernel.unit_of_work import UnitOfWork
-from transfer.registry.collateral import collateral_owners
-from transfer.registry.loans import REPAID
+from transfer.registry.collateral import refuse_others_collateral
 
 MAX_COLLATERAL_IDS = 100
 
@@ -139,22 +138,12 @@ async def _check_lot_is_sellers(
         assert spec.origin_id is not None
         await origin.claim(unit, seller_id, spec.origin_id, spec.collateral_ids)
         return
-    owners = await collateral_owners(unit.session, spec.collateral_ids)
-    for collateral_id in sorted(set(spec.collateral_ids)):
-        owner = owners.get(collateral_id)
-        # An id that does not exist is refused like another bank's: nobody learns which ids exist.
-        if owner is None or owner.creditor_id != seller_id:
-            raise Forbidden(
-                "not_your_collateral",
-                f"collateral {collateral_id} is not collateral of a loan you are the creditor of",
-                field="lot.collateral_ids",
-            )
-        if owner.loan_status == REPAID:
-            raise Conflict(
-                "collateral_released",
-                f"collateral {collateral_id} secured loan {owner.loan_id}, which is repaid",
-                field="lot.collateral_ids",
-            )
+    await refuse_others_collateral(
+        unit.session,
+        spec.collateral_ids,
+        lambda owner: owner.creditor_id == seller_id,
+        "a loan you are the creditor of",
+    )
 
 
 async def create_auction(

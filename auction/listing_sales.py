@@ -15,11 +15,11 @@ from sqlalchemy import select
 from auction.models import Auction
 from auction.origins import OriginHandler, SaleTaken
 from auction.policy import AuctionState
-from transfer.kernel.errors import Conflict, Forbidden
+from transfer.kernel.errors import Conflict
 from transfer.kernel.unit_of_work import UnitOfWork
 from transfer.market.listings import lock_listing, lock_listing_for_auction, trade_from_auction
 from transfer.market.policy import MarketPolicy
-from transfer.registry.collateral import collateral_owners
+from transfer.registry.collateral import refuse_others_collateral
 
 # A listing may be auctioned again after its last auction ended in one of these; any other state
 # means that auction is still selling the listing (or has sold it).
@@ -48,15 +48,9 @@ class ListingSales(OriginHandler):
                     f"auction {current.id} of listing {listing.id} is {current.state}",
                     field="lot.listing_id",
                 )
-        owners = await collateral_owners(unit.session, collateral_ids)
-        for collateral_id in sorted(set(collateral_ids)):
-            owner = owners.get(collateral_id)
-            if owner is None or owner.loan_id != listing.loan_id:
-                raise Forbidden(
-                    "not_your_collateral",
-                    f"collateral {collateral_id} is not collateral of the listing's loan",
-                    field="lot.collateral_ids",
-                )
+        await refuse_others_collateral(
+            unit.session, collateral_ids, lambda owner: owner.loan_id == listing.loan_id, "the listing's loan"
+        )
 
     async def attach(self, unit: UnitOfWork, origin_id: int, auction: Auction) -> None:
         (await lock_listing(unit, origin_id)).auction_id = auction.id

@@ -3,13 +3,15 @@ of collateral is checked against)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from transfer.kernel.errors import Conflict, Forbidden
 from transfer.models.loans import CollateralItem, Loan
+from transfer.registry.loans import REPAID
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,3 +37,29 @@ async def collateral_owners(
         .where(CollateralItem.id.in_(wanted))
     )
     return {row[0]: CollateralOwner(*row) for row in rows.all()}
+
+
+async def refuse_others_collateral(
+    session: AsyncSession,
+    collateral_ids: Iterable[int],
+    belongs: Callable[[CollateralOwner], bool],
+    whose: str,
+) -> None:
+    """Refuse a lot naming collateral that does not belong (to `whose`, as `belongs` decides) or
+    that secured a repaid loan (its pledge is released). An id that does not exist is refused like
+    another bank's: nobody learns which ids exist."""
+    owners = await collateral_owners(session, collateral_ids)
+    for collateral_id in sorted(set(collateral_ids)):
+        owner = owners.get(collateral_id)
+        if owner is None or not belongs(owner):
+            raise Forbidden(
+                "not_your_collateral",
+                f"collateral {collateral_id} is not collateral of {whose}",
+                field="lot.collateral_ids",
+            )
+        if owner.loan_status == REPAID:
+            raise Conflict(
+                "collateral_released",
+                f"collateral {collateral_id} secured loan {owner.loan_id}, which is repaid",
+                field="lot.collateral_ids",
+            )
