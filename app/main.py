@@ -33,6 +33,7 @@ from app.http.system.audit import AuditController
 from app.http.system.controller import SystemController
 from app.live.relay import PostgresRelay
 from app.live.stream import create_channels, publisher
+from app.pages.wiring import page_wiring
 from app.scheduler import periodic_jobs, start_scheduler
 from app.settings import Settings
 from transfer.bootstrap import bootstrap
@@ -124,16 +125,21 @@ def create_app(
     def provide_context() -> AppContext:
         return context
 
+    pages = page_wiring()
     return Litestar(
-        route_handlers=ROUTE_HANDLERS,
+        route_handlers=[*ROUTE_HANDLERS, *pages.route_handlers],
         dependencies={"ctx": Provide(provide_context, sync_to_thread=False)},
         middleware=[
-            DefineMiddleware(ApiKeyAuthentication, exclude=[f"^{p}" for p in PUBLIC_PATHS]),
+            DefineMiddleware(
+                ApiKeyAuthentication, exclude=[*(f"^{p}" for p in PUBLIC_PATHS), *pages.open_paths]
+            ),
             InputBoundsMiddleware,
         ],
         request_class=BoundedJsonRequest,
         request_max_body_size=settings.max_body_bytes,
         plugins=[channels],
+        template_config=pages.template_config,
+        stores=pages.stores,
         exception_handlers=exception_handlers,
         lifespan=[lifespan],
         state={"ctx": context},  # type: ignore[arg-type]

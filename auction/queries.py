@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auction.models import Auction, Bid, Registration
-from auction.policy import AuctionState
+from auction.policy import RUNNING_STATES, AuctionState
 from transfer.kernel.errors import DomainError, NotFound
 
 
@@ -53,3 +57,32 @@ async def bid_history(
     if live_only:
         query = query.where(Bid.superseded.is_(False))
     return list((await session.execute(query.order_by(Bid.sequence).limit(limit))).scalars())
+
+
+class Phase(StrEnum):
+    """Where a lot stands for someone reading a catalogue, by the server clock."""
+
+    UPCOMING = "upcoming"  # not started yet
+    LIVE = "live"  # started and not closed (a lot past its end shows here until the closer runs)
+    ENDED = "ended"  # closed, whatever the outcome
+
+
+async def auctions_in_phase(
+    session: AsyncSession, phase: Phase, now: datetime, *, limit: int
+) -> tuple[list[Auction], int]:
+    """A phase's lots, the most pressing first: upcoming by start, live by end, ended newest first."""
+    running = Auction.state.in_([s.value for s in RUNNING_STATES])
+    where: ColumnElement[bool]
+    order: tuple[Any, ...]
+    if phase is Phase.UPCOMING:
+        where = running & (Auction.starts_at > now)
+        order = (Auction.starts_at, Auction.id)
+    elif phase is Phase.LIVE:
+        where = running & (Auction.starts_at <= now)
+        order = (Auction.ends_at, Auction.id)
+    else:
+        where = ~running
+        order = (Auction.ends_at.desc(), Auction.id.desc())
+    total = int((await session.execute(select(func.count()).select_from(Auction).where(where))).scalar_one())
+    rows = await session.execute(select(Auction).where(where).order_by(*order).limit(limit))
+    return list(rows.scalars()), total

@@ -95,6 +95,31 @@ async def fee_waiver_report(session: AsyncSession, period_from: date, period_to:
     )
 
 
+async def fee_waiver_by_month(
+    session: AsyncSession, period_from: date, period_to: date
+) -> dict[str, FeeTotals]:
+    """The period's fees by trade month ("2026-03"), in month order: one GROUP BY trade date (a row
+    per day at most), summed into months here so the SQL is the same on both databases."""
+    rows = await session.execute(
+        select(
+            Trade.trade_date,
+            func.sum(FeeLine.gross_fen),
+            func.sum(FeeLine.waived_fen),
+            func.sum(FeeLine.charged_fen),
+        )
+        .select_from(FeeLine)
+        .join(Trade, Trade.id == FeeLine.trade_id)
+        .where(Trade.trade_date >= period_from, Trade.trade_date <= period_to)
+        .group_by(Trade.trade_date)
+    )
+    months: dict[str, list[int]] = {}
+    for trade_date, gross, waived, charged in rows.all():
+        bucket = months.setdefault(f"{trade_date:%Y-%m}", [0, 0, 0])
+        for index, amount in enumerate((int(gross), int(waived), int(charged))):
+            bucket[index] += amount
+    return {month: FeeTotals(*months[month]) for month in sorted(months)}
+
+
 async def fee_waiver_lines(
     session: AsyncSession,
     period_from: date,

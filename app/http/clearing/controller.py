@@ -135,11 +135,48 @@ def _line_row(values: tuple[Any, ...]) -> FeeLineRow:
     )
 
 
-def _period(period_from: date, period_to: date) -> None:
+def check_period(period_from: date, period_to: date) -> None:
     if period_to < period_from:
         raise DomainError("period_reversed", "to must not be before from", field="to")
     if (period_to - period_from).days > MAX_PERIOD_DAYS:
         raise DomainError("period_too_long", f"a report covers at most {MAX_PERIOD_DAYS} days", field="to")
+
+
+async def fee_lines_csv(ctx: AppContext, period_from: date, period_to: date) -> AsyncIterator[str]:
+    """Every fee line of the period as CSV, in chunks (the API's ?format=csv and the clearing desk)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(CSV_HEADER)
+    async with ctx.database.read() as session:
+        async for values in reports.iter_fee_waiver_lines(session, period_from, period_to):
+            writer.writerow(_row(tuple(values)))
+            if buffer.tell() > 64_000:
+                yield buffer.getvalue()
+                buffer.seek(0)
+                buffer.truncate()
+    yield buffer.getvalue()
+
+
+async def reconcile_day(ctx: AppContext, wanted: date) -> ReconciliationOut:
+    """The day's reconciliation with the house's breaks, as the API and the clearing desk show it."""
+    async with ctx.database.read() as session:
+        result = await reports.reconcile(
+            session,
+            wanted,
+            waiver_start=ctx.settings.fee_waiver_start,
+            waiver_years=ctx.settings.fee_waiver_years,
+        )
+        result.breaks += await auction_breaks(session, ctx.clock(), ctx.settings.auction_close_lag_break_s)
+    return ReconciliationOut(
+        date=wanted.isoformat(),
+        clean=result.clean,
+        summary="clean: no breaks" if result.clean else f"{len(result.breaks)} break(s)",
+        trades_settled=result.trades_settled,
+        trades_created=result.trades_created,
+        funds_records=result.funds_records,
+        ledger_sum=format_fen(result.ledger_sum_fen),
+        breaks=[BreakOut(b.kind, b.subject, b.detail) for b in result.breaks],
+    )
 
 
 class ClearingController(Controller):
@@ -157,10 +194,10 @@ class ClearingController(Controller):
         after_line_id: Annotated[int, Parameter(ge=0)] = 0,
         limit: Annotated[int, Parameter(ge=1, le=MAX_PAGE_SIZE)] = 200,
     ) -> Any:
-        _period(period_from, period_to)
+        check_period(period_from, period_to)
         if output_format == "csv":
             return Stream(
-                self._csv(ctx, period_from, period_to),
+                fee_lines_csv(ctx, period_from, period_to),
                 media_type="text/csv; charset=utf-8",
                 headers={
                     "Content-Disposition": f'attachment; filename="fee-waivers-{period_from}-{period_to}.csv"'
@@ -183,41 +220,8 @@ class ClearingController(Controller):
             next_after_line_id=lines[-1][0] if len(lines) == limit else None,
         )
 
-    async def _csv(self, ctx: AppContext, period_from: date, period_to: date) -> AsyncIterator[str]:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(CSV_HEADER)
-        async with ctx.database.read() as session:
-            async for values in reports.iter_fee_waiver_lines(session, period_from, period_to):
-                writer.writerow(_row(tuple(values)))
-                if buffer.tell() > 64_000:
-                    yield buffer.getvalue()
-                    buffer.seek(0)
-                    buffer.truncate()
-        yield buffer.getvalue()
-
     @get("/reconciliation", summary="Trades vs ledger vs funds records for a day: breaks, or clean")
     async def reconciliation(
         self, ctx: AppContext, day: Annotated[date | None, Parameter(query="date")] = None
     ) -> ReconciliationOut:
-        wanted = day or shanghai_trade_date(ctx.clock())
-        async with ctx.database.read() as session:
-            result = await reports.reconcile(
-                session,
-                wanted,
-                waiver_start=ctx.settings.fee_waiver_start,
-                waiver_years=ctx.settings.fee_waiver_years,
-            )
-            result.breaks += await auction_breaks(
-                session, ctx.clock(), ctx.settings.auction_close_lag_break_s
-            )
-        return ReconciliationOut(
-            date=wanted.isoformat(),
-            clean=result.clean,
-            summary="clean: no breaks" if result.clean else f"{len(result.breaks)} break(s)",
-            trades_settled=result.trades_settled,
-            trades_created=result.trades_created,
-            funds_records=result.funds_records,
-            ledger_sum=format_fen(result.ledger_sum_fen),
-            breaks=[BreakOut(b.kind, b.subject, b.detail) for b in result.breaks],
-        )
+        return await reconcile_day(ctx, day or shanghai_trade_date(ctx.clock()))

@@ -1,0 +1,251 @@
+"""The pages' labels in Chinese and English. Chinese is the default; the switch is a cookie.
+
+A label missing in one language is a bug (the assertion below), so neither language ever shows a
+bare key. Refusals are translated by their stable code (auction.rules.refusal, problem documents);
+an unknown code shows the service's own English sentence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+LANGUAGES = ("zh", "en")
+DEFAULT_LANGUAGE = "zh"
+LANGUAGE_COOKIE = "ipx_lang"
+
+# key: (中文, English)
+LABELS: dict[str, tuple[str, str]] = {
+    "site_name": ("知识产权质押贷款流转与处置平台", "IP-loan transfer and disposal platform"),
+    "nav_catalogue": ("拍卖目录", "Auctions"),
+    "nav_clearing": ("清算台", "Clearing desk"),
+    "nav_login": ("登录", "Log in"),
+    "nav_logout": ("退出", "Log out"),
+    "language_switch": ("English", "中文"),
+    "language_switch_label": ("切换语言", "Switch language"),
+    "logged_in_as": ("当前用户", "Logged in as"),
+    "skip_to_content": ("跳到正文", "Skip to content"),
+    # login
+    "login_title": ("登录", "Log in"),
+    "login_intro": (
+        "请输入参与方的 API 密钥。密钥只用于本次验证，不会保存在浏览器中。",
+        "Enter a participant's API key. It is checked once and never kept in the browser.",
+    ),
+    "api_key": ("API 密钥", "API key"),
+    "login_submit": ("登录", "Log in"),
+    "login_failed": ("密钥无效或已停用", "Unknown or inactive API key"),
+    "login_needed": ("请先登录", "Please log in first"),
+    "logged_out": ("已退出登录", "You are logged out"),
+    "forbidden_role": ("此页面需要以下角色：", "This page needs the role: "),
+    # catalogue
+    "catalogue_title": ("拍卖目录", "Auction catalogue"),
+    "state_upcoming": ("即将开始", "Upcoming"),
+    "state_live": ("正在进行", "Live"),
+    "state_ended": ("已结束", "Ended"),
+    "filter_kind": ("质押物类型", "Collateral kind"),
+    "filter_all_kinds": ("全部类型", "All kinds"),
+    "filter_apply": ("筛选", "Filter"),
+    "no_lots": ("暂无拍品", "No lots"),
+    "lot": ("拍品", "Lot"),
+    "collateral": ("质押物", "Collateral"),
+    "appraisal": ("评估价", "Appraisal"),
+    "start_price": ("起拍价", "Start price"),
+    "current_price": ("当前价", "Current price"),
+    "time_left": ("剩余时间", "Time left"),
+    "starts_at": ("开始时间", "Starts"),
+    "ends_at": ("结束时间", "Ends"),
+    "final_price": ("成交价", "Final price"),
+    "lots_capped": ("仅显示最早结束的 {count} 件拍品", "Showing the {count} lots ending soonest"),
+    # room
+    "room_title": ("拍卖室", "Auction room"),
+    "increment": ("加价幅度", "Increment"),
+    "deposit": ("保证金", "Deposit"),
+    "reserve": ("保留价", "Reserve"),
+    "reserve_none": ("无保留价", "No reserve"),
+    "reserve_met": ("已达保留价", "Reserve met"),
+    "reserve_not_met": ("未达保留价", "Reserve not met"),
+    "leading_paddle": ("领先竞买号", "Leading paddle"),
+    "bid_count": ("出价次数", "Bids"),
+    "registrations": ("报名人数", "Registered bidders"),
+    "countdown": ("倒计时", "Countdown"),
+    "day_unit": ("天", "d"),
+    "history": ("出价记录", "Bid history"),
+    "paddle": ("竞买号", "Paddle"),
+    "amount": ("出价", "Amount"),
+    "price_after": ("出价后当前价", "Price after"),
+    "received_at": ("时间", "Time"),
+    "no_bids": ("暂无出价", "No bids yet"),
+    "kind": ("类型", "Kind"),
+    "registry_number": ("登记号", "Registry number"),
+    "title": ("名称", "Title"),
+    "state": ("状态", "State"),
+    "live_connected": ("实时连接正常", "Live"),
+    "live_reconnecting": ("连接中断，正在重连…", "Connection lost, reconnecting…"),
+    "extended_to": ("延时至", "Extended to"),
+    "your_paddle": ("您的竞买号", "Your paddle"),
+    "your_max": ("您的最高出价（仅您可见）", "Your maximum (only you see it)"),
+    "you_lead": ("您当前领先", "You are leading"),
+    "you_are_outbid": ("您已被超越", "You have been outbid"),
+    "deposit_state": ("保证金状态", "Deposit"),
+    "bid_form": ("出价", "Place a bid"),
+    "bid_amount": ("出价金额（元）", "Bid amount (yuan)"),
+    "bid_max": ("代理最高价（元，选填）", "Proxy maximum (yuan, optional)"),
+    "bid_max_help": (
+        "系统按加价幅度代您出价，最高不超过此金额",
+        "The system bids for you on the grid, never above this amount",
+    ),
+    "next_amounts": ("下一有效出价", "Next valid amounts"),
+    "bid_submit": ("确认出价", "Place bid"),
+    "bid_accepted": ("出价成功", "Bid accepted"),
+    "register_intro": (
+        "报名后冻结保证金，获得竞买号方可出价。",
+        "Registering holds the deposit and gives you a paddle to bid with.",
+    ),
+    "register_submit": ("报名并冻结保证金", "Register and hold the deposit"),
+    "registered": ("报名成功，竞买号", "Registered, paddle"),
+    "login_to_bid": ("登录后可报名出价", "Log in to register and bid"),
+    "not_a_bidder": ("此账户没有竞买人角色，不能出价", "This account has no bidder role and cannot bid"),
+    "outcome_sold": ("已成交", "Sold"),
+    "outcome_unsold": ("流拍", "Unsold"),
+    "outcome_cancelled": ("已撤拍", "Cancelled"),
+    "you_won": ("恭喜，您已竞得此拍品", "You won this lot"),
+    "you_lost": ("拍卖已结束，您未竞得此拍品", "The auction has ended; you did not win this lot"),
+    "winning_paddle": ("买受人竞买号", "Winning paddle"),
+    "payment_due_at": ("付款截止", "Payment due"),
+    "server_time": ("服务器时间", "Server time"),
+    # clearing desk
+    "clearing_title": ("清算台", "Clearing desk"),
+    "fee_waiver_report": ("免收费用报告", "Fee-waiver report"),
+    "period_from": ("起始日期", "From"),
+    "period_to": ("截止日期", "To"),
+    "show": ("查询", "Show"),
+    "trades": ("成交笔数", "Trades"),
+    "gross": ("应收", "Gross"),
+    "waived": ("减免（免收）", "Waived"),
+    "charged": ("实收", "Charged"),
+    "by_month": ("按月份", "By month"),
+    "by_institution": ("按机构", "By institution"),
+    "month": ("月份", "Month"),
+    "institution": ("机构", "Institution"),
+    "totals": ("合计", "Totals"),
+    "chart_by_month": ("按月份的免收费用", "Fees forgone by month"),
+    "chart_by_institution": ("按机构的免收费用", "Fees forgone by institution"),
+    "download_csv": ("下载 CSV", "Download CSV"),
+    "reconciliation": ("当日对账", "Reconciliation of the day"),
+    "date": ("日期", "Date"),
+    "clean": ("无差异", "Clean: no breaks"),
+    "breaks": ("差异", "Breaks"),
+    "break_kind": ("差异类型", "Kind"),
+    "break_subject": ("对象", "Subject"),
+    "break_detail": ("说明", "Detail"),
+    "trades_settled": ("已交割成交", "Trades settled"),
+    "trades_created": ("新成交", "Trades created"),
+    "funds_records": ("资金记录", "Funds records"),
+    "ledger_sum": ("账簿合计（应为零）", "Ledger sum (must be zero)"),
+    "no_lines": ("本期无费用记录", "No fee lines in this period"),
+    # errors
+    "error_title": ("出错了", "Something is wrong"),
+    "not_found": ("没有找到该页面", "Page not found"),
+    "csrf_failed": (
+        "表单已过期或来源不明，请刷新页面后重试",
+        "The form expired or came from elsewhere; reload and retry",
+    ),
+    "back_to_catalogue": ("返回拍卖目录", "Back to the catalogue"),
+}
+assert all(len(pair) == 2 and all(pair) for pair in LABELS.values()), "every label needs both languages"
+
+STATE_NAMES: dict[str, tuple[str, str]] = {
+    "scheduled": ("未开始", "Scheduled"),
+    "open": ("竞价中", "Open"),
+    "closing": ("结算中", "Closing"),
+    "awaiting_payment": ("待付款", "Awaiting payment"),
+    "sold": ("已成交", "Sold"),
+    "unsold": ("流拍", "Unsold"),
+    "cancelled": ("已撤拍", "Cancelled"),
+    "defaulted": ("悔拍", "Winner defaulted"),
+}
+
+KIND_NAMES: dict[str, tuple[str, str]] = {
+    "invention_patent": ("发明专利", "Invention patent"),
+    "utility_patent": ("实用新型专利", "Utility model"),
+    "design_patent": ("外观设计专利", "Design patent"),
+    "trademark": ("商标", "Trademark"),
+    "copyright": ("著作权", "Copyright"),
+    "software_copyright": ("软件著作权", "Software copyright"),
+    "plant_variety": ("植物新品种权", "Plant variety right"),
+    "geographic_indication": ("地理标志", "Geographic indication"),
+    "collective_mark": ("集体商标", "Collective mark"),
+    "certification_mark": ("证明商标", "Certification mark"),
+    "data_right": ("数据产权", "Data right"),
+    "ic_layout": ("集成电路布图设计", "IC layout design"),
+    "real_estate": ("不动产", "Real estate"),
+    "equipment": ("设备", "Equipment"),
+    "receivable": ("应收账款", "Receivable"),
+    "guarantee": ("保证", "Guarantee"),
+}
+
+# Refusals by their stable codes: why a bid, a registration or a login was refused.
+REFUSALS: dict[str, tuple[str, str]] = {
+    "not_started": ("拍卖尚未开始", "The auction has not started yet"),
+    "closed": ("拍卖已结束，不能再出价", "The auction has closed"),
+    "auction_not_running": ("拍卖已结束", "The auction is not running"),
+    "below_minimum": ("出价低于最低有效出价 {minimum}", "The amount is below the minimum bid {minimum}"),
+    "off_grid": (
+        "出价不在加价幅度上，最近的有效出价为 {nearest_below} 或 {nearest_above}",
+        "The amount is off the increment grid; the nearest valid amounts are {nearest_below} and {nearest_above}",
+    ),
+    "max_below_amount": ("代理最高价低于出价金额", "The maximum is below the bid amount"),
+    "max_off_grid": (
+        "代理最高价不在加价幅度上，最近的有效金额为 {nearest_below} 或 {nearest_above}",
+        "The maximum is off the increment grid; the nearest valid amounts are {nearest_below} and {nearest_above}",
+    ),
+    "max_not_raised": (
+        "您已领先；新出价须高于您原有的最高价 {minimum}",
+        "You are leading; a new bid must raise your maximum above {minimum}",
+    ),
+    "already_sold": ("拍品已被他人接受", "Another bidder has already taken the lot"),
+    "not_registered": ("请先报名并冻结保证金后再出价", "Register (and have the deposit held) before bidding"),
+    "seller_cannot_bid": ("卖方不能参与竞买", "The seller cannot bid"),
+    "barred_from_lot": ("您已被禁止参与此拍品", "You are barred from this lot"),
+    "insufficient_funds": ("可用资金不足以冻结保证金", "Available funds do not cover the deposit"),
+    "already_registered": ("您已报名此拍卖", "You are already registered"),
+    "money_format": ("金额格式不正确，请输入元，最多两位小数", "Enter yuan with at most two decimals"),
+    "amount_required": ("请填写出价金额", "Enter a bid amount"),
+    "forbidden": ("此账户没有竞买人角色", "This account has no bidder role"),
+}
+
+
+def language_of(cookie: str | None) -> str:
+    return cookie if cookie in LANGUAGES else DEFAULT_LANGUAGE
+
+
+def _pick(pair: tuple[str, str], language: str) -> str:
+    return pair[0] if language == "zh" else pair[1]
+
+
+def translator(language: str) -> Callable[..., str]:
+    """t("key", count=3) in the templates: the label in this language, with its fields filled in."""
+
+    def translate(key: str, **fields: object) -> str:
+        text = _pick(LABELS[key], language)
+        return text.format(**fields) if fields else text
+
+    return translate
+
+
+def state_name(state: str, language: str) -> str:
+    return _pick(STATE_NAMES.get(state, (state, state)), language)
+
+
+def kind_name(kind: str, language: str) -> str:
+    return _pick(KIND_NAMES.get(kind, (kind, kind)), language)
+
+
+def refusal_text(code: str, fallback: str, language: str, fields: dict[str, str]) -> str:
+    """The refusal in this language; amounts already formatted by the caller."""
+    pair = REFUSALS.get(code)
+    if pair is None:
+        return fallback
+    try:
+        return _pick(pair, language).format(**fields)
+    except KeyError:  # a refusal without the amounts its sentence names: say it without them
+        return _pick(pair, language).split("{")[0].rstrip(" ，,;；为")

@@ -1,0 +1,129 @@
+"""What the app mounts for the pages: one router (sessions and CSRF on it alone), static assets,
+the templates, the session store, and the paths the API-key middleware lets through.
+
+Sessions and CSRF tokens belong to the pages: the router carries their middleware, so the JSON API
+keeps its Bearer keys and never sees a CSRF check. The CSRF secret is made at start; its digest
+names the cookie, so after a restart a browser's old token is ignored rather than failing every
+form until the cookie is cleared. Both the secret and the session store live in the serving
+process (README, "Pages").
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from litestar import Request, Response, Router
+from litestar.config.csrf import CSRFConfig
+from litestar.exceptions import HTTPException, PermissionDeniedException, ValidationException
+from litestar.middleware.base import DefineMiddleware
+from litestar.middleware.csrf import CSRFMiddleware
+from litestar.static_files import create_static_files_router
+from litestar.stores.memory import MemoryStore
+from litestar.template.config import TemplateConfig
+
+from app.http.problems import STATUS_BY_KIND
+from app.http.problems import exception_handlers as problem_handlers
+from app.pages import i18n
+from app.pages.catalogue import CatalogueController
+from app.pages.clearing_desk import ClearingDeskController
+from app.pages.login import LoginController
+from app.pages.rendering import language, page, template_config
+from app.pages.room import RoomController
+from app.pages.sessions import SESSION_STORE, session_config
+from transfer.kernel.errors import DomainError, ErrorKind
+
+STATIC = Path(__file__).parent / "static"
+# A page session lasts a working day, renewed on every page (house setting: a desk left open
+# overnight logs in again).
+SESSION_MAX_AGE_S = 12 * 3_600
+# Paths the API-key middleware lets through: the pages check their own session. The auction
+# events stream is listed too, since a browser's EventSource sends no Authorization header and
+# anyone may watch an auction (DESIGN.md section 6).
+OPEN_PATHS = (
+    r"^/$",
+    r"^/auctions(/|$)",
+    r"^/login$",
+    r"^/logout$",
+    r"^/lang/",
+    r"^/desk/",
+    r"^/static/",
+    r"^/api/v1/auctions/\d+/events$",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class PageWiring:
+    route_handlers: list[Any]
+    template_config: TemplateConfig[Any]
+    stores: dict[str, Any]
+    open_paths: tuple[str, ...]
+
+
+def _wants_html(request: Request[Any, Any, Any]) -> bool:
+    return "text/html" in request.headers.get("accept", "")
+
+
+def _html_or_problem(status: int, message: Callable[[Request[Any, Any, Any], Any], str]) -> Any:
+    """A refusal as a page for a browser navigating; as the API's problem document for a script
+    (the room's fetch asks for JSON) or any other client, so every 4xx names its field and reason."""
+
+    def handle(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
+        if not _wants_html(request):
+            api_handler = next(problem_handlers[k] for k in type(error).__mro__ if k in problem_handlers)
+            return api_handler(request, error)  # type: ignore[no-any-return]
+        code = getattr(error, "status_code", None) or status
+        if isinstance(error, DomainError):
+            code = STATUS_BY_KIND[error.kind]
+        return page(request, "error.html.j2", None, status_code=code, message=message(request, error))
+
+    return handle
+
+
+def _t(request: Request[Any, Any, Any]) -> Callable[..., str]:
+    return i18n.translator(language(request))
+
+
+def _domain_message(request: Request[Any, Any, Any], error: DomainError) -> str:
+    return _t(request)("not_found") if error.kind is ErrorKind.NOT_FOUND else error.message
+
+
+def _http_message(request: Request[Any, Any, Any], error: HTTPException) -> str:
+    return _t(request)("not_found") if error.status_code == 404 else str(error.detail)
+
+
+def page_wiring() -> PageWiring:
+    secret = secrets.token_urlsafe(32)
+    csrf = CSRFConfig(
+        secret=secret,
+        cookie_name=f"ipx_csrf_{hashlib.sha256(secret.encode()).hexdigest()[:8]}",
+        cookie_httponly=True,
+        cookie_samesite="lax",
+    )
+    pages = Router(
+        path="/",
+        route_handlers=[CatalogueController, RoomController, LoginController, ClearingDeskController],
+        middleware=[
+            session_config(SESSION_MAX_AGE_S).middleware,
+            DefineMiddleware(CSRFMiddleware, config=csrf),
+        ],
+        exception_handlers={
+            DomainError: _html_or_problem(422, _domain_message),
+            # The CSRF middleware's refusal (no token, or not this browser's): the 403 a form meets.
+            PermissionDeniedException: _html_or_problem(403, lambda request, _: _t(request)("csrf_failed")),
+            ValidationException: _html_or_problem(400, _http_message),
+            HTTPException: _html_or_problem(400, _http_message),
+        },
+        include_in_schema=False,
+    )
+    static = create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False)
+    return PageWiring(
+        route_handlers=[pages, static],
+        template_config=template_config(),
+        stores={SESSION_STORE: MemoryStore()},
+        open_paths=OPEN_PATHS,
+    )
