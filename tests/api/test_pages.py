@@ -1,0 +1,423 @@
+"""The pages over HTTP on both databases: login and sessions, CSRF, the room, the catalogue, the
+clearing desk. The browser tests (tests/browser) drive the same pages in Chromium."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime, timedelta
+
+import httpx
+from sqlalchemy import text
+
+from app.http.request_id import RequestIdMiddleware
+from app.pages.sessions import SESSION_COOKIE
+from tests.api.auction_support import AuctionHouse
+from tests.api.market_support import negotiated_trade, register_loan
+from tests.api.page_support import HTML, JSON, api_key_of, visitor
+from tests.conftest import Market
+
+
+async def test_login_sets_an_httponly_samesite_session_cookie_with_a_new_id(
+    app: RequestIdMiddleware, client: httpx.AsyncClient, market: Market
+) -> None:
+    _, bidder = await market.participant(["bidder"], name="Bidder Login")
+    async with visitor(app) as browser:
+        browser.http.cookies.set(SESSION_COOKIE, "planted-by-someone-else", domain="ipx.test")
+        response = await browser.log_in(api_key_of(bidder), next_path="/auctions")
+
+        assert response.status_code == 303
+        assert response.headers["location"] == "/auctions"
+        cookie = next(c for c in response.headers.get_list("set-cookie") if c.startswith(SESSION_COOKIE))
+        assert "HttpOnly" in cookie
+        assert "SameSite=lax" in cookie or "SameSite=Lax" in cookie
+        assert "planted-by-someone-else" not in cookie
+        catalogue = await browser.page("/auctions")
+        assert "Bidder Login" in catalogue.text
+        # The key itself is never sent back to the browser.
+        assert api_key_of(bidder) not in catalogue.text + str(response.headers)
+
+
+async def test_an_unknown_key_is_refused_and_opens_no_session(
+    app: RequestIdMiddleware, client: httpx.AsyncClient
+) -> None:
+    async with visitor(app) as browser:
+        response = await browser.log_in("ipx_not_a_key_of_anyone_00000000")
+
+        assert response.status_code == 401
+        assert "密钥无效或已停用" in response.text
+        assert not any(c.startswith(SESSION_COOKIE) for c in response.headers.get_list("set-cookie"))
+        desk = await browser.page("/desk/clearing")
+        assert desk.status_code == 303
+
+
+async def test_a_page_needing_a_session_redirects_to_login_then_back(
+    app: RequestIdMiddleware, client: httpx.AsyncClient, market: Market
+) -> None:
+    clearing = await market.clearing()
+    async with visitor(app) as browser:
+        desk = await browser.page("/desk/clearing?date=2026-06-01")
+        assert desk.status_code == 303
+        assert desk.headers["location"] == "/login?next=%2Fdesk%2Fclearing%3Fdate%3D2026-06-01"
+
+        login_page = await browser.page(desk.headers["location"])
+        assert 'value="/desk/clearing?date=2026-06-01"' in login_page.text
+        logged_in = await browser.log_in(api_key_of(clearing), next_path="/desk/clearing?date=2026-06-01")
+        assert logged_in.headers["location"] == "/desk/clearing?date=2026-06-01"
+        assert (await browser.page("/desk/clearing?date=2026-06-01")).status_code == 200
+
+
+async def test_logout_ends_the_session(
+    app: RequestIdMiddleware, client: httpx.AsyncClient, market: Market
+) -> None:
+    clearing = await market.clearing()
+    async with visitor(app) as browser:
+        await browser.log_in(api_key_of(clearing))
+        assert (await browser.page("/desk/clearing")).status_code == 200
+
+        response = await browser.post_form("/logout", {}, from_page="/desk/clearing", accept=HTML)
+
+        assert response.status_code == 303
+        assert (await browser.page("/desk/clearing")).status_code == 303
+
+
+async def test_a_redirect_after_login_never_leaves_the_site(
+    app: RequestIdMiddleware, client: httpx.AsyncClient, market: Market
+) -> None:
+    _, bidder = await market.participant(["bidder"])
+    async with visitor(app) as browser:
+        for target in ("//evil.example/x", "https://evil.example/", "/\\evil.example"):
+            response = await browser.log_in(api_key_of(bidder), next_path=target)
+            assert response.headers["location"] == "/", target
+        language = await browser.http.get("/lang/en?next=//evil.example", headers=HTML)
+        assert language.headers["location"] == "/"
+
+
+async def test_a_form_post_without_a_csrf_token_is_refused_and_changes_nothing(
+    app: RequestIdMiddleware, house: AuctionHouse
+) -> None:
+    _, bidders, auction = await house.open_lot(1)
+    async with visitor(app) as browser:
+        await browser.log_in(api_key_of(bidders[0][1]))
+        room = f"/auctions/{auction['id']}"
+
+        without = await browser.http.post(f"{room}/bids", data={"amount": "1000.00"}, headers=HTML)
+        forged = await browser.http.post(
+            f"{room}/bids", data={"amount": "1000.00", "_csrf_token": "x" * 80}, headers=JSON
+        )
+        login = await browser.http.post("/login", data={"api_key": "whatever"}, headers=HTML)
+
+        assert without.status_code == 403
+        assert "表单已过期或来源不明" in without.text
+        assert forged.status_code == 403
+        assert forged.json()["code"] == "forbidden"
+        assert login.status_code == 403
+    assert (await house.view(auction["id"], bidders[0][1]))["bid_count"] == 0
+
+
+async def test_the_json_api_keeps_bearer_keys_without_csrf(house: AuctionHouse) -> None:
+    _, bidders, auction = await house.open_lot(1)
+
+    response = await house.bid(auction["id"], bidders[0][1], "1000.00")
+
+    assert response.status_code == 201, response.text
+    assert "set-cookie" not in response.headers
+
+
+async def test_the_room_is_public_and_a_maximum_is_shown_to_its_bidder_alone(
+    app: RequestIdMiddleware, house: AuctionHouse
+) -> None:
+    _, bidders, auction = await house.open_lot(2)
+    (_, alpha), (_, beta) = bidders
+    assert (await house.bid(auction["id"], alpha, "1000.00", max_amount="1570.00")).status_code == 201
+    assert (await house.bid(auction["id"], beta, "1010.00")).status_code == 201
+    room = f"/auctions/{auction['id']}"
+
+    async with visitor(app) as anonymous, visitor(app) as leader, visitor(app) as other:
+        await leader.log_in(api_key_of(alpha))
+        await other.log_in(api_key_of(beta))
+        anonymous_page = await anonymous.page(room)
+        leader_page = await leader.page(room)
+        other_page = await other.page(room)
+        anonymous_state = await anonymous.state(auction["id"])
+        leader_state = await leader.state(auction["id"])
+        other_state = await other.state(auction["id"])
+
+    assert anonymous_page.status_code == 200
+    assert "¥1,020.00" in anonymous_page.text  # the proxy bid for alpha: beta's 1010 + 10
+    for page_text in (anonymous_page.text, other_page.text):
+        assert "1,570.00" not in page_text
+        assert "1570.00" not in page_text
+        assert "Bidder 0" not in page_text  # the leader's name
+    assert "Bidder 1" not in anonymous_page.text
+    assert "¥1,570.00" in leader_page.text
+    assert anonymous_state["auction"]["you"] is None
+    assert other_state["auction"]["you"]["your_max"] is None
+    assert leader_state["auction"]["you"] == {
+        "paddle": 1,
+        "deposit_state": "held",
+        "leading": True,
+        "your_max": "1570.00",
+    }
+    assert [(b["paddle"], b["price_after"]) for b in anonymous_state["history"]] == [
+        (2, "1020.00"),
+        (1, "1000.00"),
+    ]
+    assert anonymous_state["next_amounts"] == ["1030.00", "1040.00", "1050.00"]
+
+
+async def test_a_bid_from_the_room_is_refused_with_its_reason_and_an_accepted_one_moves_the_price(
+    app: RequestIdMiddleware, house: AuctionHouse
+) -> None:
+    _, bidders, auction = await house.open_lot(1)
+    room = f"/auctions/{auction['id']}"
+    async with visitor(app) as browser:
+        await browser.log_in(api_key_of(bidders[0][1]))
+
+        async def bid(amount: str, max_amount: str = "") -> httpx.Response:
+            return await browser.post_form(
+                f"{room}/bids", {"amount": amount, "max_amount": max_amount}, from_page=room
+            )
+
+        low = await bid("990.00")
+        off_grid = await bid("1,005.00")
+        bad_text = await bid("a thousand")
+        empty = await bid("")
+        bad_max = await bid("1000.00", "995.00")
+        accepted = await bid("¥1,000.00")
+
+    assert (low.status_code, low.json()["code"]) == (409, "below_minimum")  # as the API answers
+    assert low.json()["message"] == "出价低于最低有效出价 ¥1,000.00"
+    assert off_grid.json()["code"] == "off_grid"
+    assert off_grid.json()["message"] == "出价不在加价幅度上，最近的有效出价为 ¥1,000.00 或 ¥1,010.00"
+    assert (bad_text.status_code, bad_text.json()["field"]) == (422, "amount")
+    assert (empty.json()["code"], empty.json()["field"]) == ("amount_required", "amount")
+    assert bad_max.json()["code"] == "max_below_amount"
+    assert accepted.status_code == 201, accepted.text
+    assert accepted.json()["bid"]["current_price"] == "1000.00"
+    view = await house.view(auction["id"], bidders[0][1])
+    assert (view["bid_count"], view["current_price"]) == (1, "1000.00")
+
+
+async def test_a_bid_on_a_closed_lot_says_so_and_a_form_without_script_gets_a_flash(
+    app: RequestIdMiddleware, house: AuctionHouse
+) -> None:
+    _, bidders, auction = await house.open_lot(1, ends_at=(house.clock() + timedelta(minutes=5)).isoformat())
+    house.clock.advance(600)
+    await house.tick()
+    room = f"/auctions/{auction['id']}"
+    async with visitor(app) as browser:
+        await browser.log_in(api_key_of(bidders[0][1]))
+        token = await browser.token(room)
+        response = await browser.http.post(
+            f"{room}/bids", data={"amount": "1000.00", "_csrf_token": token}, headers=HTML
+        )
+        assert (response.status_code, response.headers["location"]) == (303, room)
+        after = await browser.page(room)
+
+    assert "拍卖已结束，不能再出价" in after.text
+    assert "流拍" in after.text
+
+
+async def test_registration_from_the_room_holds_the_deposit_and_gives_a_paddle(
+    app: RequestIdMiddleware, house: AuctionHouse
+) -> None:
+    _, seller = await house.bank()
+    bidder_id, bidder = await house.market.participant(["bidder"], funds="5000.00")
+    auction = await house.create(seller)
+    room = f"/auctions/{auction['id']}"
+    async with visitor(app) as browser:
+        await browser.log_in(api_key_of(bidder))
+        assert "报名并冻结保证金" in (await browser.page(room)).text
+
+        first = await browser.post_form(f"{room}/registration", {}, from_page=room)
+        again = await browser.post_form(f"{room}/registration", {}, from_page=room)
+        page_after = await browser.page(room)
+
+    assert (first.status_code, first.json()["paddle"]) == (201, 1)
+    assert again.json()["code"] == "already_registered"
+    assert 'id="bid-form"' in page_after.text
+    balances = await house.market.balances(bidder)
+    assert (balances["available"], balances["held"]) == ("4900.00", "100.00")
+    assert bidder_id > 0
+
+
+async def test_a_participant_without_the_bidder_role_can_neither_register_nor_bid(
+    app: RequestIdMiddleware, house: AuctionHouse
+) -> None:
+    _, seller = await house.bank()
+    auction = await house.create(seller)
+    house.clock.advance(60)
+    room = f"/auctions/{auction['id']}"
+    async with visitor(app) as bank_browser, visitor(app) as anonymous:
+        await bank_browser.log_in(api_key_of(seller))
+        register = await bank_browser.post_form(f"{room}/registration", {}, from_page=room)
+        bid = await bank_browser.post_form(f"{room}/bids", {"amount": "1000.00"}, from_page=room)
+        anonymous_bid = await anonymous.post_form(f"{room}/bids", {"amount": "1000.00"}, from_page="/login")
+        missing = await anonymous.page("/auctions/999999")
+
+    assert (register.status_code, register.json()["code"]) == (403, "forbidden")
+    assert (bid.status_code, bid.json()["code"]) == (403, "forbidden")
+    assert (anonymous_bid.status_code, anonymous_bid.json()["code"]) == (401, "login_required")
+    assert missing.status_code == 404
+    assert (await house.view(auction["id"], seller))["registrations"] == 0
+
+
+async def test_the_catalogue_lists_lots_by_phase_with_collateral_and_filters_by_kind(
+    app: RequestIdMiddleware, house: AuctionHouse
+) -> None:
+    _, seller = await house.bank()
+    loan = await register_loan(house.http, seller)
+    patent_id, estate_id = (c["id"] for c in loan["collateral"])
+    now = house.clock()
+    live = await house.create(
+        seller, lot={"title": "Live patent lot", "collateral_ids": [patent_id]}, starts_at=now.isoformat()
+    )
+    upcoming = await house.create(
+        seller,
+        lot={"title": "Upcoming workshop lot", "collateral_ids": [estate_id]},
+        starts_at=(now + timedelta(hours=2)).isoformat(),
+        ends_at=(now + timedelta(hours=5)).isoformat(),
+    )
+    house.clock.advance(1)
+
+    async with visitor(app) as browser:
+        live_page = await browser.page("/auctions?phase=live")
+        upcoming_page = await browser.page("/auctions?phase=upcoming")
+        filtered = await browser.page("/auctions?phase=live&kind=real_estate")
+        bad = await browser.page("/auctions?phase=nonsense&kind=<script>")
+        browser.http.cookies.set("ipx_lang", "en", domain="ipx.test")
+        english = await browser.page("/auctions?phase=live")
+
+    assert f"/auctions/{live['id']}" in live_page.text
+    assert f"/auctions/{upcoming['id']}" not in live_page.text
+    assert "发明专利" in live_page.text and "ZL202010000001.X" in live_page.text
+    assert "¥3,000,000.00" in live_page.text  # the patent's appraisal
+    assert f"/auctions/{upcoming['id']}" in upcoming_page.text and "不动产" in upcoming_page.text
+    assert "暂无拍品" in filtered.text
+    assert "Invention patent" in english.text and "Time left" in english.text
+    assert bad.status_code == 200 and "<script>" not in bad.text
+
+
+async def _desk_trades(house: AuctionHouse) -> tuple[dict[str, str], list[dict[str, object]]]:
+    """Two trades on 2026-06-01 (an IP-pledge loan, fees waived) and 2026-07-02 (no IP, charged)."""
+    trades = []
+    for instant, collateral_kind in (
+        (datetime(2026, 6, 1, 2, 0, tzinfo=UTC), "invention_patent"),
+        (datetime(2026, 7, 2, 2, 0, tzinfo=UTC), "real_estate"),
+    ):
+        house.clock.set(instant)
+        _, bank = await house.market.participant(["bank"], name=f"Bank {collateral_kind}")
+        _, buyer = await house.market.participant(["bank"])
+        collateral = [
+            {
+                "kind": collateral_kind,
+                "registry_number": f"REG-{collateral_kind}",
+                "title": "Pledged right",
+                "right_holder": "Borrower Co.",
+                "appraisal": "900000.00",
+                "appraised_on": "2024-12-01",
+            }
+        ]
+        loan = await register_loan(house.http, bank, collateral=collateral)
+        trades.append(await negotiated_trade(house.http, loan["id"], bank, buyer))
+    return await house.market.clearing(), trades
+
+
+async def test_the_clearing_desk_shows_the_api_totals_by_month_and_institution_with_csv(
+    app: RequestIdMiddleware, house: AuctionHouse
+) -> None:
+    clearing, _ = await _desk_trades(house)
+    period = "from=2026-05-01&to=2026-07-31"
+    api = (await house.http.get(f"/api/v1/clearing/fee-waivers?{period}", headers=clearing)).json()
+
+    async with visitor(app) as browser:
+        await browser.log_in(api_key_of(clearing))
+        desk = await browser.page(f"/desk/clearing?{period}&date=2026-06-01")
+        by_month = await browser.page(f"/desk/clearing/by-month.csv?{period}")
+        by_institution = await browser.page(f"/desk/clearing/by-institution.csv?{period}")
+        lines = await browser.page(f"/desk/clearing/fee-lines.csv?{period}")
+        api_lines = await house.http.get(
+            f"/api/v1/clearing/fee-waivers?{period}&format=csv", headers=clearing
+        )
+
+    assert desk.status_code == 200
+    for figure in ("gross", "waived", "charged"):
+        amount = api["totals"][figure]
+        whole, fraction = amount.split(".")
+        assert f"¥{int(whole):,}.{fraction}" in desk.text, figure
+    months = list(csv.reader(io.StringIO(by_month.text)))
+    assert months[0] == ["month", "gross", "waived", "charged"]
+    assert [row[0] for row in months[1:]] == ["2026-06", "2026-07"]
+    assert sum(int(row[2].replace(".", "")) for row in months[1:]) == int(
+        api["totals"]["waived"].replace(".", "")
+    )
+    assert months[2][2] == "0.00"  # July's trade has no IP collateral: nothing waived
+    institutions = list(csv.reader(io.StringIO(by_institution.text)))[1:]
+    assert {row[0] for row in institutions} >= {"Bank invention_patent", "Bank real_estate"}
+    api_by_institution = {v["waived"] for v in api["by_institution"].values()}
+    assert {row[2] for row in institutions} == api_by_institution
+    assert lines.text == api_lines.text
+    assert 'role="img"' in desk.text and "<svg" in desk.text
+    assert 'data-value-fen="' in desk.text
+
+
+async def test_the_clearing_desk_highlights_the_breaks_of_the_day(
+    app: RequestIdMiddleware, house: AuctionHouse
+) -> None:
+    clearing, _ = await _desk_trades(house)
+    async with house.context.database.write_engine.begin() as connection:
+        await connection.execute(
+            text("UPDATE fee_lines SET charged_fen = 100, waived_fen = gross_fen - 100 WHERE id = 1")
+        )
+    api = (await house.http.get("/api/v1/clearing/reconciliation?date=2026-06-01", headers=clearing)).json()
+
+    async with visitor(app) as browser:
+        await browser.log_in(api_key_of(clearing))
+        desk = await browser.page("/desk/clearing?date=2026-06-01")
+        breaks_csv = await browser.page("/desk/clearing/reconciliation.csv?date=2026-06-01")
+        clean_day = await browser.page("/desk/clearing?date=2026-05-01")
+
+    assert api["clean"] is False
+    assert desk.text.count('<tr class="break">') == len(api["breaks"])
+    rows = list(csv.reader(io.StringIO(breaks_csv.text)))
+    assert rows[0] == ["date", "kind", "subject", "detail"]
+    assert {row[1] for row in rows[1:]} == {b["kind"] for b in api["breaks"]}
+    assert 'data-testid="recon-clean"' in clean_day.text
+
+
+async def test_the_clearing_desk_refuses_other_roles_and_bad_dates_without_a_500(
+    app: RequestIdMiddleware, client: httpx.AsyncClient, market: Market
+) -> None:
+    _, bank = await market.participant(["bank"])
+    clearing = await market.clearing()
+    async with visitor(app) as bank_browser, visitor(app) as clerk:
+        await bank_browser.log_in(api_key_of(bank))
+        await clerk.log_in(api_key_of(clearing))
+        refused = await bank_browser.page("/desk/clearing")
+        refused_csv = await bank_browser.page("/desk/clearing/fee-lines.csv")
+        reversed_period = await clerk.page("/desk/clearing?from=2026-07-01&to=2026-06-01")
+        not_a_date = await clerk.page("/desk/clearing?from=someday")
+        far = await clerk.http.get("/desk/clearing?from=2300-01-01", headers=JSON)
+
+    assert refused.status_code == 403 and "clearing" in refused.text
+    assert refused_csv.status_code == 403
+    assert reversed_period.status_code == 422 and "to must not be before from" in reversed_period.text
+    assert not_a_date.status_code == 400
+    assert far.status_code == 422 and far.json()["code"] == "date_out_of_range"
+
+
+async def test_the_language_switch_keeps_the_page_and_english_labels_follow(
+    app: RequestIdMiddleware, client: httpx.AsyncClient
+) -> None:
+    async with visitor(app) as browser:
+        chinese = await browser.page("/login")
+        switched = await browser.http.get("/lang/en?next=/login", headers=HTML)
+        english = await browser.page("/login")
+        unknown = await browser.http.get("/lang/xx?next=/login", headers=HTML)
+        back = await browser.page("/login")
+
+    assert 'lang="zh-CN"' in chinese.text and "API 密钥" in chinese.text
+    assert switched.headers["location"] == "/login"
+    assert 'lang="en"' in english.text and "API key" in english.text
+    assert unknown.status_code == 303 and 'lang="zh-CN"' in back.text
