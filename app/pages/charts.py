@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 from app.pages.formatting import yuan
 
-LABEL_WIDTH_PX = 180
-BAR_AREA_WIDTH_PX = 420
-VALUE_WIDTH_PX = 140
+LABEL_WIDTH_PX = 150
+BAR_AREA_WIDTH_PX = 300
+VALUE_WIDTH_PX = 110
 BAR_HEIGHT_PX = 22
 BAR_GAP_PX = 8
 # A chart with more bars than this shows the largest ones and says how many it left out.

@@ -164,6 +164,13 @@ STATE_NAMES: dict[str, tuple[str, str]] = {
     "defaulted": ("悔拍", "Winner defaulted"),
 }
 
+DEPOSIT_STATES: dict[str, tuple[str, str]] = {
+    "held": ("已冻结", "Held"),
+    "applied": ("已抵作价款", "Applied to the price"),
+    "refunded": ("已退还", "Refunded"),
+    "forfeited": ("已没收", "Forfeited"),
+}
+
 KIND_NAMES: dict[str, tuple[str, str]] = {
     "invention_patent": ("发明专利", "Invention patent"),
     "utility_patent": ("实用新型专利", "Utility model"),
@@ -234,6 +241,10 @@ def translator(language: str) -> Callable[..., str]:
 
 def state_name(state: str, language: str) -> str:
     return _pick(STATE_NAMES.get(state, (state, state)), language)
+
+
+def deposit_state_name(state: str, language: str) -> str:
+    return _pick(DEPOSIT_STATES.get(state, (state, state)), language)
 
 
 def kind_name(kind: str, language: str) -> str:

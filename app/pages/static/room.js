@@ -71,6 +71,7 @@
     if (!you || !$("you-leading")) return;
     text("you-leading", you.leading ? labels.you_lead : (state.auction.bid_count ? labels.you_are_outbid : ""));
     $("your-max-line").hidden = you.your_max === null;
+    text("deposit-state", labels.deposit_states[you.deposit_state] || you.deposit_state);
     text("your-max", you.your_max === null ? "" : clock.yuan(you.your_max));
     const choices = $("next-amounts");
     if (choices) {
@@ -207,6 +208,7 @@
   async function post(form, messageId) {
     const message = $(messageId);
     const submit = form.querySelector("button[type=submit]");
+    message.textContent = "";  // the last answer goes, so the next one is news
     submit.disabled = true;
     try {
       const response = await fetch(form.action, {
