@@ -64,11 +64,16 @@ def page(
     )
 
 
+# What a Location header may carry as it is; anything else is percent-encoded (a Chinese query value,
+# a space), so no target can split the header or fail to encode.
+_URL_SAFE = "/?=&%#:;,+@!$'()*~.-_"
+
+
 def safe_next(target: str | None) -> str:
     """A redirect target of our own: a local path, never another site ("//host" or "http://")."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return "/"
-    return target
+    return quote(target, safe=_URL_SAFE)
 
 
 def to_login(request: Request[Any, Any, Any]) -> Redirect:

@@ -61,7 +61,9 @@ def test_every_label_state_and_kind_has_both_languages() -> None:
     t_zh, t_en = i18n.translator("zh"), i18n.translator("en")
     assert (t_zh("nav_login"), t_en("nav_login")) == ("登录", "Log in")
     assert t_en("lots_capped", count=200) == "Showing the 200 lots ending soonest"
-    assert i18n.language_of(None) == "zh" and i18n.language_of("fr") == "zh" and i18n.language_of("en") == "en"
+    assert (
+        i18n.language_of(None) == "zh" and i18n.language_of("fr") == "zh" and i18n.language_of("en") == "en"
+    )
 
 
 def test_a_refusal_is_told_by_its_code_with_its_amounts_or_falls_back_to_the_service_sentence() -> None:
@@ -82,6 +84,8 @@ def test_a_refusal_is_told_by_its_code_with_its_amounts_or_falls_back_to_the_ser
         ("/\\evil.example", "/"),
         ("", "/"),
         (None, "/"),
+        ("/auctions?kind=发明", "/auctions?kind=%E5%8F%91%E6%98%8E"),
+        ("/x\r\nSet-Cookie: a=b", "/x%0D%0ASet-Cookie:%20a=b"),
     ],
 )
 def test_a_redirect_target_is_a_local_path_or_the_home_page(target: str | None, kept: str) -> None:
