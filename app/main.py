@@ -21,6 +21,7 @@ from app.http.auctions.controller import AuctionController
 from app.http.auth import PUBLIC_PATHS, ApiKeyAuthentication
 from app.http.bounds_middleware import InputBoundsMiddleware
 from app.http.clearing.controller import ClearingController
+from app.http.disposals.controller import DefaultController, DisposalController
 from app.http.json_request import BoundedJsonRequest
 from app.http.loans.controller import LoanController
 from app.http.market.controller import ListingController, OfferController, TradeController
@@ -51,6 +52,8 @@ ROUTE_HANDLERS: list[Any] = [
     TradeController,
     AuctionController,
     ClearingController,
+    DefaultController,
+    DisposalController,
     FeePolicyController,
     AuditController,
 ]

@@ -117,7 +117,7 @@ class AuctionController(Controller):
         self, request: Request[Actor, Any, Any], ctx: AppContext, auction_id: int
     ) -> Response[bytes]:
         async def work(unit: UnitOfWork) -> RegistrationOut:
-            return RegistrationOut.of(await register(unit, auction_id, request.user.id))
+            return RegistrationOut.of(await register(unit, auction_id, request.user.id, ctx.auction_policy))
 
         return await run_mutation(request, ctx, work)
 
