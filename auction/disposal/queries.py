@@ -67,17 +67,10 @@ async def _view(session: AsyncSession, case: DisposalCase) -> CaseView:
         .scalars()
         .all()
     )
-    holders = dict(
-        (
-            await session.execute(
-                select(IncomeRight.holder_id, IncomeRight.share_ppm).where(
-                    IncomeRight.loan_id == case.loan_id
-                )
-            )
-        )
-        .tuples()
-        .all()
+    rows = await session.execute(
+        select(IncomeRight.holder_id, IncomeRight.share_ppm).where(IncomeRight.loan_id == case.loan_id)
     )
+    holders = {holder_id: share_ppm for holder_id, share_ppm in rows.all()}
     return CaseView(
         case,
         list(collateral),

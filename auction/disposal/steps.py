@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, select
+from sqlalchemy import ColumnElement, and_, or_, select
 
 from auction.creation import AuctionSpec, create_auction, withdraw_auction
 from auction.disposal.cases import (
@@ -144,6 +144,9 @@ async def _create_round(
     unit: UnitOfWork, case: DisposalCase, spec: RoundSpec, policy: DisposalPolicy
 ) -> DisposalStep:
     refuse_ended(case)
+    if case.round_count >= policy.limits.max_rounds:
+        # A third round is a rule broken (第26条), not a timing: the rules say so, naming the limit.
+        round_minimum_fen(case.round_count + 1, case.appraisal_fen, None, policy.limits)
     if case.state != CaseState.AWAITING_ROUND:
         raise Conflict(
             "round_not_expected", f"the case is {case.state}: no round can be created now", field="id"
@@ -392,7 +395,10 @@ DEADLINE_STATES = (CaseState.AWAITING_ROUND, CaseState.TAKE_IN_PAYMENT_OFFERED, 
 
 def case_due(now: datetime | ColumnElement[datetime]) -> ColumnElement[bool]:
     """Cases whose deadline passed: advance_due's work (and the scheduler's probe)."""
-    return and_(DisposalCase.state.in_([s.value for s in DEADLINE_STATES]), DisposalCase.deadline_at <= now)
+    # Equalities, not IN: the probe is compiled once for the driver, which takes no expanding list.
+    return and_(
+        or_(*(DisposalCase.state == s.value for s in DEADLINE_STATES)), DisposalCase.deadline_at <= now
+    )
 
 
 async def due_case_ids(unit: UnitOfWork, limit: int = CASE_BATCH_SIZE) -> list[int]:

@@ -65,11 +65,11 @@ class DisposalController(Controller):
         self,
         request: Request[Actor, Any, Any],
         ctx: AppContext,
-        state: Annotated[str | None, Parameter(max_length=40)] = None,
+        case_state: Annotated[str | None, Parameter(query="state", max_length=40)] = None,
         limit: Annotated[int, Parameter(ge=1, le=MAX_PAGE_SIZE)] = 20,
         offset: Offset = 0,
     ) -> DisposalPage:
-        wanted = queries.parse_state(state)
+        wanted = queries.parse_state(case_state)
         async with ctx.database.read() as session:
             views, total = await queries.list_cases(
                 session,
