@@ -20,7 +20,7 @@ async def test_rounds_default_decline_and_fixed_price_sale_split_to_the_fen(
     bank_id, bank = await market.participant(["bank"], name="Creditor Bank")
     h1_id, h1 = await market.participant(["bank"], funds="600000.00", name="Holder One")
     h2_id, h2 = await market.participant(["bank"], funds="600000.00", name="Holder Two")
-    x_id, x = await market.participant(["bidder"], funds="1000000.00", name="Bidder X")
+    _, x = await market.participant(["bidder"], funds="1000000.00", name="Bidder X")
     y_id, y = await market.participant(["bidder"], funds="1000000.00", name="Bidder Y")
     loan = await desk.loan(bank)
     await desk.sell_share(loan["id"], bank, h1)
