@@ -138,6 +138,7 @@ async def test_anonymous_reads_show_the_public_view_of_an_english_lot_and_nothin
         for item in loan["collateral"]
     ]
     assert detail["lot"]["collateral"][0]["appraisal"] == "3000000.00"
+    assert auction["lot"]["collateral"] == detail["lot"]["collateral"]  # the seller's create answer too
     assert (detail["current_price"], detail["leading_paddle"], detail["bid_count"]) == (
         "1110.00",
         paddle_a,
