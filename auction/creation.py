@@ -258,7 +258,13 @@ async def lock_auction(unit: UnitOfWork, auction_id: int) -> Auction:
 
 
 async def cancel_auction(
-    unit: UnitOfWork, auction_id: int, actor_id: int, *, is_admin: bool, reason: str
+    unit: UnitOfWork,
+    auction_id: int,
+    actor_id: int,
+    *,
+    is_admin: bool,
+    reason: str,
+    origins: dict[str, OriginHandler],
 ) -> Auction:
     """The seller or an admin cancels a running lot before its first bid; an admin also cancels a
     lot set aside after its close failed, bids or not (every deposit is released)."""
@@ -286,6 +292,9 @@ async def cancel_auction(
     auction.closed_at = unit.now
     if set_aside:
         await resolve_close_failures(unit, [auction.id])
+    origin = handler_for(origins, auction.origin_kind)
+    if origin is not None:
+        await origin.cancelled(unit, auction)
     unit.record("auction.cancelled", f"auction:{auction.id}", {"reason": auction.cancel_reason})
     unit.publish(f"auction:{auction.id}", {"event": "cancelled", "reason": auction.cancel_reason})
     return auction

@@ -68,6 +68,9 @@ class OriginHandler:
     async def unsold(self, unit: UnitOfWork, auction: Auction) -> None:
         """The lot closed unsold (流拍)."""
 
+    async def cancelled(self, unit: UnitOfWork, auction: Auction) -> None:
+        """The seller or an admin cancelled the lot (before its first bid, or set aside)."""
+
     async def paid(self, unit: UnitOfWork, auction: Auction) -> None:
         """The winner paid the house."""
 

@@ -15,7 +15,7 @@ from auction.disposal.cases import lock_case
 from auction.disposal.models import DisposalBar, DisposalStep
 from auction.disposal.policy import DisposalPolicy
 from auction.disposal.proceeds import settle_sale
-from auction.disposal.steps import step_failed
+from auction.disposal.steps import step_cancelled, step_failed
 from auction.models import Auction, Registration
 from auction.origins import OriginHandler, SaleTaken
 from transfer.kernel.errors import Conflict, Forbidden
@@ -118,6 +118,9 @@ class DisposalRounds(OriginHandler):
             f"the winner of auction {auction.id} did not pay by the deadline",
             self._policy(),
         )
+
+    async def cancelled(self, unit: UnitOfWork, auction: Auction) -> None:
+        await step_cancelled(unit, await self._step(unit, auction), self._policy())
 
     async def paid(self, unit: UnitOfWork, auction: Auction) -> None:
         step = await self._step(unit, auction)

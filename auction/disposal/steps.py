@@ -71,7 +71,12 @@ async def _last_round(unit: UnitOfWork, case: DisposalCase) -> DisposalStep | No
     return (
         await unit.session.execute(
             select(DisposalStep)
-            .where(DisposalStep.case_id == case.id, DisposalStep.kind == ROUND)
+            # A cancelled round did not happen: its start price binds no later round.
+            .where(
+                DisposalStep.case_id == case.id,
+                DisposalStep.kind == ROUND,
+                DisposalStep.result != "cancelled",
+            )
             .order_by(DisposalStep.number.desc())
             .limit(1)
         )
@@ -293,6 +298,44 @@ async def step_failed(
         f"disposal:{case.id}",
         {"step": step.number, "result": result, "why": why, "next": next_step},
     )
+
+
+async def step_cancelled(unit: UnitOfWork, step: DisposalStep, policy: DisposalPolicy) -> None:
+    """The creditor withdrew a round before its first bid, or an admin cancelled a lot set aside
+    after a failed close: the step did not happen. A round may be made again (within the same
+    window after a failure); a fixed-price sale opens again at once."""
+    case = await lock_case(unit, step.case_id)
+    step.result = "cancelled"
+    step.ended_at = unit.now
+    if step.kind == ROUND:
+        assert step.round_no is not None
+        case.round_count = step.round_no - 1
+        case.state = CaseState.AWAITING_ROUND.value
+        previous = await _last_failed_round(unit, case)
+        case.deadline_at = (
+            None
+            if previous is None or previous.ended_at is None
+            else previous.ended_at
+            + timedelta(seconds=max(0, policy.limits.rerun_within_s - AUTO_ROUND_MARGIN_S))
+        )
+    else:
+        await _open_fixed_price_sale(unit, case, policy)
+    unit.record("disposal.step_cancelled", f"disposal:{case.id}", {"step": step.number, "kind": step.kind})
+
+
+async def _last_failed_round(unit: UnitOfWork, case: DisposalCase) -> DisposalStep | None:
+    return (
+        await unit.session.execute(
+            select(DisposalStep)
+            .where(
+                DisposalStep.case_id == case.id,
+                DisposalStep.kind == ROUND,
+                DisposalStep.result.in_(["unsold", "winner_defaulted"]),
+            )
+            .order_by(DisposalStep.number.desc())
+            .limit(1)
+        )
+    ).scalar_one_or_none()
 
 
 async def _current(unit: UnitOfWork, case: DisposalCase) -> DisposalStep:

@@ -138,3 +138,24 @@ async def test_without_auto_advance_the_service_makes_round_two_before_the_windo
     await desk.tick()
     case = await desk.case(case["id"], bank)
     assert case["state"] == "in_round" and case["steps"][1]["start_price"] == "560000.00"
+
+
+async def test_a_round_withdrawn_before_its_first_bid_can_be_made_again(
+    client: httpx.AsyncClient, market: Market, desk: DisposalDesk
+) -> None:
+    _, bank = await market.participant(["bank"])
+    _, bidder = await market.participant(["bidder"], funds="100000.00")
+    loan = await desk.loan(bank)
+    case = await desk.opened(loan["id"], bank)
+    case = await desk.round_ok(case["id"], bank, 30 * DAY_S + 60)
+    auction_id = case["steps"][0]["auction_id"]
+    assert (await desk.register(auction_id, bidder)).status_code == 201
+    response = await client.post(
+        f"/api/v1/auctions/{auction_id}/cancel", json={"reason": "wrong date"}, headers=bank
+    )
+    assert response.status_code == 200, response.text
+    case = await desk.case(case["id"], bank)
+    assert case["state"] == "awaiting_round" and case["steps"][0]["result"] == "cancelled"
+    assert await market.balances(bidder) == {"available": "100000.00", "held": "0.00"}
+    case = await desk.round_ok(case["id"], bank, 30 * DAY_S + 60)
+    assert (case["steps"][1]["round"], case["steps"][1]["start_price"]) == (1, "700000.00")

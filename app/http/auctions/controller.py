@@ -247,7 +247,12 @@ class AuctionController(Controller):
     ) -> Response[bytes]:
         async def work(unit: UnitOfWork) -> AuctionOut:
             auction = await cancel_auction(
-                unit, auction_id, request.user.id, is_admin="admin" in request.user.roles, reason=data.reason
+                unit,
+                auction_id,
+                request.user.id,
+                is_admin="admin" in request.user.roles,
+                reason=data.reason,
+                origins=ctx.auction_policy.origins,
             )
             return participant_auction(auction, await lot_collateral(unit.session, [auction]), unit.now)
 
