@@ -8,7 +8,7 @@ import httpx
 from sqlalchemy import func, select
 
 from tests.api.disposal_support import DAY_S, DisposalDesk
-from tests.api.market_support import post_ok
+from tests.api.market_support import negotiated_trade
 from tests.conftest import Market
 from transfer.kernel.audit_tables import AuditEvent
 
@@ -32,20 +32,7 @@ async def test_a_default_racing_a_settlement_of_the_same_loan_leaves_one_consist
     _, bank = await market.participant(["bank"])
     buyer_id, buyer = await market.participant(["bank"], funds="600000.00")
     loan = await desk.loan(bank)
-    listing = await post_ok(
-        client,
-        "/api/v1/listings",
-        {
-            "loan_id": loan["id"],
-            "kind": "income_right",
-            "mode": "negotiated",
-            "share_ppm": 100_000,
-            "asking_price": "500000.00",
-        },
-        bank,
-    )
-    offer = await post_ok(client, f"/api/v1/listings/{listing['id']}/offers", {"price": "500000.00"}, buyer)
-    trade = await post_ok(client, f"/api/v1/offers/{offer['id']}/accept", {}, bank)
+    trade = await negotiated_trade(client, loan["id"], bank, buyer)
     clearing = await market.clearing()
 
     settle, default = await asyncio.gather(
