@@ -86,3 +86,15 @@ async def auctions_in_phase(
     total = int((await session.execute(select(func.count()).select_from(Auction).where(where))).scalar_one())
     rows = await session.execute(select(Auction).where(where).order_by(*order).limit(limit))
     return list(rows.scalars()), total
+
+
+async def live_sealed_bid(session: AsyncSession, auction_id: int, bidder_id: int) -> Bid | None:
+    """A bidder's live envelope in a sealed auction (a newer one supersedes the older): shown to
+    that bidder only, never to anyone else before close."""
+    return (
+        await session.execute(
+            select(Bid).where(
+                Bid.auction_id == auction_id, Bid.bidder_id == bidder_id, Bid.superseded.is_(False)
+            )
+        )
+    ).scalar_one_or_none()

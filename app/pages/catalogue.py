@@ -1,20 +1,18 @@
 """The public catalogue: lots by phase (upcoming, live, ended), filtered by collateral kind.
 
-Each row is the API's public presenter (AuctionOut) beside the lot's collateral, so the figures are
-the API's. Centralized sessions slot in as a grouping of these rows once they exist.
+Each row is the API's public view of the lot (app/http/auctions/views.py), collateral included, so
+the figures are the API's. Centralized sessions slot in as a grouping of these rows once they exist.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from litestar import Controller, Request, get
 from litestar.response import Template
 
 from app.context import AppContext
-from app.http.auctions.schemas import AuctionOut
-from app.pages.lots import LotContents, lot_contents
+from app.http.auctions.views import lot_collateral, public_auction
 from app.pages.rendering import page
 from app.pages.sessions import viewer_of
 from auction.queries import Phase, auctions_in_phase
@@ -23,12 +21,6 @@ from transfer.rules.collateral import CollateralKind
 # The catalogue shows at most this many lots per phase, the most pressing first (a page of the
 # API's own size, MAX_PAGE_SIZE); the kind filter applies within them.
 CATALOGUE_MAX_LOTS = 200
-
-
-@dataclass(frozen=True, slots=True)
-class CatalogueRow:
-    view: AuctionOut
-    contents: LotContents
 
 
 def _phase(value: str | None) -> Phase:
@@ -49,12 +41,10 @@ class CatalogueController(Controller):
         now = ctx.clock()
         async with ctx.database.read() as session:
             auctions, total = await auctions_in_phase(session, phase, now, limit=CATALOGUE_MAX_LOTS)
-            contents = await lot_contents(session, auctions)
-        rows = [
-            CatalogueRow(AuctionOut.of(a, now), contents[a.id])
-            for a in auctions
-            if kind is None or kind in contents[a.id].kinds
-        ]
+            collateral = await lot_collateral(session, auctions)
+        # The public view whoever looks: the catalogue is the same page for everyone.
+        views = [public_auction(a, collateral, now) for a in auctions]
+        rows = [v for v in views if kind is None or any(c.kind == kind for c in v.lot.collateral)]
         return page(
             request,
             "catalogue.html.j2",

@@ -84,6 +84,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "your_paddle": ("您的竞买号", "Your paddle"),
     "your_max": ("您的最高出价（仅您可见）", "Your maximum (only you see it)"),
     "you_lead": ("您当前领先", "You are leading"),
+    "your_sealed_bid": ("您的密封出价（仅您可见）", "Your sealed bid (only you see it)"),
     "you_are_outbid": ("您已被超越", "You have been outbid"),
     "deposit_state": ("保证金状态", "Deposit"),
     "bid_form": ("出价", "Place a bid"),

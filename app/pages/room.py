@@ -121,18 +121,16 @@ class RoomController(Controller):
     async def room(self, request: Request[Any, Any, Any], ctx: AppContext, auction_id: int) -> Template:
         viewer = await viewer_of(request, ctx)
         room = await read_room(ctx, auction_id, viewer)
-        seconds_left = max(
-            0.0, (datetime.fromisoformat(room.state.auction.ends_at) - ctx.clock()).total_seconds()
-        )
+        seconds_left = max(0.0, (datetime.fromisoformat(room.auction.ends_at) - ctx.clock()).total_seconds())
         lang = language(request)
         return page(
             request,
             "room.html.j2",
             viewer,
             room=room,
-            view=room.state.auction,
+            view=room.auction,
             # Inside a <script> element: "<" escaped, so no text of a lot can close the element.
-            state_json=msgspec.json.encode(room.state).decode().replace("<", "\\u003c"),
+            state_json=msgspec.json.encode(room).decode().replace("<", "\\u003c"),
             countdown=countdown_text(seconds_left, i18n.translator(lang)("day_unit")),
         )
 
@@ -140,7 +138,7 @@ class RoomController(Controller):
     async def state(self, request: Request[Any, Any, Any], ctx: AppContext, auction_id: int) -> RoomState:
         """The room as the script reloads it after a reconnect (or a bid event, for a bidder)."""
         viewer = await viewer_of(request, ctx)
-        return (await read_room(ctx, auction_id, viewer)).state
+        return await read_room(ctx, auction_id, viewer)
 
     @post("/{auction_id:int}/registration", name="room_register", status_code=200)
     async def register(
@@ -151,7 +149,7 @@ class RoomController(Controller):
             bidder = _bidder_or_refusal(await viewer_of(request, ctx), lang)
 
             async def work(unit: UnitOfWork) -> RegistrationOut:
-                return RegistrationOut.of(await register(unit, auction_id, bidder.id))
+                return RegistrationOut.of(await register(unit, auction_id, bidder.id, ctx.auction_policy))
 
             try:
                 registration = await ctx.transact(work, actor_id=bidder.id)

@@ -1,23 +1,21 @@
-"""The auction room as one read: the API's public presenter, the lot's collateral, the latest bids.
+"""The auction room as one read: the API's presenters (app/http/auctions/views.py) and the latest bids.
 
-The page and its live script show exactly the API's figures (AuctionOut, BidHistoryItem); the
-viewer's own registration (paddle, and its maximum while it leads) comes only with its session.
+Anyone gets the public view; a logged-in participant gets the key holder's view, with its own
+place (paddle, deposit, its maximum while it leads, its sealed envelope), exactly as the API
+answers that participant's key.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import msgspec
 
 from app.context import AppContext
 from app.http.auctions.schemas import AuctionOut, BidHistoryItem
+from app.http.auctions.views import lot_collateral, participant_auction, public_auction
 from app.http.auth import Actor
-from app.pages.lots import LotContents, lot_contents
 from auction import queries
 from auction.policy import RUNNING_STATES, SEALED_KINDS, AuctionKind
 from transfer.kernel.money import format_fen, parse_yuan
-from transfer.models import Participant
 
 # The room shows this many of the latest bids; the API pages through the rest.
 ROOM_HISTORY_BIDS = 50
@@ -34,27 +32,21 @@ class RoomState(msgspec.Struct):
     sealed_until_close: bool
 
 
-@dataclass(frozen=True, slots=True)
-class Room:
-    state: RoomState
-    contents: LotContents
-    seller_name: str
-
-
-def next_amounts(view: AuctionOut, increment_fen: int, minimum_fen: int | None) -> list[str]:
+def next_amounts(view: AuctionOut, increment_fen: int) -> list[str]:
     """The minimum bid and the next grid steps above it (English); the one price (other kinds)."""
-    if minimum_fen is None:
+    if view.minimum_bid is None:
         return []
     if view.kind != AuctionKind.ENGLISH.value:
-        return [format_fen(minimum_fen)]
+        return [view.minimum_bid]
+    minimum_fen = parse_yuan(view.minimum_bid, "minimum_bid")
     return [format_fen(minimum_fen + step * increment_fen) for step in range(NEXT_AMOUNTS)]
 
 
-async def read_room(ctx: AppContext, auction_id: int, viewer: Actor | None) -> Room:
+async def read_room(ctx: AppContext, auction_id: int, viewer: Actor | None) -> RoomState:
     now = ctx.clock()
     async with ctx.database.read() as session:
         auction = await queries.get_auction(session, auction_id)
-        mine = await queries.find_registration(session, auction_id, viewer.id) if viewer is not None else None
+        collateral = await lot_collateral(session, [auction])
         sealed_until_close = auction.kind in SEALED_KINDS and auction.state in RUNNING_STATES
         bids = (
             []
@@ -67,16 +59,19 @@ async def read_room(ctx: AppContext, auction_id: int, viewer: Actor | None) -> R
                 live_only=auction.kind in SEALED_KINDS,
             )
         )
-        contents = (await lot_contents(session, [auction]))[auction.id]
-        seller = await session.get(Participant, auction.seller_id)
-    view = AuctionOut.of(auction, now, mine)
-    minimum_fen = (
-        None if view.minimum_bid is None else parse_yuan(view.minimum_bid, "minimum_bid", allow_zero=True)
-    )
-    state = RoomState(
+        if viewer is None:
+            view = public_auction(auction, collateral, now)
+        else:
+            mine = await queries.find_registration(session, auction_id, viewer.id)
+            sealed_bid = (
+                await queries.live_sealed_bid(session, auction_id, viewer.id)
+                if mine is not None and auction.kind in SEALED_KINDS
+                else None
+            )
+            view = participant_auction(auction, collateral, now, mine, sealed_bid)
+    return RoomState(
         auction=view,
         history=[BidHistoryItem.of(b) for b in reversed(bids)],
-        next_amounts=next_amounts(view, auction.increment_fen, minimum_fen),
+        next_amounts=next_amounts(view, auction.increment_fen),
         sealed_until_close=sealed_until_close,
     )
-    return Room(state, contents, seller.name if seller is not None else str(auction.seller_id))

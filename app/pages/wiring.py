@@ -41,9 +41,8 @@ STATIC = Path(__file__).parent / "static"
 # A page session lasts a working day, renewed on every page (house setting: a desk left open
 # overnight logs in again).
 SESSION_MAX_AGE_S = 12 * 3_600
-# Paths the API-key middleware lets through: the pages check their own session. The auction
-# events stream is listed too, since a browser's EventSource sends no Authorization header and
-# anyone may watch an auction (DESIGN.md section 6).
+# Paths the API-key middleware lets through: the pages check their own session. (The room's
+# live stream, GET /api/v1/auctions/{id}/events, is one of the API's anonymous reads.)
 OPEN_PATHS = (
     r"^/$",
     r"^/auctions(/|$)",
@@ -52,7 +51,6 @@ OPEN_PATHS = (
     r"^/lang/",
     r"^/desk/",
     r"^/static/",
-    r"^/api/v1/auctions/\d+/events$",
 )
 
 

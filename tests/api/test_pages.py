@@ -151,13 +151,14 @@ async def test_the_room_is_public_and_a_maximum_is_shown_to_its_bidder_alone(
         assert "Bidder 0" not in page_text  # the leader's name
     assert "Bidder 1" not in anonymous_page.text
     assert "¥1,570.00" in leader_page.text
-    assert anonymous_state["auction"]["you"] is None
+    assert "you" not in anonymous_state["auction"] and "seller_id" not in anonymous_state["auction"]
     assert other_state["auction"]["you"]["your_max"] is None
     assert leader_state["auction"]["you"] == {
         "paddle": 1,
         "deposit_state": "held",
         "leading": True,
         "your_max": "1570.00",
+        "your_sealed_bid": None,
     }
     assert [(b["paddle"], b["price_after"]) for b in anonymous_state["history"]] == [
         (2, "1020.00"),
@@ -442,7 +443,7 @@ async def test_a_lot_title_that_looks_like_markup_is_shown_as_text(
     assert "<" not in state_json and "\\u003c/script>" in state_json
 
 
-async def test_the_room_of_a_sealed_or_descending_auction_shows_no_hidden_price_and_takes_an_amount(
+async def test_the_room_of_a_sealed_or_descending_auction_hides_what_is_hidden_and_takes_an_amount(
     app: RequestIdMiddleware, house: AuctionHouse
 ) -> None:
     _, seller = await house.bank()
@@ -465,7 +466,8 @@ async def test_the_room_of_a_sealed_or_descending_auction_shows_no_hidden_price_
         descending_state = await browser.state(descending["id"])
 
     assert sealed_anonymous.status_code == sealed_mine.status_code == descending_mine.status_code == 200
-    assert "1,230.00" not in sealed_anonymous.text and "1,230.00" not in sealed_mine.text
+    assert "1,230.00" not in sealed_anonymous.text
+    assert 'data-testid="your-sealed-bid">¥1,230.00<' in sealed_mine.text  # its own envelope alone
     assert sealed_state["sealed_until_close"] is True and sealed_state["history"] == []
     assert 'id="max_amount"' not in descending_mine.text  # a proxy maximum is for English lots only
     assert descending_state["next_amounts"] == [descending_state["auction"]["minimum_bid"]]
