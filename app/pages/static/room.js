@@ -58,7 +58,7 @@
     }
     outcome.hidden = false;
     const verdict = $("verdict");
-    if (a.you) {
+    if (a.you && (a.state === "awaiting_payment" || a.state === "sold")) {
       verdict.textContent = a.winning_paddle === a.you.paddle ? labels.you_won : labels.you_lost;
       verdict.hidden = false;
     }
