@@ -15,6 +15,7 @@ from auction.disposal.origin import DisposalRounds
 from auction.disposal.policy import DisposalPolicy
 from auction.disposal.rules.rounds import RoundLimits
 from auction.disposal.rules.waterfall import parse_recovery_order
+from auction.disposal.session_origin import SessionLots
 from auction.listing_sales import ListingSales
 from auction.origins import OriginKind
 from auction.policy import AuctionPolicy
@@ -59,6 +60,7 @@ class AppContext:
             origins={
                 OriginKind.LISTING.value: ListingSales(self.market_policy),
                 OriginKind.DISPOSAL_ROUND.value: DisposalRounds(lambda: self.disposal_policy),
+                OriginKind.SESSION_LOT.value: SessionLots(lambda: self.disposal_policy),
             },
         )
 

@@ -31,6 +31,7 @@ from app.http.problems import exception_handlers
 from app.http.public_reads import API_KEY_REQUIRED, SECURITY_COMPONENTS
 from app.http.request_id import RequestIdMiddleware
 from app.http.servicing.controller import ServicingController
+from app.http.sessions.controller import SessionController
 from app.http.system.audit import AuditController
 from app.http.system.controller import SystemController
 from app.live.relay import PostgresRelay
@@ -56,6 +57,7 @@ ROUTE_HANDLERS: list[Any] = [
     ClearingController,
     DefaultController,
     DisposalController,
+    SessionController,
     FeePolicyController,
     AuditController,
 ]

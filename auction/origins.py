@@ -25,6 +25,7 @@ class OriginKind(StrEnum):
     DIRECT = "direct"
     LISTING = "listing"
     DISPOSAL_ROUND = "disposal_round"
+    SESSION_LOT = "session_lot"
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,8 +59,10 @@ class OriginHandler:
     async def attach(self, unit: UnitOfWork, origin_id: int, auction: Auction) -> None:
         """The auction now exists: the origin may remember it."""
 
-    async def admit(self, unit: UnitOfWork, auction: Auction, bidder_id: int) -> None:
-        """Refuse, with a DomainError, a bidder the origin bars from this lot (before its deposit)."""
+    async def admit(self, unit: UnitOfWork, auction: Auction, bidder_id: int) -> int | None:
+        """Refuse, with a DomainError, a bidder the origin bars from this lot (before its deposit);
+        answer the paddle the bidder must carry (a session's one paddle), or None for the lot's next."""
+        return None
 
     async def sold(self, unit: UnitOfWork, auction: Auction, winner_id: int, price_fen: int) -> SaleTaken:
         """The lot closed sold (for an origin that settles sales itself: settle it now)."""

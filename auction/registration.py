@@ -56,8 +56,7 @@ async def register(unit: UnitOfWork, auction_id: int, bidder_id: int, policy: Au
     if await _barred_on_lot(unit, auction, bidder_id):
         raise Forbidden("barred_from_lot", "a defaulting winner may not bid on this lot again")
     origin = handler_for(policy.origins, auction.origin_kind)
-    if origin is not None:
-        await origin.admit(unit, auction, bidder_id)
+    paddle = None if origin is None else await origin.admit(unit, auction, bidder_id)
     hold_id = None
     if auction.deposit_fen > 0:
         hold_id = f"deposit:{auction.id}:{bidder_id}"
@@ -73,7 +72,7 @@ async def register(unit: UnitOfWork, auction_id: int, bidder_id: int, policy: Au
     registration = Registration(
         auction_id=auction.id,
         bidder_id=bidder_id,
-        paddle=auction.registration_count,
+        paddle=auction.registration_count if paddle is None else paddle,
         deposit_fen=auction.deposit_fen,
         deposit_hold_id=hold_id,
         deposit_state="held",

@@ -14,7 +14,7 @@ from enum import StrEnum
 from sqlalchemy import select
 
 from auction.creation import withdraw_auction
-from auction.disposal.models import DisposalCase, DisposalCost
+from auction.disposal.models import DisposalBar, DisposalCase, DisposalCost
 from transfer.kernel.errors import Conflict, DomainError, Forbidden, NotFound
 from transfer.kernel.locking import lock_row
 from transfer.kernel.money import MAX_AMOUNT_FEN
@@ -225,3 +225,19 @@ def may_read(
 
 def not_found(case_id: int) -> NotFound:
     return NotFound("disposal_not_found", f"disposal case {case_id} does not exist", field="id")
+
+
+async def refuse_barred(unit: UnitOfWork, case_ids: Iterable[int], bidder_id: int) -> None:
+    """A winner who defaulted on a step of a case may not register for it again (规定第24条)."""
+    barred = (
+        await unit.session.execute(
+            select(DisposalBar.auction_id)
+            .where(DisposalBar.case_id.in_(list(case_ids)), DisposalBar.bidder_id == bidder_id)
+            .limit(1)
+        )
+    ).scalar_one_or_none()
+    if barred is not None:
+        raise Forbidden(
+            "barred_from_case",
+            f"a winner who defaulted on auction {barred} may not bid on this case again (规定第24条)",
+        )

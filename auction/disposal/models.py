@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Index, Integer, String
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from transfer.kernel.model_base import Base, IdType, UTCDateTime
@@ -74,6 +83,10 @@ class DisposalStep(Base):
     auction_id: Mapped[int | None] = mapped_column(
         IdType, ForeignKey("auctions.id"), nullable=True, index=True
     )
+    # A round sold in a centralized session: the lot (maybe a bundle of several cases) it is part of.
+    session_lot_id: Mapped[int | None] = mapped_column(
+        IdType, ForeignKey("session_lots.id"), nullable=True, index=True
+    )
     start_price_fen: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     increment_fen: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     deposit_fen: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
@@ -123,4 +136,49 @@ class DisposalBar(Base):
     case_id: Mapped[int] = mapped_column(IdType, ForeignKey("disposal_cases.id"), primary_key=True)
     bidder_id: Mapped[int] = mapped_column(IdType, ForeignKey("participants.id"), primary_key=True)
     auction_id: Mapped[int] = mapped_column(IdType, ForeignKey("auctions.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class DisposalSession(Base):
+    """A centralized session (集中拍卖): many lots, many creditors, ends staggered one after another."""
+
+    __tablename__ = "disposal_sessions"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    title: Mapped[str] = mapped_column(String(300))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    first_lot_ends_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    stagger_s: Mapped[int] = mapped_column(Integer)
+    lot_count: Mapped[int] = mapped_column(Integer)
+    created_by: Mapped[int] = mapped_column(IdType, ForeignKey("participants.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class SessionLot(Base):
+    """One lot of a session: one auction, selling the collateral of one or more cases (a bundle)."""
+
+    __tablename__ = "session_lots"
+    __table_args__ = (Index("ix_session_lots_session_id_position", "session_id", "position", unique=True),)
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    session_id: Mapped[int] = mapped_column(IdType, ForeignKey("disposal_sessions.id"))
+    position: Mapped[int] = mapped_column(Integer)
+    auction_id: Mapped[int | None] = mapped_column(
+        IdType, ForeignKey("auctions.id"), nullable=True, index=True
+    )
+    # JSON list of the case ids the lot sells, in the request's order.
+    case_ids: Mapped[str] = mapped_column(String(2000))
+    appraisal_fen: Mapped[int] = mapped_column(BigInteger)
+    minimum_fen: Mapped[int] = mapped_column(BigInteger)
+
+
+class SessionPaddle(Base):
+    """A bidder's one paddle for a whole session: every lot it registers for shows it."""
+
+    __tablename__ = "session_paddles"
+    __table_args__ = (UniqueConstraint("session_id", "paddle", name="uq_session_paddles_paddle"),)
+
+    session_id: Mapped[int] = mapped_column(IdType, ForeignKey("disposal_sessions.id"), primary_key=True)
+    bidder_id: Mapped[int] = mapped_column(IdType, ForeignKey("participants.id"), primary_key=True)
+    paddle: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 
 from sqlalchemy import select
 
-from auction.disposal.cases import lock_case
+from auction.disposal.cases import lock_case, refuse_barred
 from auction.disposal.models import DisposalBar, DisposalStep
 from auction.disposal.policy import DisposalPolicy
 from auction.disposal.proceeds import settle_sale
@@ -68,14 +68,10 @@ class DisposalRounds(OriginHandler):
         assert step is not None
         step.auction_id = auction.id
 
-    async def admit(self, unit: UnitOfWork, auction: Auction, bidder_id: int) -> None:
+    async def admit(self, unit: UnitOfWork, auction: Auction, bidder_id: int) -> int | None:
         step = await self._step(unit, auction)
-        barred = await unit.session.get(DisposalBar, (step.case_id, bidder_id))
-        if barred is not None:
-            raise Forbidden(
-                "barred_from_case",
-                f"a winner who defaulted on auction {barred.auction_id} may not bid on this case again (规定第24条)",
-            )
+        await refuse_barred(unit, [step.case_id], bidder_id)
+        return None
 
     async def sold(self, unit: UnitOfWork, auction: Auction, winner_id: int, price_fen: int) -> SaleTaken:
         step = await self._step(unit, auction)

@@ -500,8 +500,97 @@ async def after_repayment(
         if step.result == "running" or step.result == "awaiting_payment":
             if step.auction_id is not None:
                 await withdraw_auction(unit, step.auction_id, f"loan {loan_id} repaid in full")
+                await _cancel_bundled(unit, step, policy)
             step.result = "cancelled"
             step.ended_at = unit.now
             step.note = "the loan was repaid in full"
     await settle_cured(unit, case, policy)
     return case
+
+
+async def _cancel_bundled(unit: UnitOfWork, step: DisposalStep, policy: DisposalPolicy) -> None:
+    """The withdrawn auction sold a bundle: the other cases' rounds in it did not happen either."""
+    if step.session_lot_id is None:
+        return
+    siblings = (
+        await unit.session.execute(
+            select(DisposalStep).where(
+                DisposalStep.session_lot_id == step.session_lot_id,
+                DisposalStep.case_id != step.case_id,
+                DisposalStep.result.in_(["running", "awaiting_payment"]),
+            )
+        )
+    ).scalars()
+    for sibling in list(siblings):
+        await step_cancelled(unit, sibling, policy)
+
+
+async def session_round_minimum(
+    unit: UnitOfWork, case: DisposalCase, starts_at: datetime, field: str, policy: DisposalPolicy
+) -> int:
+    """A case sold as (part of) a session lot: its next round's limits hold, and its minimum start
+    counts toward the lot's. Refusals name the lot's field."""
+    refuse_ended(case)
+    if case.state != CaseState.AWAITING_ROUND:
+        raise Conflict(
+            "round_not_expected",
+            f"disposal case {case.id} is {case.state}: no round can be made now",
+            field=field,
+        )
+    round_no = case.round_count + 1
+    previous = await _last_round(unit, case)
+    try:
+        minimum_fen = round_minimum_fen(
+            round_no,
+            case.appraisal_fen,
+            previous.start_price_fen if previous is not None else None,
+            policy.limits,
+        )
+        check_round(
+            round_no,
+            minimum_fen,
+            starts_at,
+            unit.now,
+            previous.ended_at if previous is not None else None,
+            minimum_fen,
+            policy.limits,
+        )
+    except DomainError as error:
+        raise DomainError(
+            error.code, f"disposal case {case.id}: {error}", field=field, extra=error.extra
+        ) from None
+    return minimum_fen
+
+
+async def enter_session_round(
+    unit: UnitOfWork,
+    case: DisposalCase,
+    lot_id: int,
+    start_share_fen: int,
+    spec: RoundSpec,
+) -> DisposalStep:
+    """The case's next round is its share of a session lot (its start: the lot's, split by appraisal)."""
+    round_no = case.round_count + 1
+    step = await _new_step(
+        unit,
+        case,
+        ROUND,
+        round_no=round_no,
+        session_lot_id=lot_id,
+        start_price_fen=start_share_fen,
+        increment_fen=spec.increment_fen,
+        deposit_fen=spec.deposit_fen,
+        starts_at=spec.starts_at,
+        ends_at=spec.ends_at,
+    )
+    case.state = CaseState.IN_ROUND.value
+    case.round_count = round_no
+    case.deadline_at = None
+    return step
+
+
+async def collateral_of_cases(unit: UnitOfWork, cases: list[DisposalCase]) -> list[CollateralItem]:
+    items: list[CollateralItem] = []
+    for case in cases:
+        items += await _collateral(unit, case.loan_id)
+    return items

@@ -50,6 +50,14 @@ class DisposalDesk:
     async def loan(self, bank: dict[str, str], **overrides: Any) -> dict[str, Any]:
         return dict(await post_ok(self.http, "/api/v1/loans", {**patent_loan(), **overrides}, bank))
 
+    async def case_on_patent(
+        self, bank: dict[str, str], number: str, appraisal: str = "1000000.00", **default: Any
+    ) -> dict[str, Any]:
+        """A defaulted loan secured by one patent: its open case."""
+        body = patent_loan(appraisal=appraisal, number=number)
+        loan = dict(await post_ok(self.http, "/api/v1/loans", body, bank))
+        return await self.opened(loan["id"], bank, **default)
+
     async def sell_share(self, loan_id: int, seller: dict[str, str], buyer: dict[str, str]) -> None:
         """10 % of the loan's income right, sold and settled by clearing."""
         trade = await negotiated_trade(self.http, loan_id, seller, buyer)

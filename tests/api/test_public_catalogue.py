@@ -37,6 +37,8 @@ ANONYMOUS_ROUTES = {
     ("GET", "/api/v1/auctions/{auction_id}"),
     ("GET", "/api/v1/auctions/{auction_id}/bids"),
     ("GET", "/api/v1/auctions/{auction_id}/events"),
+    ("GET", "/api/v1/sessions"),
+    ("GET", "/api/v1/sessions/{session_id}"),
 }
 CATALOGUE_READS = ("", "/bids", "/events")
 PUBLIC_FIELDS = {

@@ -79,3 +79,62 @@ def test_collateral_of_repaid_loans_starts_released_and_the_rest_pledged(fresh_u
     ]
     command.upgrade(config, "0013")
     assert asyncio.run(_sql(fresh_url, states)) == [(1, "pledged"), (2, "released")]
+
+
+async def _seed_case(url: str) -> None:
+    database = create_database(url, null_pool=True)
+    try:
+        async with database.write_engine.begin() as connection:
+            await _add(connection, "participants", {"id": 1, **_participant(1)})
+            await _add(connection, "loans", _loan(1, "defaulted"))
+            await _add(
+                connection,
+                "disposal_cases",
+                {
+                    "id": 1,
+                    "loan_id": 1,
+                    "creditor_id": 1,
+                    "state": "awaiting_round",
+                    "reason": "missed",
+                    "principal_fen": 100,
+                    "interest_fen": 0,
+                    "penalty_interest_fen": 0,
+                    "costs_fen": 0,
+                    "interest_repaid_fen": 0,
+                    "appraisal_fen": 1_000,
+                    "pledgor_name": "B",
+                    "auto_advance": False,
+                    "round_count": 1,
+                    "forfeited_deposits_fen": 0,
+                    "created_at": AT,
+                },
+            )
+            await _add(
+                connection,
+                "disposal_steps",
+                {
+                    "id": 1,
+                    "case_id": 1,
+                    "number": 1,
+                    "kind": "round",
+                    "round_no": 1,
+                    "result": "unsold",
+                    "created_at": AT,
+                },
+            )
+    finally:
+        await database.dispose()
+
+
+def test_sessions_arrive_beside_existing_cases_and_leave_them_as_they_were(fresh_url: str) -> None:
+    config = alembic_config(fresh_url)
+    command.upgrade(config, "0013")
+    asyncio.run(_seed_case(fresh_url))
+    command.upgrade(config, "0014")
+    steps = "SELECT id, result, session_lot_id FROM disposal_steps"
+    assert asyncio.run(_sql(fresh_url, steps)) == [(1, "unsold", None)]
+    assert asyncio.run(_sql(fresh_url, "SELECT COUNT(*) FROM session_lots")) == [(0,)]
+    command.downgrade(config, "0013")
+    assert asyncio.run(_sql(fresh_url, "SELECT id, result FROM disposal_steps")) == [(1, "unsold")]
+    command.upgrade(config, "0014")
+    assert asyncio.run(_sql(fresh_url, steps)) == [(1, "unsold", None)]
