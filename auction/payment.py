@@ -18,6 +18,18 @@ from transfer.kernel.errors import Conflict, Forbidden
 from transfer.kernel.unit_of_work import UnitOfWork
 
 
+async def winner_registration(unit: UnitOfWork, auction: Auction) -> Registration:
+    """The registration of a closed lot's winner (its paddle and its deposit)."""
+    assert auction.winner_id is not None
+    return (
+        await unit.session.execute(
+            select(Registration).where(
+                Registration.auction_id == auction.id, Registration.bidder_id == auction.winner_id
+            )
+        )
+    ).scalar_one()
+
+
 def past_payment_deadline(now: datetime | ColumnElement[datetime]) -> ColumnElement[bool]:
     """Winners who have not paid by their deadline: default_overdue's work."""
     return and_(Auction.state == AuctionState.AWAITING_PAYMENT.value, Auction.payment_due_at <= now)
@@ -42,13 +54,7 @@ async def default_overdue(unit: UnitOfWork, policy: AuctionPolicy, limit: int = 
         return 0
     escrow_id = await escrow_account_id(unit)
     for auction in overdue:
-        winner = (
-            await unit.session.execute(
-                select(Registration).where(
-                    Registration.auction_id == auction.id, Registration.bidder_id == auction.winner_id
-                )
-            )
-        ).scalar_one()
+        winner = await winner_registration(unit, auction)
         origin = handler_for(policy.origins, auction.origin_kind)
         # An origin that takes the proceeds finds the forfeited deposit in escrow (origins.py).
         if winner.deposit_hold_id is not None and not (origin is not None and origin.takes_proceeds):

@@ -7,23 +7,30 @@ house leaves a disposal's proceeds in escrow (`takes_proceeds`), and the payment
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 
 from sqlalchemy import select
 
 from auction.disposal.cases import lock_case, refuse_barred
-from auction.disposal.models import DisposalBar, DisposalStep
+from auction.disposal.models import DisposalBar, DisposalCase, DisposalStep
 from auction.disposal.policy import DisposalPolicy
 from auction.disposal.proceeds import settle_sale
+from auction.disposal.rules.bundles import split_by_appraisal
 from auction.disposal.steps import step_cancelled, step_failed
-from auction.models import Auction, Registration
+from auction.models import Auction
 from auction.origins import OriginHandler, SaleTaken
+from auction.payment import winner_registration
 from transfer.kernel.errors import Conflict, Forbidden
 from transfer.kernel.unit_of_work import UnitOfWork
 from transfer.models.loans import CollateralItem
 
 
-class DisposalRounds(OriginHandler):
+class CaseAuctions(OriginHandler, ABC):
+    """What every disposal auction does once it runs: it is a round of one case or more (a session's
+    bundle), and its outcome is each case's. A single case is a bundle of one: its share of the
+    price and of a forfeited deposit, split by appraisal, is the whole."""
+
     takes_proceeds = True
 
     def __init__(self, policy_of: Callable[[], DisposalPolicy]) -> None:
@@ -31,6 +38,55 @@ class DisposalRounds(OriginHandler):
         # handler (app/context.py builds both from the settings).
         self._policy = policy_of
 
+    @abstractmethod
+    async def cases_of(self, unit: UnitOfWork, auction: Auction) -> list[tuple[DisposalCase, DisposalStep]]:
+        """The auction's cases, locked in id order, each with its step this auction sells."""
+
+    async def sold(self, unit: UnitOfWork, auction: Auction, winner_id: int, price_fen: int) -> SaleTaken:
+        pairs = await self.cases_of(unit, auction)
+        for _, step in pairs:
+            step.result = "awaiting_payment"
+        return SaleTaken({"disposal_ids": [case.id for case, _ in pairs]})
+
+    async def unsold(self, unit: UnitOfWork, auction: Auction) -> None:
+        for _, step in await self.cases_of(unit, auction):
+            why = f"auction {auction.id} closed unsold ({auction.unsold_reason})"
+            await step_failed(unit, step, "unsold", why, self._policy())
+
+    async def defaulted(self, unit: UnitOfWork, auction: Auction) -> None:
+        pairs = await self.cases_of(unit, auction)
+        assert auction.winner_id is not None
+        winner = await winner_registration(unit, auction)
+        # Left in escrow by the house (takes_proceeds): it joins the cases' proceeds (第24条).
+        forfeited_fen = winner.deposit_fen if winner.deposit_hold_id is not None else 0
+        shares = split_by_appraisal(forfeited_fen, {case.id: case.appraisal_fen for case, _ in pairs})
+        for case, step in pairs:
+            case.forfeited_deposits_fen += shares[case.id]
+            unit.session.add(
+                DisposalBar(
+                    case_id=case.id, bidder_id=auction.winner_id, auction_id=auction.id, created_at=unit.now
+                )
+            )
+            why = f"the winner of auction {auction.id} did not pay by the deadline"
+            await step_failed(unit, step, "winner_defaulted", why, self._policy())
+
+    async def cancelled(self, unit: UnitOfWork, auction: Auction) -> None:
+        for _, step in await self.cases_of(unit, auction):
+            await step_cancelled(unit, step, self._policy())
+
+    async def paid(self, unit: UnitOfWork, auction: Auction) -> None:
+        pairs = await self.cases_of(unit, auction)
+        assert auction.winner_id is not None and auction.final_price_fen is not None
+        shares = split_by_appraisal(
+            auction.final_price_fen, {case.id: case.appraisal_fen for case, _ in pairs}
+        )
+        for case, step in pairs:
+            step.result = "sold"
+            step.ended_at = unit.now
+            await settle_sale(unit, case, auction.winner_id, shares[case.id], self._policy())
+
+
+class DisposalRounds(CaseAuctions):
     async def _step(self, unit: UnitOfWork, auction: Auction) -> DisposalStep:
         assert auction.origin_id is not None
         step = await unit.session.get(DisposalStep, auction.origin_id)
@@ -73,55 +129,6 @@ class DisposalRounds(OriginHandler):
         await refuse_barred(unit, [step.case_id], bidder_id)
         return None
 
-    async def sold(self, unit: UnitOfWork, auction: Auction, winner_id: int, price_fen: int) -> SaleTaken:
+    async def cases_of(self, unit: UnitOfWork, auction: Auction) -> list[tuple[DisposalCase, DisposalStep]]:
         step = await self._step(unit, auction)
-        step.result = "awaiting_payment"
-        return SaleTaken({"disposal_id": step.case_id})
-
-    async def unsold(self, unit: UnitOfWork, auction: Auction) -> None:
-        step = await self._step(unit, auction)
-        await step_failed(
-            unit,
-            step,
-            "unsold",
-            f"auction {auction.id} closed unsold ({auction.unsold_reason})",
-            self._policy(),
-        )
-
-    async def defaulted(self, unit: UnitOfWork, auction: Auction) -> None:
-        step = await self._step(unit, auction)
-        case = await lock_case(unit, step.case_id)
-        assert auction.winner_id is not None
-        winner = (
-            await unit.session.execute(
-                select(Registration).where(
-                    Registration.auction_id == auction.id, Registration.bidder_id == auction.winner_id
-                )
-            )
-        ).scalar_one()
-        if winner.deposit_hold_id is not None:
-            # Left in escrow by the house (takes_proceeds): it joins the case's proceeds (第24条).
-            case.forfeited_deposits_fen += winner.deposit_fen
-        unit.session.add(
-            DisposalBar(
-                case_id=case.id, bidder_id=auction.winner_id, auction_id=auction.id, created_at=unit.now
-            )
-        )
-        await step_failed(
-            unit,
-            step,
-            "winner_defaulted",
-            f"the winner of auction {auction.id} did not pay by the deadline",
-            self._policy(),
-        )
-
-    async def cancelled(self, unit: UnitOfWork, auction: Auction) -> None:
-        await step_cancelled(unit, await self._step(unit, auction), self._policy())
-
-    async def paid(self, unit: UnitOfWork, auction: Auction) -> None:
-        step = await self._step(unit, auction)
-        step.result = "sold"
-        step.ended_at = unit.now
-        case = await lock_case(unit, step.case_id)
-        assert auction.winner_id is not None and auction.final_price_fen is not None
-        await settle_sale(unit, case, auction.winner_id, auction.final_price_fen, self._policy())
+        return [(await lock_case(unit, step.case_id), step)]
