@@ -17,7 +17,7 @@ from sqlalchemy import bindparam, select
 from app.context import AppContext
 from app.http import idempotency
 from auction import close_isolation, closing, payment
-from auction.disposal import steps
+from auction.disposal import proceeds, steps
 from auction.disposal.models import DisposalCase
 from auction.models import Auction, CloseFailure
 from transfer.kernel import audit
@@ -85,7 +85,7 @@ _PROBE = select(
     .order_by(CloseFailure.retry_at)
     .limit(1)
     .scalar_subquery(),
-    select(DisposalCase.id).where(steps.case_due(_NOW)).limit(1).scalar_subquery(),
+    select(DisposalCase.id).where(steps.case_has_work(_NOW)).limit(1).scalar_subquery(),
 )
 _PROBE_ON_DRIVER = compile_for_driver(_PROBE)
 
@@ -204,25 +204,61 @@ async def run_due_work(context: AppContext) -> None:
 
 
 async def advance_due_disposals(context: AppContext) -> int:
-    """Cases past their deadline move on, each in its own transaction: one case that cannot (its
-    next round refused, say) is postponed with its reason on record and never blocks another."""
+    """Paid cases are split, a batch per transaction; then cases past their deadline move on, each
+    in its own transaction. Returns the number of cases that moved on."""
+    await settle_paid_disposals(context)
     policy = context.disposal_policy
     ids = await context.transact(steps.due_case_ids, actor_id=None)
-    moved = 0
+    return await _case_by_case(
+        context, ids, lambda unit, case_id: steps.advance_case(unit, case_id, policy), "could not move on"
+    )
+
+
+async def settle_paid_disposals(context: AppContext) -> int:
+    """Split the proceeds of paid cases a batch per transaction. A batch that fails is split again
+    case by case, so one case that cannot be split (its reason on record, retried later) never
+    holds up the others."""
+    policy = context.disposal_policy
+
+    async def batch() -> int:
+        try:
+            return await context.transact(lambda unit: proceeds.settle_paid(unit, policy), actor_id=None)
+        except Exception as error:
+            log.error("a batch of paid disposal cases could not be split", reason=_reason(error))
+        ids = await context.transact(proceeds.settling_case_ids, actor_id=None)
+        await _case_by_case(
+            context,
+            ids,
+            lambda unit, case_id: proceeds.settle_paid(unit, policy, case_id=case_id),
+            "could not be split",
+        )
+        return len(ids)
+
+    return await in_batches(batch, proceeds.SETTLE_BATCH_SIZE, "paid disposal cases split")
+
+
+def _reason(error: Exception) -> str:
+    return f"{getattr(error, 'code', type(error).__name__)}: {error}"[:500]
+
+
+async def _case_by_case(
+    context: AppContext, ids: list[int], work: Callable[[UnitOfWork, int], Awaitable[object]], failed: str
+) -> int:
+    """`work` on each case in its own transaction; one that fails is postponed with its reason on
+    record and never blocks another. Returns how many did something."""
+    done = 0
     for case_id in ids:
         try:
-            if await context.transact(
-                lambda unit, case_id=case_id: steps.advance_case(unit, case_id, policy), actor_id=None
-            ):
-                moved += 1
+            if await context.transact(lambda unit, case_id=case_id: work(unit, case_id), actor_id=None):
+                done += 1
         except Exception as error:
-            why = f"{getattr(error, 'code', type(error).__name__)}: {error}"[:500]
-            log.error("disposal case could not move on", disposal_id=case_id, reason=why)
+            why = _reason(error)
+            log.error(f"disposal case {failed}", disposal_id=case_id, reason=why)
             await context.transact(
                 lambda unit, case_id=case_id, why=why: steps.postpone(unit, case_id, why, DISPOSAL_RETRY_S),
                 actor_id=None,
             )
-    return moved
+    return done
 
 
 async def default_overdue_winners(context: AppContext) -> None:

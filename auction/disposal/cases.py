@@ -37,6 +37,8 @@ class CaseState(StrEnum):
     TAKE_IN_PAYMENT_OFFERED = "take_in_payment_offered"
     FIXED_PRICE_SALE = "fixed_price_sale"
     BUYOUT_WINDOW = "buyout_window"
+    # Paid (the price is in escrow), waiting for its waterfall: proceeds.settle_paid.
+    SETTLING = "settling"
     SETTLED = "settled"
     CURED = "cured"
     RELEASED = "released"

@@ -2,7 +2,8 @@
 
 The house calls it inside its own transactions (auction.origins): at creation it checks the step is
 the seller's and waits for this auction; at close, payment and default it moves the case on. The
-house leaves a disposal's proceeds in escrow (`takes_proceeds`), and the payment splits them.
+house leaves a disposal's proceeds in escrow (`takes_proceeds`); the payment leaves each case
+`settling`, and the scheduler splits them (proceeds.settle_paid).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from sqlalchemy import select
 from auction.disposal.cases import lock_case, refuse_barred
 from auction.disposal.models import DisposalBar, DisposalCase, DisposalStep
 from auction.disposal.policy import DisposalPolicy
-from auction.disposal.proceeds import settle_sale
+from auction.disposal.proceeds import mark_sold
 from auction.disposal.rules.bundles import split_by_appraisal
 from auction.disposal.steps import step_cancelled, step_failed
 from auction.models import Auction
@@ -83,7 +84,7 @@ class CaseAuctions(OriginHandler, ABC):
         for case, step in pairs:
             step.result = "sold"
             step.ended_at = unit.now
-            await settle_sale(unit, case, auction.winner_id, shares[case.id], self._policy())
+            mark_sold(unit, case, auction.winner_id, shares[case.id])
 
 
 class DisposalRounds(CaseAuctions):

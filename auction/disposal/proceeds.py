@@ -3,26 +3,41 @@
 The proceeds (the price and the deposits forfeited by defaulting winners) wait in escrow; one
 transaction splits them over the claim's parts in the recovery order (民法典第561条) among the loan's
 holders by share, pays each line from escrow, delivers the collateral to the buyer (or releases it),
-and writes the waterfall table, whose lines add up to the proceeds exactly.
+and writes the waterfall table, whose lines add up to the proceeds exactly. A winner's payment
+leaves its case `settling`, and the scheduler splits paid cases a batch at a time (settle_paid);
+a take-in-payment, a cure and a release end their case at once, through the same code.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import cast
+
+from sqlalchemy import ColumnElement, Table, and_, or_, select
 
 from auction.disposal.cases import CaseState, Outcome
 from auction.disposal.models import DisposalCase, WaterfallLine
 from auction.disposal.policy import DisposalPolicy
-from auction.disposal.rules.waterfall import Claim, Holder, Part, Waterfall, waterfall
+from auction.disposal.proceeds_facts import read_facts
+from auction.disposal.rules.waterfall import Claim, Part, Waterfall, waterfall
 from transfer import ledger
+from transfer.kernel.bulk import insert_rows
 from transfer.kernel.errors import Conflict, DomainError
 from transfer.kernel.unit_of_work import UnitOfWork
-from transfer.models import Participant
-from transfer.models.loans import IncomeRight, Loan
-from transfer.registry.collateral import RELEASED, deliver_collateral, release_pledges
-from transfer.registry.ownership import lock_loan
+from transfer.models.loans import Loan
+from transfer.registry.collateral import (
+    DELIVERED,
+    RELEASED,
+    Delivery,
+    deliver_collateral_of,
+    release_pledges_of,
+)
 
 MAX_REFERENCE_LENGTH = 100
+# Paid cases split in one transaction by the scheduler.
+SETTLE_BATCH_SIZE = 500
 
 
 def claim_of(case: DisposalCase, loan: Loan, *, cured: bool = False) -> Claim:
@@ -38,74 +53,181 @@ def claim_of(case: DisposalCase, loan: Loan, *, cured: bool = False) -> Claim:
     )
 
 
-async def _holders(unit: UnitOfWork, loan_id: int) -> list[Holder]:
-    rows = await unit.session.execute(
-        select(IncomeRight.holder_id, Participant.name, IncomeRight.share_ppm)
-        .join(Participant, Participant.id == IncomeRight.holder_id)
-        .where(IncomeRight.loan_id == loan_id)
-        .order_by(IncomeRight.holder_id)
+@dataclass(frozen=True, slots=True)
+class Ending:
+    """How a case with this outcome ends: the state it ends in, its audit event, and what becomes
+    of the collateral (delivered to the buyer, released to the pledgor, or left: a cure released it)."""
+
+    state: CaseState
+    event: str
+    collateral: str | None
+    price_counts: bool
+
+
+ENDINGS = {
+    Outcome.SOLD: Ending(CaseState.SETTLED, "disposal.settled", DELIVERED, True),
+    Outcome.TAKEN_IN_PAYMENT: Ending(CaseState.SETTLED, "disposal.settled", DELIVERED, True),
+    Outcome.UNSOLD: Ending(CaseState.RELEASED, "disposal.released", RELEASED, False),
+    Outcome.CURED: Ending(CaseState.CURED, "disposal.cured", None, False),
+}
+
+
+def _ending(case: DisposalCase) -> Ending:
+    assert case.outcome is not None, f"disposal case {case.id} ends without an outcome"
+    return ENDINGS[Outcome(case.outcome)]
+
+
+def mark_sold(
+    unit: UnitOfWork, case: DisposalCase, buyer_id: int, price_fen: int, outcome: Outcome = Outcome.SOLD
+) -> None:
+    """The buyer paid: the price is in escrow and the case waits, `settling`, for its split."""
+    case.price_fen = price_fen
+    case.buyer_id = buyer_id
+    case.outcome = outcome.value
+    case.state = CaseState.SETTLING.value
+    case.deadline_at = None
+    unit.record(
+        "disposal.paid",
+        f"disposal:{case.id}",
+        {"buyer_id": buyer_id, "price_fen": price_fen, "outcome": outcome.value},
     )
-    return [Holder(holder_id, name, share_ppm) for holder_id, name, share_ppm in rows.all()]
 
 
-async def _pay_lines(unit: UnitOfWork, case: DisposalCase, split: Waterfall) -> None:
-    escrow_id = await ledger.account_id(unit.session, ledger.center_account_key(ledger.ESCROW))
-    pledgor_id = await ledger.account_id(unit.session, ledger.center_account_key(ledger.PLEDGOR_SURPLUS))
-    for line in split.lines:
-        payee_account = (
-            pledgor_id
-            if line.payee_id is None
-            else await ledger.participant_account_id(unit.session, line.payee_id, ledger.AVAILABLE)
-        )
-        await ledger.post_transfer(
-            unit,
-            f"disposal:{case.id}:line:{line.line}",
-            debit_account_id=escrow_id,
-            credit_account_id=payee_account,
-            amount_fen=line.amount_fen,
-            code=f"disposal_{line.part}",
-            reference=f"disposal:{case.id}",
-        )
-        unit.session.add(
-            WaterfallLine(
-                case_id=case.id,
-                line=line.line,
-                part=str(line.part),
-                payee_id=line.payee_id,
-                payee_name=line.payee_name,
-                amount_fen=line.amount_fen,
-                rule=line.rule,
-            )
-        )
-
-
-async def _split(
+async def settle_sale(
     unit: UnitOfWork,
     case: DisposalCase,
-    loan: Loan,
-    proceeds_fen: int,
+    buyer_id: int,
+    price_fen: int,
     policy: DisposalPolicy,
     *,
-    cured: bool = False,
+    outcome: Outcome = Outcome.SOLD,
 ) -> Waterfall:
-    creditor = await unit.session.get(Participant, case.creditor_id)
-    assert creditor is not None
-    split = waterfall(
-        proceeds_fen,
-        claim_of(case, loan, cured=cured),
-        await _holders(unit, loan.id),
-        policy.recovery_order,
-        case.creditor_id,
-        creditor.name,
-        pledgor_name=case.pledgor_name,
+    """The price is in escrow (the creditor taking the collateral in payment paid it just now, say):
+    split it with the forfeited deposits and deliver the collateral, now."""
+    mark_sold(unit, case, buyer_id, price_fen, outcome)
+    return (await end_cases(unit, [case], policy))[case.id]
+
+
+async def release_unsold(unit: UnitOfWork, case: DisposalCase, policy: DisposalPolicy) -> Waterfall:
+    """Nobody bought: the pledges are released, the claim stays against the debtor, and any
+    forfeited deposits are split as proceeds."""
+    case.outcome = Outcome.UNSOLD.value
+    return (await end_cases(unit, [case], policy))[case.id]
+
+
+async def settle_cured(unit: UnitOfWork, case: DisposalCase, policy: DisposalPolicy) -> Waterfall:
+    """The loan was repaid in full: forfeited deposits pay the creditor's costs, the rest is the
+    pledgor's. The repayment itself released the pledges."""
+    case.outcome = Outcome.CURED.value
+    return (await end_cases(unit, [case], policy))[case.id]
+
+
+def settling(now: datetime | ColumnElement[datetime]) -> ColumnElement[bool]:
+    """Paid cases waiting for their split (one set aside after a failed split waits for its retry)."""
+    return and_(
+        DisposalCase.state == CaseState.SETTLING.value,
+        or_(DisposalCase.deadline_at.is_(None), DisposalCase.deadline_at <= now),
     )
-    await _pay_lines(unit, case, split)
-    case.shortfall_fen = split.shortfall_fen
-    case.surplus_fen = split.surplus_fen
-    principal_paid_fen = split.paid_by_part.get(Part.PRINCIPAL, 0)
-    loan.outstanding_principal_fen -= principal_paid_fen
-    loan.remaining_claim_fen = split.shortfall_fen
-    return split
+
+
+async def settle_paid(
+    unit: UnitOfWork, policy: DisposalPolicy, limit: int = SETTLE_BATCH_SIZE, case_id: int | None = None
+) -> int:
+    """Split the proceeds of up to `limit` paid cases (or of the one case `case_id`) in this one
+    transaction; returns how many.
+
+    Payments leave their cases `settling`: a session's payments come in a burst, and one batch of
+    waterfalls writes its ledger lines, table rows and deliveries in a few statements, where a
+    split in each payment would write them one by one. On PostgreSQL a case another process is
+    splitting is skipped, not waited for."""
+    query = select(DisposalCase).where(settling(unit.now))
+    if case_id is not None:
+        query = query.where(DisposalCase.id == case_id)
+    query = (
+        query.order_by(DisposalCase.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+        .execution_options(populate_existing=True)
+    )
+    cases = list((await unit.session.execute(query)).scalars())
+    await end_cases(unit, cases, policy)
+    return len(cases)
+
+
+async def settling_case_ids(unit: UnitOfWork, limit: int = SETTLE_BATCH_SIZE) -> list[int]:
+    rows = await unit.session.execute(
+        select(DisposalCase.id).where(settling(unit.now)).order_by(DisposalCase.id).limit(limit)
+    )
+    return list(rows.scalars())
+
+
+async def end_cases(
+    unit: UnitOfWork, cases: Sequence[DisposalCase], policy: DisposalPolicy
+) -> dict[int, Waterfall]:
+    """End each case (locked by the caller) as its outcome says: its proceeds split over the claim
+    in the recovery order among the loan's holders, each line paid from escrow, the waterfall table
+    written, the collateral delivered or released, the loan's claim brought up to date."""
+    if not cases:
+        return {}
+    facts = await read_facts(unit, cases)
+    splits: dict[int, Waterfall] = {}
+    movements: list[ledger.Movement] = []
+    lines: list[dict[str, object]] = []
+    for case in sorted(cases, key=lambda c: c.id):
+        ending = _ending(case)
+        loan = facts.loans[case.loan_id]
+        proceeds_fen = case.forfeited_deposits_fen + ((case.price_fen or 0) if ending.price_counts else 0)
+        split = waterfall(
+            proceeds_fen,
+            claim_of(case, loan, cured=ending.state == CaseState.CURED),
+            facts.holders.get(loan.id, []),
+            policy.recovery_order,
+            case.creditor_id,
+            facts.names[case.creditor_id],
+            pledgor_name=case.pledgor_name,
+        )
+        splits[case.id] = split
+        movements.extend(facts.movements(case, split))
+        lines.extend(_table_rows(case, split))
+        case.shortfall_fen = split.shortfall_fen
+        case.surplus_fen = split.surplus_fen
+        loan.outstanding_principal_fen -= split.paid_by_part.get(Part.PRINCIPAL, 0)
+        loan.remaining_claim_fen = None if ending.state == CaseState.CURED else split.shortfall_fen
+        _end(unit, case, ending.state)
+        _record(unit, case, split, ending.event)
+    await ledger.post_movements(unit, movements)
+    await insert_rows(unit.session, cast(Table, WaterfallLine.__table__), lines)
+    await _collateral(unit, cases)
+    return splits
+
+
+def _table_rows(case: DisposalCase, split: Waterfall) -> list[dict[str, object]]:
+    return [
+        {
+            "case_id": case.id,
+            "line": line.line,
+            "part": str(line.part),
+            "payee_id": line.payee_id,
+            "payee_name": line.payee_name,
+            "amount_fen": line.amount_fen,
+            "rule": line.rule,
+        }
+        for line in split.lines
+    ]
+
+
+async def _collateral(unit: UnitOfWork, cases: Sequence[DisposalCase]) -> None:
+    deliveries = {}
+    released = []
+    for case in cases:
+        ending = _ending(case)
+        if ending.collateral == DELIVERED:
+            assert case.buyer_id is not None
+            deliveries[case.loan_id] = Delivery(case.buyer_id, f"disposal:{case.id}")
+        elif ending.collateral == RELEASED:
+            released.append(case.loan_id)
+    await deliver_collateral_of(unit, deliveries)
+    await release_pledges_of(unit, sorted(released), RELEASED)
 
 
 def _record(unit: UnitOfWork, case: DisposalCase, split: Waterfall, event: str) -> None:
@@ -123,52 +245,6 @@ def _record(unit: UnitOfWork, case: DisposalCase, split: Waterfall, event: str) 
             "surplus_fen": split.surplus_fen,
         },
     )
-
-
-async def settle_sale(
-    unit: UnitOfWork,
-    case: DisposalCase,
-    buyer_id: int,
-    price_fen: int,
-    policy: DisposalPolicy,
-    *,
-    outcome: Outcome = Outcome.SOLD,
-) -> Waterfall:
-    """The price is in escrow (the winner paid the house, or the creditor taking the collateral in
-    payment paid it just now): split it with the forfeited deposits and deliver the collateral."""
-    loan = await lock_loan(unit, case.loan_id)
-    case.price_fen = price_fen
-    case.buyer_id = buyer_id
-    case.outcome = outcome.value
-    split = await _split(unit, case, loan, price_fen + case.forfeited_deposits_fen, policy)
-    await deliver_collateral(unit, loan.id, buyer_id, f"disposal:{case.id}")
-    _end(unit, case, CaseState.SETTLED)
-    _record(unit, case, split, "disposal.settled")
-    return split
-
-
-async def release_unsold(unit: UnitOfWork, case: DisposalCase, policy: DisposalPolicy) -> Waterfall:
-    """Nobody bought: the pledges are released, the claim stays against the debtor, and any
-    forfeited deposits are split as proceeds."""
-    loan = await lock_loan(unit, case.loan_id)
-    case.outcome = Outcome.UNSOLD.value
-    split = await _split(unit, case, loan, case.forfeited_deposits_fen, policy)
-    await release_pledges(unit, loan.id, RELEASED)
-    _end(unit, case, CaseState.RELEASED)
-    _record(unit, case, split, "disposal.released")
-    return split
-
-
-async def settle_cured(unit: UnitOfWork, case: DisposalCase, policy: DisposalPolicy) -> Waterfall:
-    """The loan was repaid in full: forfeited deposits pay the creditor's costs, the rest is the
-    pledgor's. The repayment itself released the pledges."""
-    loan = await lock_loan(unit, case.loan_id)
-    case.outcome = Outcome.CURED.value
-    split = await _split(unit, case, loan, case.forfeited_deposits_fen, policy, cured=True)
-    loan.remaining_claim_fen = None
-    _end(unit, case, CaseState.CURED)
-    _record(unit, case, split, "disposal.cured")
-    return split
 
 
 def _end(unit: UnitOfWork, case: DisposalCase, state: CaseState) -> None:

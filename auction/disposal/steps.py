@@ -24,7 +24,7 @@ from auction.disposal.cases import (
 )
 from auction.disposal.models import DisposalCase, DisposalStep
 from auction.disposal.policy import DisposalPolicy
-from auction.disposal.proceeds import release_unsold, settle_cured, settle_sale
+from auction.disposal.proceeds import release_unsold, settle_cured, settle_sale, settling
 from auction.disposal.rules.rounds import auto_next_round, check_round, default_start_fen, round_minimum_fen
 from auction.origins import OriginKind
 from auction.policy import AuctionKind
@@ -444,6 +444,11 @@ def case_due(now: datetime | ColumnElement[datetime]) -> ColumnElement[bool]:
     )
 
 
+def case_has_work(now: datetime | ColumnElement[datetime]) -> ColumnElement[bool]:
+    """A case past its deadline, or paid and waiting for its split: the scheduler's probe."""
+    return or_(case_due(now), settling(now))
+
+
 async def due_case_ids(unit: UnitOfWork, limit: int = CASE_BATCH_SIZE) -> list[int]:
     rows = await unit.session.execute(
         select(DisposalCase.id)
@@ -492,6 +497,14 @@ async def after_repayment(
     case = await open_case_of_loan(unit, loan_id)
     if case is None:
         return None
+    if case.state == CaseState.SETTLING:
+        # The buyer has paid: the sale stands and its proceeds are being split, a tick away.
+        raise Conflict(
+            "disposal_settling",
+            f"the collateral of loan {loan_id} was sold and paid for; its proceeds are being split:"
+            " repay against the remaining claim once the case is settled",
+            field="loan_id",
+        )
     case.interest_repaid_fen += interest_fen
     if loan.status != REPAID:
         return case

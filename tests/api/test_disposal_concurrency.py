@@ -78,6 +78,7 @@ async def test_two_closers_and_the_payment_racing_on_a_round_settle_the_case_onc
         assert payment.status_code in (200, 201), payment.text
     again = await client.post(pay, json={}, headers=bidder)
     assert again.status_code == 409, again.text
+    await asyncio.gather(desk.tick(), desk.tick())
 
     case = await desk.case(case["id"], bank)
     assert case["state"] == "settled"

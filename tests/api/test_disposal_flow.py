@@ -106,6 +106,11 @@ async def test_rounds_default_decline_and_fixed_price_sale_split_to_the_fen(
     await desk.bid(sale["auction_id"], y, "560000.00")
     paid = await client.post(f"/api/v1/auctions/{sale['auction_id']}/payments", json={}, headers=y)
     assert paid.status_code in (200, 201), paid.text
+    # Paid: the price waits in escrow for the scheduler's split.
+    case = await desk.case(case_id, h2)
+    assert (case["state"], case["outcome"], case["waterfall"]) == ("settling", "sold", [])
+    assert case["proceeds"]["total"] == "616000.00"
+    await desk.tick()
 
     case = await desk.case(case_id, h2)
     assert case["state"] == "settled" and case["outcome"] == "sold"
@@ -161,6 +166,7 @@ async def test_a_surplus_goes_to_the_pledgor_and_clearing_pays_it_out_once(
     await desk.tick()
     paid = await client.post(f"/api/v1/auctions/{step['auction_id']}/payments", json={}, headers=bidder)
     assert paid.status_code in (200, 201), paid.text
+    await desk.tick()
 
     case = await desk.case(case["id"], bank)
     assert case["shortfall"] == "0.00" and case["surplus"] == "599000.00"

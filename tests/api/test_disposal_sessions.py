@@ -169,6 +169,7 @@ async def test_a_bundle_sells_once_and_its_price_is_split_by_appraisal_then_each
     pay = f"/api/v1/auctions/{bundle['auction']['id']}/payments"
     paid = await client.post(pay, json={}, headers=y)
     assert paid.status_code in (200, 201), paid.text
+    await desk.tick()
 
     case_b = await desk.case(cases["b"]["id"], banks["bank_1"])
     case_c = await desk.case(cases["c"]["id"], banks["bank_2"])
@@ -200,6 +201,7 @@ async def test_closers_and_the_payment_racing_on_a_bundle_split_its_proceeds_onc
     if results[2].status_code not in (200, 201):
         assert results[2].status_code == 403, results[2].text
         assert (await client.post(pay, json={}, headers=x)).status_code in (200, 201)
+    await asyncio.gather(desk.tick(), desk.tick())
     assert await _events(desk, "disposal.settled") == 2
     case_b = await desk.case(cases["b"]["id"], banks["bank_1"])
     assert case_b["proceeds"]["price"] == "700000.00"

@@ -32,12 +32,13 @@ from transfer.ledger.accounts import (
     ledger_sum_fen,
     open_participant_accounts,
     participant_account_id,
+    participant_account_ids,
     participant_account_key,
 )
 from transfer.ledger.deltas import BULK_CREDIT_ROWS, apply_balance_deltas, current_balances
 from transfer.ledger.funds import record_funds, withdraw
 from transfer.ledger.holds import HoldResolution, hold, post_hold, resolve_holds, void_hold
-from transfer.ledger.posting import TRANSFER_COLUMNS, post_fan_out, post_transfer
+from transfer.ledger.posting import TRANSFER_COLUMNS, Movement, post_fan_out, post_movements, post_transfer
 
 __all__ = [
     "AVAILABLE",
@@ -55,6 +56,7 @@ __all__ = [
     "VOIDED",
     "Balances",
     "HoldResolution",
+    "Movement",
     "account_id",
     "apply_balance_deltas",
     "balances",
@@ -65,9 +67,11 @@ __all__ = [
     "ledger_sum_fen",
     "open_participant_accounts",
     "participant_account_id",
+    "participant_account_ids",
     "participant_account_key",
     "post_fan_out",
     "post_hold",
+    "post_movements",
     "post_transfer",
     "record_funds",
     "resolve_holds",

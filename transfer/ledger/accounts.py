@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
@@ -114,6 +115,21 @@ async def participant_account_id(session: AsyncSession, participant_id: int, cod
     if account is None:
         raise NotFound("participant_not_found", f"participant {participant_id} does not exist", field="id")
     return account
+
+
+async def participant_account_ids(
+    session: AsyncSession, participant_ids: Iterable[int], code: str
+) -> dict[int, int]:
+    """Each participant's account of `code`, in one read; a participant with none is left out."""
+    wanted = sorted(set(participant_ids))
+    if not wanted:
+        return {}
+    rows = await session.execute(
+        select(Account.participant_id, Account.id).where(
+            Account.participant_id.in_(wanted), Account.code == code
+        )
+    )
+    return {participant_id: account for participant_id, account in rows.all() if participant_id is not None}
 
 
 async def balances(session: AsyncSession, participant_id: int) -> Balances:

@@ -1,12 +1,16 @@
-"""Posting movements: one idempotent transfer, or a fan-out of many credits from one debit written set-based."""
+"""Posting movements: one idempotent transfer, many new ones at once, or a fan-out of many credits
+from one debit written set-based."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import cast
 
 from sqlalchemy import Select, String, Table, func, insert, literal, null, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from transfer.kernel.bulk import insert_rows
 from transfer.kernel.errors import Conflict, InsufficientFunds
 from transfer.kernel.model_base import UTCDateTime
 from transfer.kernel.unit_of_work import UnitOfWork
@@ -110,6 +114,43 @@ async def post_fan_out(
         ).one()
         raise InsufficientFunds(row.participant_id or 0, total_fen, row.balance_fen)
     return int(count)
+
+
+@dataclass(frozen=True, slots=True)
+class Movement:
+    transfer_id: str
+    debit_account_id: int
+    credit_account_id: int
+    amount_fen: int
+    code: str
+    reference: str | None = None
+
+
+async def post_movements(unit: UnitOfWork, movements: Sequence[Movement]) -> None:
+    """Many new plain movements in one write (a batch of waterfalls): their balances join the unit's
+    net deltas, applied once at commit like any other, and the transfers go in as one bulk insert.
+
+    No per-id replay check as in post_transfer: the caller derives every id from a record that is
+    itself claimed once (a case's state), and the primary key refuses any repeat.
+    """
+    for movement in movements:
+        move(unit, movement.debit_account_id, movement.credit_account_id, movement.amount_fen)
+    rows = [
+        {
+            "id": movement.transfer_id,
+            "kind": POSTED,
+            "debit_account_id": movement.debit_account_id,
+            "credit_account_id": movement.credit_account_id,
+            "amount_fen": movement.amount_fen,
+            "pending_id": None,
+            "pending_status": None,
+            "code": movement.code,
+            "reference": movement.reference,
+            "created_at": unit.now,
+        }
+        for movement in movements
+    ]
+    await insert_rows(unit.session, cast(Table, LedgerTransfer.__table__), rows)
 
 
 async def existing_transfer(

@@ -3,12 +3,14 @@ of collateral is checked against)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import cast
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Table, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from transfer.kernel.bulk import insert_rows
 from transfer.kernel.errors import Conflict, Forbidden
 from transfer.kernel.unit_of_work import UnitOfWork
 from transfer.models.loans import CollateralItem, CollateralPledge, CollateralTransferTask, Loan
@@ -80,43 +82,74 @@ async def refuse_others_collateral(
 
 
 async def set_collateral_state(unit: UnitOfWork, loan_id: int, state: str) -> None:
+    await _set_state_of(unit, [loan_id], state)
+
+
+async def _set_state_of(unit: UnitOfWork, loan_ids: Sequence[int], state: str) -> None:
     await unit.session.execute(
-        update(CollateralItem).where(CollateralItem.loan_id == loan_id).values(state=state)
+        update(CollateralItem).where(CollateralItem.loan_id.in_(loan_ids)).values(state=state)
     )
 
 
 async def release_pledges(unit: UnitOfWork, loan_id: int, state: str = RELEASED) -> list[tuple[str, str]]:
     """The loan's live pledges end (the right may back a new loan); its items stay as history,
     in `state`. Returns the (kind, registry key) of every pledge released."""
+    return await release_pledges_of(unit, [loan_id], state)
+
+
+async def release_pledges_of(
+    unit: UnitOfWork, loan_ids: Sequence[int], state: str = RELEASED
+) -> list[tuple[str, str]]:
+    """release_pledges for many loans in one statement each (a batch of disposal cases ending)."""
+    if not loan_ids:
+        return []
     released = await unit.session.execute(
         delete(CollateralPledge)
-        .where(CollateralPledge.loan_id == loan_id)
+        .where(CollateralPledge.loan_id.in_(loan_ids))
         .returning(CollateralPledge.kind, CollateralPledge.registry_key)
     )
-    await set_collateral_state(unit, loan_id, state)
+    await _set_state_of(unit, loan_ids, state)
     return sorted((kind, key) for kind, key in released.all())
 
 
 async def deliver_collateral(unit: UnitOfWork, loan_id: int, new_holder_id: int, reference: str) -> list[int]:
     """A disposed right goes to its buyer: the pledge is released and a registration task
     (著录项目变更) recorded per item. Returns the ids of the items delivered."""
-    await release_pledges(unit, loan_id, DELIVERED)
-    item_ids = list(
-        (
-            await unit.session.execute(
-                select(CollateralItem.id).where(CollateralItem.loan_id == loan_id).order_by(CollateralItem.id)
-            )
-        ).scalars()
-    )
-    unit.session.add_all(
-        CollateralTransferTask(
-            collateral_id=item_id,
-            loan_id=loan_id,
-            new_holder_id=new_holder_id,
-            reference=reference,
-            status="to_register",
-            created_at=unit.now,
+    return await deliver_collateral_of(unit, {loan_id: Delivery(new_holder_id, reference)})
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    new_holder_id: int
+    reference: str
+
+
+async def deliver_collateral_of(unit: UnitOfWork, deliveries: Mapping[int, Delivery]) -> list[int]:
+    """deliver_collateral for many loans (loan id -> its buyer) in a few statements."""
+    loan_ids = sorted(deliveries)
+    await release_pledges_of(unit, loan_ids, DELIVERED)
+    if not loan_ids:
+        return []
+    items = (
+        await unit.session.execute(
+            select(CollateralItem.id, CollateralItem.loan_id)
+            .where(CollateralItem.loan_id.in_(loan_ids))
+            .order_by(CollateralItem.id)
         )
-        for item_id in item_ids
+    ).all()
+    await insert_rows(
+        unit.session,
+        cast(Table, CollateralTransferTask.__table__),
+        [
+            {
+                "collateral_id": item_id,
+                "loan_id": loan_id,
+                "new_holder_id": deliveries[loan_id].new_holder_id,
+                "reference": deliveries[loan_id].reference,
+                "status": "to_register",
+                "created_at": unit.now,
+            }
+            for item_id, loan_id in items
+        ],
     )
-    return item_ids
+    return [item_id for item_id, _ in items]
