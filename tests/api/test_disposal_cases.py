@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import httpx
+from sqlalchemy import event
 
 from tests.api.disposal_support import DAY_S, DisposalDesk
 from tests.api.market_support import post_ok
@@ -242,6 +243,35 @@ async def test_cases_are_listed_for_their_parties_only(
     assert unknown.status_code == 422, unknown.text
     assert (await client.get(f"/api/v1/disposals/{theirs['id']}", headers=bank)).status_code == 404
     assert (await client.get("/api/v1/disposals")).status_code == 401
+
+
+async def test_a_page_of_cases_is_read_in_the_same_statements_whatever_its_length(
+    client: httpx.AsyncClient, market: Market, desk: DisposalDesk
+) -> None:
+    _, bank = await market.participant(["bank"])
+    clearing = await market.clearing()
+    statements: list[str] = []
+
+    def count(conn: object, cursor: object, statement: str, *args: object) -> None:
+        statements.append(statement)
+
+    async def page_statements() -> int:
+        engine = desk.context.database.read_engine.sync_engine
+        statements.clear()
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            response = await client.get("/api/v1/disposals?limit=50", headers=clearing)
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+        assert response.status_code == 200, response.text
+        return len(statements)
+
+    await desk.case_on_patent(bank, "ZL202110000201.X")
+    await page_statements()  # the first also looks the key up
+    one = await page_statements()
+    for number in ("ZL202110000202.X", "ZL202110000203.X", "ZL202110000204.X"):
+        await desk.case_on_patent(bank, number)
+    assert await page_statements() == one
 
 
 def desk_collateral() -> dict[str, str]:
