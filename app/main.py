@@ -21,6 +21,7 @@ from app.http.auctions.controller import AuctionController
 from app.http.auth import PUBLIC_PATHS, ApiKeyAuthentication
 from app.http.bounds_middleware import InputBoundsMiddleware
 from app.http.clearing.controller import ClearingController
+from app.http.compensation.controller import CompensationFundController, LoanCompensationController
 from app.http.disposals.controller import DefaultController, DisposalController
 from app.http.json_request import BoundedJsonRequest
 from app.http.loans.controller import LoanController
@@ -58,6 +59,8 @@ ROUTE_HANDLERS: list[Any] = [
     DefaultController,
     DisposalController,
     SessionController,
+    CompensationFundController,
+    LoanCompensationController,
     FeePolicyController,
     AuditController,
 ]

@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from auction.creation import withdraw_auction
 from auction.disposal.models import DisposalBar, DisposalCase, DisposalCost
+from transfer.compensation import clearing as compensation
 from transfer.kernel.errors import Conflict, DomainError, Forbidden, NotFound
 from transfer.kernel.locking import lock_row
 from transfer.kernel.money import MAX_AMOUNT_FEN
@@ -152,6 +153,8 @@ async def open_case(
     )
     unit.session.add(case)
     await unit.session.flush()
+    # The funds the loan is enrolled in pay their share first (风险补偿前置), in this transaction.
+    await compensation.advance_on_default(unit, loan, case.id)
     if costs_fen:
         unit.session.add(
             DisposalCost(

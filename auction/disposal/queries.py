@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from auction.disposal.cases import ROLES_SEEING_ALL_CASES, CaseState, may_read, not_found
 from auction.disposal.models import DisposalCase, DisposalCost, DisposalStep, WaterfallLine
 from auction.models import Auction
+from transfer.compensation.queries import LineRow, lines_of_loans
 from transfer.kernel.errors import DomainError
 from transfer.models.loans import CollateralItem, IncomeRight
 
@@ -23,6 +24,7 @@ class CaseView:
     costs: list[DisposalCost]
     waterfall: list[WaterfallLine]
     holders: dict[int, int]  # holder id -> share_ppm
+    compensation: list[LineRow]  # what the loan's compensation funds advanced, topped up, took back
 
     @property
     def current_step(self) -> DisposalStep | None:
@@ -30,7 +32,7 @@ class CaseView:
 
 
 async def _views(session: AsyncSession, cases: Sequence[DisposalCase]) -> list[CaseView]:
-    """The views of a page of cases in five reads, whatever the page's length."""
+    """The views of a page of cases in six reads, whatever the page's length."""
     if not cases:
         return []
     case_ids = [case.id for case in cases]
@@ -79,6 +81,7 @@ async def _views(session: AsyncSession, cases: Sequence[DisposalCase]) -> list[C
         )
     ).all():
         holders.setdefault(loan_id, {})[holder_id] = share_ppm
+    compensation = await lines_of_loans(session, loan_ids)
     return [
         CaseView(
             case,
@@ -87,6 +90,7 @@ async def _views(session: AsyncSession, cases: Sequence[DisposalCase]) -> list[C
             costs.get(case.id, []),
             lines.get(case.id, []),
             holders.get(case.loan_id, {}),
+            compensation.get(case.loan_id, []),
         )
         for case in cases
     ]

@@ -37,6 +37,8 @@ PLEDGOR_SURPLUS = "pledgor_surplus"
 
 
 CENTER_ACCOUNT_CODES = (FEE_INCOME, ESCROW, EXTERNAL, PLEDGOR_SURPLUS)
+# A risk-compensation fund's money (one account per fund; it can never be overdrawn).
+COMPENSATION_FUND = "compensation_fund"
 
 
 PENDING = "pending"
@@ -54,6 +56,10 @@ def participant_account_key(participant_id: int, code: str) -> str:
 
 def center_account_key(code: str) -> str:
     return f"center:{code}"
+
+
+def fund_account_key(fund_id: int) -> str:
+    return f"fund:{fund_id}"
 
 
 @dataclass(frozen=True, slots=True)

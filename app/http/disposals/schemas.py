@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 import msgspec
 
 from app.http.auctions.schemas import Seconds, require_aware
+from app.http.compensation.schemas import CompensationLineOut
 from app.http.input_bounds import multi_line_text, text
 from auction.disposal.cases import MAX_DESCRIPTION_LENGTH, MAX_REASON_LENGTH, DefaultSpec
 from auction.disposal.queries import CaseView
@@ -153,6 +154,7 @@ class DisposalOut(msgspec.Struct):
     costs: list[CostOut]
     proceeds: ProceedsOut
     waterfall: list[WaterfallLineOut]
+    compensation: list[CompensationLineOut]
     shortfall: str | None
     surplus: str | None
     surplus_paid_at: str | None
@@ -236,6 +238,7 @@ class DisposalOut(msgspec.Struct):
                 )
                 for line in view.waterfall
             ],
+            compensation=[CompensationLineOut.of(row) for row in view.compensation],
             shortfall=_money(case.shortfall_fen),
             surplus=_money(case.surplus_fen),
             surplus_paid_at=_iso(case.surplus_paid_at),
