@@ -22,6 +22,7 @@ from sqlalchemy import select
 from app.context import AppContext
 from app.http.auth import Actor
 from app.http.clearing.controller import check_period, fee_lines_csv, reconcile_day
+from app.http.csv_stream import CsvStream
 from app.pages import i18n
 from app.pages.charts import bar_chart
 from app.pages.rendering import language, page, to_login
@@ -186,12 +187,8 @@ class ClearingDeskController(Controller):
         if not isinstance(clerk, Actor):
             return clerk
         chosen_from, chosen_to = _period(ctx, period_from, period_to)
-        return Stream(
-            fee_lines_csv(ctx, chosen_from, chosen_to),
-            media_type="text/csv; charset=utf-8",
-            headers={
-                "Content-Disposition": f'attachment; filename="fee-lines-{chosen_from}-{chosen_to}.csv"'
-            },
+        return CsvStream(
+            fee_lines_csv(ctx, chosen_from, chosen_to), f"fee-lines-{chosen_from}-{chosen_to}.csv"
         )
 
     @get("/reconciliation.csv", name="clearing_reconciliation_csv")

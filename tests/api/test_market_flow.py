@@ -184,12 +184,11 @@ async def test_the_done_means_scenario(house: AuctionHouse) -> None:
     ).json()
     assert waivers["trades"] == 5
     assert waivers["totals"]["charged"] == "2200.00"
-    csv_text = (
-        await http.get(
-            f"/api/v1/clearing/fee-waivers?from={_today(clock)}&to={_today(clock)}&format=csv",
-            headers=clearing,
-        )
-    ).text
+    csv_answer = await http.get(
+        f"/api/v1/clearing/fee-waivers?from={_today(clock)}&to={_today(clock)}&format=csv", headers=clearing
+    )
+    assert csv_answer.headers["content-type"] == "text/csv; charset=utf-8"
+    csv_text = csv_answer.text
     assert csv_text.splitlines()[0].startswith("line_id,trade_id,trade_date")
     assert len(csv_text.splitlines()) == 1 + 5 * 4
     await asyncio.sleep(0)

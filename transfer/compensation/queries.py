@@ -120,9 +120,7 @@ class LineRow:
     fund_name: str = ""
 
 
-async def lines_of_loans(
-    session: AsyncSession, loan_ids: Sequence[int]
-) -> dict[int, list[LineRow]]:
+async def lines_of_loans(session: AsyncSession, loan_ids: Sequence[int]) -> dict[int, list[LineRow]]:
     """Each loan's compensation lines with the holder's and the fund's names (a case's view)."""
     if not loan_ids:
         return {}

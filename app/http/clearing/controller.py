@@ -9,10 +9,10 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Controller, get
 from litestar.params import Parameter
-from litestar.response import Stream
 
 from app.context import AppContext
 from app.http.auth import requires
+from app.http.csv_stream import CsvStream
 from auction.reconcile import auction_breaks
 from transfer.clearing import reports
 from transfer.kernel.errors import DomainError
@@ -196,12 +196,8 @@ class ClearingController(Controller):
     ) -> Any:
         check_period(period_from, period_to)
         if output_format == "csv":
-            return Stream(
-                fee_lines_csv(ctx, period_from, period_to),
-                media_type="text/csv; charset=utf-8",
-                headers={
-                    "Content-Disposition": f'attachment; filename="fee-waivers-{period_from}-{period_to}.csv"'
-                },
+            return CsvStream(
+                fee_lines_csv(ctx, period_from, period_to), f"fee-waivers-{period_from}-{period_to}.csv"
             )
         async with ctx.database.read() as session:
             report = await reports.fee_waiver_report(session, period_from, period_to)

@@ -10,7 +10,6 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.params import Parameter
-from litestar.response import Stream
 
 from app.context import AppContext
 from app.http.auth import Actor, requires
@@ -25,6 +24,7 @@ from app.http.compensation.schemas import (
     FundPage,
     report_row,
 )
+from app.http.csv_stream import CsvStream
 from app.http.input_bounds import Offset
 from app.http.mutation import run_mutation
 from app.http.participants.funds import FundsMovement
@@ -147,11 +147,7 @@ class CompensationFundController(Controller):
                 )
                 last = rows[-1].line.id if len(rows) == limit else None
                 return ReportOut(view.fund.id, [CompensationLineOut.of(row) for row in rows], last)
-        return Stream(
-            _report_csv(ctx, view.fund.id),
-            media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="compensation-fund-{view.fund.id}.csv"'},
-        )
+        return CsvStream(_report_csv(ctx, view.fund.id), f"compensation-fund-{view.fund.id}.csv")
 
 
 class LoanCompensationController(Controller):

@@ -101,7 +101,7 @@ def test_a_fund_never_bears_more_than_its_cap_or_its_share_of_the_real_principal
     assert final_fen <= advance_fen
 
 
-@given(total_fen=amounts_fen, balance_fen=st.integers(-10**6, 10**14))
+@given(total_fen=amounts_fen, balance_fen=st.integers(-(10**6), 10**14))
 def test_a_fund_never_pays_past_its_balance(total_fen: int, balance_fen: int) -> None:
     paid = payable(total_fen, balance_fen)
     assert paid.paid_fen + paid.shortfall_fen == total_fen
