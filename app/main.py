@@ -17,6 +17,7 @@ from app import migrate
 from app.bidding.fast_path import BidFastPath
 from app.context import AppContext
 from app.db import Database, create_database
+from app.http.approvals.controller import ApprovalController
 from app.http.auctions.controller import AuctionController
 from app.http.auth import PUBLIC_PATHS, ApiKeyAuthentication
 from app.http.bounds_middleware import InputBoundsMiddleware
@@ -60,6 +61,7 @@ ROUTE_HANDLERS: list[Any] = [
     DisposalController,
     SessionController,
     CompensationFundController,
+    ApprovalController,
     LoanCompensationController,
     FeePolicyController,
     AuditController,

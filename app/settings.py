@@ -13,6 +13,8 @@ from datetime import date
 from typing import Any
 
 from auction.disposal.rules.waterfall import parse_recovery_order
+from transfer.kernel.errors import DomainError
+from transfer.kernel.money import parse_yuan
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
@@ -89,6 +91,9 @@ class Settings:
     # The largest request body read (1 MiB): a loan with its full collateral list is a few tens of
     # kilobytes; Litestar's own default is ten times this.
     max_body_bytes: int = 1_048_576
+    # Money leaving the system above this (a withdrawal, a surplus payout) needs a second clearing
+    # participant's approval (maker-checker).
+    dual_control_above_fen: int = 100_000_000
 
     @property
     def is_sqlite(self) -> bool:
@@ -137,6 +142,13 @@ def _parse_date(raw: str) -> date:
         return date.fromisoformat(raw)
     except ValueError:
         raise SettingsError(f"must be a date YYYY-MM-DD, got {raw!r}") from None
+
+
+def _parse_yuan_setting(raw: str) -> int:
+    try:
+        return parse_yuan(raw.strip(), "value", allow_zero=True)
+    except DomainError as error:
+        raise SettingsError(f"must be an amount of yuan such as 1000000.00, got {raw!r}") from error
 
 
 def _parse_recovery_order(raw: str) -> str:
@@ -212,7 +224,12 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "driver_bids": _parse_bool,
     "driver_pool_size": _parse_int(1, 200),
     "max_body_bytes": _parse_int(4_096, 104_857_600),
+    "dual_control_above_fen": _parse_yuan_setting,
 }
+
+
+# Variables whose name is not IPX_ + the field's: an amount set in yuan, held in fen.
+_VARIABLES = {"dual_control_above_fen": "IPX_DUAL_CONTROL_ABOVE"}
 
 
 def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -220,7 +237,7 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
     env = os.environ if environ is None else environ
     values: dict[str, Any] = {}
     for field in fields(Settings):
-        variable = f"IPX_{field.name.upper()}"
+        variable = _VARIABLES.get(field.name, f"IPX_{field.name.upper()}")
         if variable in env:
             try:
                 values[field.name] = _PARSERS[field.name](env[variable])

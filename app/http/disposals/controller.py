@@ -144,7 +144,9 @@ class DisposalController(Controller):
     ) -> Response[bytes]:
         async def work(unit: UnitOfWork) -> DisposalOut:
             case = await cases.lock_case(unit, case_id)
-            await proceeds.pay_out_surplus(unit, case, data.reference)
+            await proceeds.pay_out_surplus(
+                unit, case, data.reference, request.user.id, ctx.settings.dual_control_above_fen
+            )
             return await _answer(unit, case_id, request.user)
 
         return await run_mutation(request, ctx, work, status_code=200)

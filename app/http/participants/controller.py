@@ -19,6 +19,7 @@ from app.http.participants.schemas import (
 )
 from app.http.participants.statements import StatementOut
 from transfer import ledger
+from transfer.clearing import approvals
 from transfer.clearing.statements import daily_statement
 from transfer.kernel.money import parse_yuan
 from transfer.kernel.unit_of_work import UnitOfWork
@@ -105,9 +106,19 @@ class ParticipantController(Controller):
         amount_fen = parse_yuan(data.amount, "amount")
 
         async def work(unit: UnitOfWork) -> FundsRecorded:
-            transfer = await ledger.withdraw(unit, participant_id, amount_fen, data.reference)
+            transfer, approval = await approvals.withdraw_controlled(
+                unit,
+                request.user.id,
+                participant_id,
+                amount_fen,
+                data.reference,
+                ctx.settings.dual_control_above_fen,
+            )
             return FundsRecorded.of(
-                participant_id, transfer, await ledger.current_balances(unit, participant_id)
+                participant_id,
+                transfer,
+                await ledger.current_balances(unit, participant_id),
+                approval_id=None if approval is None else approval.id,
             )
 
         return await run_mutation(request, ctx, work)

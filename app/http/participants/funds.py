@@ -23,9 +23,14 @@ class FundsRecorded(msgspec.Struct):
     reference: str
     created_at: str
     balances: dict[str, str]
+    # A withdrawal above the dual-control threshold: its money is held until approval_id is decided.
+    status: str = "done"
+    approval_id: int | None = None
 
     @classmethod
-    def of(cls, participant_id: int, transfer: LedgerTransfer, balances: Balances) -> FundsRecorded:
+    def of(
+        cls, participant_id: int, transfer: LedgerTransfer, balances: Balances, approval_id: int | None = None
+    ) -> FundsRecorded:
         return cls(
             transfer_id=transfer.id,
             participant_id=participant_id,
@@ -36,4 +41,6 @@ class FundsRecorded(msgspec.Struct):
                 "available": format_fen(balances.available_fen),
                 "held": format_fen(balances.held_fen),
             },
+            status="done" if approval_id is None else "awaiting_approval",
+            approval_id=approval_id,
         )

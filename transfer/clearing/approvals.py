@@ -1,0 +1,206 @@
+"""Dual control (maker-checker) for money leaving the system: above a threshold, a withdrawal or a
+surplus payout waits, its money held, until a second clearing participant approves it; the maker
+may withdraw its own request (a rejection), never approve it. Every decision is in the audit chain."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from transfer import ledger
+from transfer.kernel.errors import Conflict, DomainError, Forbidden, NotFound
+from transfer.kernel.locking import lock_row
+from transfer.kernel.unit_of_work import UnitOfWork
+from transfer.models import LedgerTransfer
+from transfer.models.approvals import Approval
+
+PENDING = "pending"
+APPROVED = "approved"
+REJECTED = "rejected"
+STATES = (PENDING, APPROVED, REJECTED)
+WITHDRAWAL = "withdrawal"
+SURPLUS_PAYOUT = "surplus_payout"
+MAX_REASON_LENGTH = 500
+
+
+async def request_approval(
+    unit: UnitOfWork,
+    *,
+    kind: str,
+    subject: str,
+    amount_fen: int,
+    reference: str,
+    maker_id: int,
+    hold_id: str | None = None,
+) -> Approval:
+    """A pending request; the same request again (kind, subject, reference) is the same one."""
+    existing = (
+        await unit.session.execute(
+            select(Approval).where(
+                Approval.kind == kind, Approval.subject == subject, Approval.reference == reference
+            )
+        )
+    ).scalar_one_or_none()
+    if existing is not None:
+        if existing.amount_fen != amount_fen:
+            raise Conflict(
+                "reference_reused",
+                f"reference {reference} was used for another amount ({existing.amount_fen} fen)",
+                field="reference",
+            )
+        return existing
+    approval = Approval(
+        kind=kind,
+        subject=subject,
+        amount_fen=amount_fen,
+        reference=reference,
+        hold_id=hold_id,
+        state=PENDING,
+        maker_id=maker_id,
+        created_at=unit.now,
+    )
+    unit.session.add(approval)
+    await unit.session.flush()
+    unit.record(
+        "approval.requested",
+        f"approval:{approval.id}",
+        {
+            "kind": kind,
+            "subject": subject,
+            "amount_fen": amount_fen,
+            "reference": reference,
+            "maker_id": maker_id,
+        },
+    )
+    return approval
+
+
+async def decide(
+    unit: UnitOfWork, approval_id: int, checker_id: int, *, approve: bool, reason: str | None = None
+) -> Approval:
+    """Approve or reject a pending request, exactly once (its row is locked)."""
+    approval = await lock_row(
+        unit, Approval, approval_id, code="approval_not_found", noun="approval", field="id"
+    )
+    if approval.state != PENDING:
+        raise Conflict("approval_decided", f"approval {approval.id} is already {approval.state}", field="id")
+    if approve and approval.maker_id == checker_id:
+        raise Forbidden(
+            "maker_cannot_approve", "dual control: the maker of a request cannot approve it", field="id"
+        )
+    cleaned = None if reason is None else reason.strip()
+    if cleaned is not None and len(cleaned) > MAX_REASON_LENGTH:
+        raise DomainError(
+            "reason_too_long", f"reason is at most {MAX_REASON_LENGTH} characters", field="reason"
+        )
+    approval.state = APPROVED if approve else REJECTED
+    approval.checker_id = checker_id
+    approval.reason = cleaned or None
+    approval.decided_at = unit.now
+    unit.record(
+        f"approval.{approval.state}",
+        f"approval:{approval.id}",
+        {
+            "kind": approval.kind,
+            "subject": approval.subject,
+            "checker_id": checker_id,
+            "reason": approval.reason,
+        },
+    )
+    return approval
+
+
+async def withdraw_controlled(
+    unit: UnitOfWork, maker_id: int, participant_id: int, amount_fen: int, reference: str, above_fen: int
+) -> tuple[LedgerTransfer, Approval | None]:
+    """A withdrawal at or under `above_fen` is paid out now; above it the amount is held and an
+    approval requested."""
+    if amount_fen <= above_fen:
+        return await ledger.withdraw(unit, participant_id, amount_fen, reference), None
+    hold = await ledger.hold(
+        unit,
+        f"withdrawal:{participant_id}:{reference}:hold",
+        participant_id=participant_id,
+        amount_fen=amount_fen,
+        code="withdrawal_awaiting_approval",
+        reference=reference,
+    )
+    approval = await request_approval(
+        unit,
+        kind=WITHDRAWAL,
+        subject=f"participant:{participant_id}",
+        amount_fen=amount_fen,
+        reference=reference,
+        maker_id=maker_id,
+        hold_id=hold.id,
+    )
+    return hold, approval
+
+
+async def carry_out_withdrawal(unit: UnitOfWork, approval: Approval) -> None:
+    """An approved withdrawal's hold goes out to the participant's bank; a rejected one's is released."""
+    assert approval.kind == WITHDRAWAL and approval.hold_id is not None
+    if approval.state == APPROVED:
+        external = await ledger.account_id(unit.session, ledger.center_account_key(ledger.EXTERNAL))
+        await ledger.post_hold(
+            unit,
+            f"{approval.hold_id}:paid",
+            pending_id=approval.hold_id,
+            credit_account_id=external,
+            code="withdrawal",
+            reference=approval.reference,
+        )
+        unit.record(
+            "funds.withdrawn",
+            approval.subject,
+            {
+                "transfer_id": f"{approval.hold_id}:paid",
+                "amount_fen": approval.amount_fen,
+                "reference": approval.reference,
+                "approval_id": approval.id,
+            },
+        )
+    else:
+        await ledger.void_hold(
+            unit,
+            f"{approval.hold_id}:released",
+            pending_id=approval.hold_id,
+            code="withdrawal_rejected",
+            reference=approval.reference,
+        )
+
+
+async def pending_for(unit: UnitOfWork, kind: str, subject: str) -> Approval | None:
+    return (
+        await unit.session.execute(
+            select(Approval).where(
+                Approval.kind == kind, Approval.subject == subject, Approval.state == PENDING
+            )
+        )
+    ).scalar_one_or_none()
+
+
+async def get_approval(session: AsyncSession, approval_id: int) -> Approval:
+    found = await session.get(Approval, approval_id)
+    if found is None:
+        raise NotFound("approval_not_found", f"approval {approval_id} does not exist", field="id")
+    return found
+
+
+async def list_approvals(
+    session: AsyncSession, *, state: str | None, limit: int, offset: int
+) -> tuple[Sequence[Approval], int]:
+    if state is not None and state not in STATES:
+        raise DomainError("unknown_state", f"state must be one of {', '.join(STATES)}", field="state")
+    query = select(Approval)
+    if state is not None:
+        query = query.where(Approval.state == state)
+    total = int((await session.execute(select(func.count()).select_from(query.subquery()))).scalar_one())
+    rows = (
+        (await session.execute(query.order_by(Approval.id.desc()).limit(limit).offset(offset)))
+        .scalars()
+        .all()
+    )
+    return rows, total
