@@ -20,6 +20,7 @@ from app.db import Database, create_database
 from app.http.auctions.controller import AuctionController
 from app.http.auth import PUBLIC_PATHS, ApiKeyAuthentication
 from app.http.bounds_middleware import InputBoundsMiddleware
+from app.http.buyouts.controller import BuyoutOfferController
 from app.http.clearing.controller import ClearingController
 from app.http.disposals.controller import DefaultController, DisposalController
 from app.http.json_request import BoundedJsonRequest
@@ -27,6 +28,7 @@ from app.http.loans.controller import LoanController
 from app.http.market.controller import ListingController, OfferController, TradeController
 from app.http.market.fee_policy import FeePolicyController
 from app.http.participants.controller import ParticipantController
+from app.http.pools.controller import PoolController
 from app.http.problems import exception_handlers
 from app.http.public_reads import API_KEY_REQUIRED, SECURITY_COMPONENTS
 from app.http.request_id import RequestIdMiddleware
@@ -58,6 +60,8 @@ ROUTE_HANDLERS: list[Any] = [
     DefaultController,
     DisposalController,
     SessionController,
+    PoolController,
+    BuyoutOfferController,
     FeePolicyController,
     AuditController,
 ]

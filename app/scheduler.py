@@ -17,9 +17,11 @@ from sqlalchemy import bindparam, select
 from app.context import AppContext
 from app.http import idempotency
 from auction import close_isolation, closing, payment
-from auction.disposal import steps
+from auction.disposal import buyout, steps
 from auction.disposal.models import DisposalCase
 from auction.models import Auction, CloseFailure
+from auction.operation import offers
+from auction.operation.models import BuyoutOffer
 from transfer.kernel import audit
 from transfer.kernel.driver_sql import compile_for_driver
 from transfer.kernel.model_base import UTCDateTime
@@ -86,6 +88,16 @@ _PROBE = select(
     .limit(1)
     .scalar_subquery(),
     select(DisposalCase.id).where(steps.case_due(_NOW)).limit(1).scalar_subquery(),
+    select(BuyoutOffer.id)
+    .where(offers.offer_due(_NOW))
+    .order_by(BuyoutOffer.valid_until)
+    .limit(1)
+    .scalar_subquery(),
+    select(BuyoutOffer.id)
+    .join(DisposalCase, DisposalCase.id == BuyoutOffer.case_id)
+    .where(buyout.live_offer_on_ended_case())
+    .limit(1)
+    .scalar_subquery(),
 )
 _PROBE_ON_DRIVER = compile_for_driver(_PROBE)
 
@@ -190,7 +202,9 @@ async def run_due_work(context: AppContext) -> None:
     else:
         async with context.database.read_engine.connect() as connection:
             row = (await connection.execute(_PROBE, {"now": now})).one()
-    auctions_due, payments_overdue, books_due, retries_due, cases_due = (first is not None for first in row)
+    (auctions_due, payments_overdue, books_due, retries_due, cases_due, offers_due, offers_orphaned) = (
+        first is not None for first in row
+    )
     if auctions_due:
         await close_due_auctions(context)
     if retries_due:
@@ -201,6 +215,28 @@ async def run_due_work(context: AppContext) -> None:
         await close_due_subscription_books(context)
     if cases_due:
         await advance_due_disposals(context)
+    if offers_due:
+        await expire_due_offers(context)
+    if offers_orphaned:
+        await void_offers_of_ended_cases(context)
+
+
+async def expire_due_offers(context: AppContext) -> None:
+    """Buyout offers past valid_until expire and their holds are released, in batches."""
+    await in_batches(
+        lambda: context.transact(offers.expire_due, actor_id=None),
+        offers.EXPIRY_BATCH_SIZE,
+        "buyout offers expired",
+    )
+
+
+async def void_offers_of_ended_cases(context: AppContext) -> None:
+    """Live offers on cases that ended otherwise (sold at auction, released, cured) are voided."""
+    await in_batches(
+        lambda: context.transact(buyout.void_offers_of_ended_cases, actor_id=None),
+        buyout.SWEEP_BATCH_SIZE,
+        "buyout offers voided: their cases ended",
+    )
 
 
 async def advance_due_disposals(context: AppContext) -> int:

@@ -50,6 +50,8 @@ class Outcome(StrEnum):
     TAKEN_IN_PAYMENT = "taken_in_payment"
     CURED = "cured"
     UNSOLD = "unsold"
+    # Sold to an operating agency's buyout offer (第三方收储): a priced sale with an accounting.
+    BOUGHT_OUT = "bought_out"
 
 
 @dataclass(frozen=True, slots=True)

@@ -67,7 +67,7 @@ async def _collateral(unit: UnitOfWork, loan_id: int) -> list[CollateralItem]:
     )
 
 
-async def _last_round(unit: UnitOfWork, case: DisposalCase) -> DisposalStep | None:
+async def last_round(unit: UnitOfWork, case: DisposalCase) -> DisposalStep | None:
     return (
         await unit.session.execute(
             select(DisposalStep)
@@ -159,7 +159,7 @@ async def _create_round(
     if spec.increment_fen <= 0:
         raise DomainError("increment_not_positive", "increment must be greater than zero", field="increment")
     round_no = case.round_count + 1
-    previous = await _last_round(unit, case)
+    previous = await last_round(unit, case)
     minimum_fen = round_minimum_fen(
         round_no,
         case.appraisal_fen,
@@ -239,7 +239,7 @@ def _auto_round_spec(
 
 
 async def _auto_round(unit: UnitOfWork, case: DisposalCase, policy: DisposalPolicy) -> DisposalStep:
-    previous = await _last_round(unit, case)
+    previous = await last_round(unit, case)
     assert (
         previous is not None and previous.start_price_fen is not None and previous.increment_fen is not None
     )
@@ -348,7 +348,7 @@ async def _current(unit: UnitOfWork, case: DisposalCase) -> DisposalStep:
 async def _open_fixed_price_sale(
     unit: UnitOfWork, case: DisposalCase, policy: DisposalPolicy
 ) -> DisposalStep:
-    last = await _last_round(unit, case)
+    last = await last_round(unit, case)
     assert (
         last is not None
         and last.start_price_fen is not None
@@ -538,7 +538,7 @@ async def session_round_minimum(
             field=field,
         )
     round_no = case.round_count + 1
-    previous = await _last_round(unit, case)
+    previous = await last_round(unit, case)
     try:
         minimum_fen = round_minimum_fen(
             round_no,

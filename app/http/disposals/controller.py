@@ -27,7 +27,7 @@ from transfer.kernel.unit_of_work import UnitOfWork
 MAX_PAGE_SIZE = 50
 
 
-async def _answer(unit: UnitOfWork, case_id: int, actor: Actor) -> DisposalOut:
+async def answer_case(unit: UnitOfWork, case_id: int, actor: Actor) -> DisposalOut:
     await unit.session.flush()
     return DisposalOut.of(
         await queries.get_case(unit.session, case_id, viewer_id=actor.id, viewer_roles=actor.roles)
@@ -51,7 +51,7 @@ class DefaultController(Controller):
 
         async def work(unit: UnitOfWork) -> DisposalOut:
             case = await cases.open_case(unit, loan_id, request.user.id, spec, auto_advance)
-            return await _answer(unit, case.id, request.user)
+            return await answer_case(unit, case.id, request.user)
 
         return await run_mutation(request, ctx, work)
 
@@ -97,7 +97,7 @@ class DisposalController(Controller):
 
         async def work(unit: UnitOfWork) -> DisposalOut:
             await cases.add_cost(unit, case_id, request.user.id, amount_fen, data.description)
-            return await _answer(unit, case_id, request.user)
+            return await answer_case(unit, case_id, request.user)
 
         return await run_mutation(request, ctx, work)
 
@@ -112,7 +112,7 @@ class DisposalController(Controller):
 
         async def work(unit: UnitOfWork) -> DisposalOut:
             await steps.create_round(unit, case_id, request.user.id, spec, policy)
-            return await _answer(unit, case_id, request.user)
+            return await answer_case(unit, case_id, request.user)
 
         return await run_mutation(request, ctx, work)
 
@@ -130,7 +130,7 @@ class DisposalController(Controller):
             await steps.decide_take_in_payment(
                 unit, case_id, request.user.id, data.decision == "accept", policy
             )
-            return await _answer(unit, case_id, request.user)
+            return await answer_case(unit, case_id, request.user)
 
         return await run_mutation(request, ctx, work, status_code=200)
 
@@ -145,6 +145,6 @@ class DisposalController(Controller):
         async def work(unit: UnitOfWork) -> DisposalOut:
             case = await cases.lock_case(unit, case_id)
             await proceeds.pay_out_surplus(unit, case, data.reference)
-            return await _answer(unit, case_id, request.user)
+            return await answer_case(unit, case_id, request.user)
 
         return await run_mutation(request, ctx, work, status_code=200)

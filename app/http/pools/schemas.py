@@ -1,0 +1,104 @@
+"""Pool bodies and answers: money as yuan strings, times ISO-8601 with offset."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+
+from app.http.input_bounds import multi_line_text, text
+from auction.operation.models import OperationPool, PoolAsset
+from auction.operation.pools import MAX_DESCRIPTION_LENGTH, MAX_NAME_LENGTH
+from auction.operation.queries import AssetView, PoolView
+from transfer.kernel.money import format_fen
+
+
+class PoolIn(msgspec.Struct, forbid_unknown_fields=True):
+    name: Annotated[str, text(MAX_NAME_LENGTH + 20, min_length=1)]
+    description: Annotated[str, multi_line_text(MAX_DESCRIPTION_LENGTH + 20)] | None = None
+
+
+class EarnOutOut(msgspec.Struct):
+    revenue_share_bps: int
+    cap: str
+    until: str
+    paid: str
+
+
+class AssetOut(msgspec.Struct):
+    id: int
+    collateral_id: int
+    kind: str
+    registry_number: str
+    title: str
+    acquisition_price: str
+    acquired_at: str
+    source_case_id: int
+    earn_out: EarnOutOut | None
+
+    @classmethod
+    def of(cls, view: AssetView) -> AssetOut:
+        asset: PoolAsset = view.asset
+        earn_out = None
+        if asset.earn_out_share_bps is not None:
+            assert asset.earn_out_cap_fen is not None and asset.earn_out_until is not None
+            earn_out = EarnOutOut(
+                asset.earn_out_share_bps,
+                format_fen(asset.earn_out_cap_fen),
+                asset.earn_out_until.isoformat(),
+                format_fen(asset.earn_out_paid_fen),
+            )
+        return cls(
+            id=asset.id,
+            collateral_id=asset.collateral_id,
+            kind=view.item.kind,
+            registry_number=view.item.registry_number,
+            title=view.item.title,
+            acquisition_price=format_fen(asset.acquisition_price_fen),
+            acquired_at=asset.acquired_at.isoformat(),
+            source_case_id=asset.source_case_id,
+            earn_out=earn_out,
+        )
+
+
+class PoolSummary(msgspec.Struct):
+    id: int
+    agency_id: int
+    name: str
+    description: str | None
+    created_at: str
+
+    @classmethod
+    def of(cls, pool: OperationPool) -> PoolSummary:
+        return cls(pool.id, pool.agency_id, pool.name, pool.description, pool.created_at.isoformat())
+
+
+class PoolOut(msgspec.Struct):
+    id: int
+    agency_id: int
+    name: str
+    description: str | None
+    created_at: str
+    # One page of the assets (asset_limit, asset_offset) and how many there are.
+    assets: list[AssetOut]
+    asset_total: int
+
+    @classmethod
+    def of(cls, view: PoolView) -> PoolOut:
+        pool = view.pool
+        return cls(
+            id=pool.id,
+            agency_id=pool.agency_id,
+            name=pool.name,
+            description=pool.description,
+            created_at=pool.created_at.isoformat(),
+            assets=[AssetOut.of(asset) for asset in view.assets],
+            asset_total=view.asset_total,
+        )
+
+
+class PoolPage(msgspec.Struct):
+    items: list[PoolSummary]
+    total: int
+    limit: int
+    offset: int
