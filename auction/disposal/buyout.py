@@ -149,7 +149,9 @@ async def _stop_current_step(unit: UnitOfWork, case: DisposalCase, offer_id: int
     return withdrawn
 
 
-async def _into_pool(unit: UnitOfWork, case: DisposalCase, offer: BuyoutOffer) -> list[int]:
+async def into_pool(unit: UnitOfWork, case: DisposalCase, offer: BuyoutOffer, price_fen: int) -> list[int]:
+    """The case's delivered collateral joins the offer's pool, each item at its part of the price
+    and of the earn-out's cap, split by appraisal to the fen."""
     items = list(
         (
             await unit.session.execute(
@@ -160,7 +162,7 @@ async def _into_pool(unit: UnitOfWork, case: DisposalCase, offer: BuyoutOffer) -
         ).scalars()
     )
     appraisals = {item.id: item.appraisal_fen for item in items}
-    prices = split_by_appraisal(offer.price_fen, appraisals)
+    prices = split_by_appraisal(price_fen, appraisals)
     earn_out = offers.earn_out_of(offer)
     caps = None if earn_out is None else split_by_appraisal(earn_out.cap_fen, appraisals)
     pool = await unit.session.get(OperationPool, offer.pool_id)
@@ -205,7 +207,7 @@ async def accept_offer(
     escrow_id = await ledger.account_id(unit.session, ledger.center_account_key(ledger.ESCROW))
     await offers.take_price(unit, offer, escrow_id)
     await settle_sale(unit, case, offer.agency_id, offer.price_fen, policy, outcome=Outcome.BOUGHT_OUT)
-    asset_ids = await _into_pool(unit, case, offer)
+    asset_ids = await into_pool(unit, case, offer, offer.price_fen)
     voided = await offers.void_case_offers(
         unit, case.id, f"disposal case {case.id} was bought out by offer {offer.id}"
     )

@@ -75,6 +75,10 @@ class BuyoutOffer(Base):
         IdType, ForeignKey("buyout_commitments.id"), nullable=True, index=True
     )
     as_opening_bid: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A stalking-horse offer: the round's auction where it stands as the agency's proxy maximum.
+    opening_bid_auction_id: Mapped[int | None] = mapped_column(
+        IdType, ForeignKey("auctions.id"), nullable=True, index=True
+    )
     earn_out_share_bps: Mapped[int | None] = mapped_column(Integer, nullable=True)
     earn_out_cap_fen: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     earn_out_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

@@ -97,6 +97,9 @@ def upgrade() -> None:
         sa.Column("hold_id", sa.String(length=100), nullable=False),
         sa.Column("commitment_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("as_opening_bid", sa.Boolean(), nullable=False),
+        sa.Column(
+            "opening_bid_auction_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
+        ),
         sa.Column("earn_out_share_bps", sa.Integer(), nullable=True),
         sa.Column("earn_out_cap_fen", sa.BigInteger(), nullable=True),
         sa.Column("earn_out_until", transfer.kernel.model_base.UTCDateTime(timezone=True), nullable=True),
@@ -107,6 +110,11 @@ def upgrade() -> None:
         sa.CheckConstraint("price_fen > 0", name=op.f("ck_buyout_offers_price_positive")),
         sa.ForeignKeyConstraint(
             ["agency_id"], ["participants.id"], name=op.f("fk_buyout_offers_agency_id_participants")
+        ),
+        sa.ForeignKeyConstraint(
+            ["opening_bid_auction_id"],
+            ["auctions.id"],
+            name=op.f("fk_buyout_offers_opening_bid_auction_id_auctions"),
         ),
         sa.ForeignKeyConstraint(
             ["commitment_id"],
@@ -122,6 +130,9 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_buyout_offers_agency_id"), ["agency_id"], unique=False)
         batch_op.create_index("ix_buyout_offers_case_id_id", ["case_id", "id"], unique=False)
         batch_op.create_index(batch_op.f("ix_buyout_offers_commitment_id"), ["commitment_id"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_buyout_offers_opening_bid_auction_id"), ["opening_bid_auction_id"], unique=False
+        )
         batch_op.create_index("ix_buyout_offers_state_valid_until", ["state", "valid_until"], unique=False)
 
     op.create_table(
@@ -173,6 +184,7 @@ def downgrade() -> None:
     op.drop_table("pool_assets")
     with op.batch_alter_table("buyout_offers", schema=None) as batch_op:
         batch_op.drop_index("ix_buyout_offers_state_valid_until")
+        batch_op.drop_index(batch_op.f("ix_buyout_offers_opening_bid_auction_id"))
         batch_op.drop_index(batch_op.f("ix_buyout_offers_commitment_id"))
         batch_op.drop_index("ix_buyout_offers_case_id_id")
         batch_op.drop_index(batch_op.f("ix_buyout_offers_agency_id"))
