@@ -83,6 +83,7 @@ class AppContext:
             buyout_window_s=s.disposal_buyout_window_s,
             auto_advance=s.disposal_auto_advance,
             recovery_order=parse_recovery_order(s.recovery_order),
+            operation=self.operation_policy,
         )
 
     @property

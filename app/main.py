@@ -20,7 +20,7 @@ from app.db import Database, create_database
 from app.http.auctions.controller import AuctionController
 from app.http.auth import PUBLIC_PATHS, ApiKeyAuthentication
 from app.http.bounds_middleware import InputBoundsMiddleware
-from app.http.buyouts.controller import BuyoutOfferController
+from app.http.buyouts.controller import BuyoutOfferController, CommitmentController
 from app.http.clearing.controller import ClearingController
 from app.http.disposals.controller import DefaultController, DisposalController
 from app.http.json_request import BoundedJsonRequest
@@ -62,6 +62,7 @@ ROUTE_HANDLERS: list[Any] = [
     SessionController,
     PoolController,
     BuyoutOfferController,
+    CommitmentController,
     FeePolicyController,
     AuditController,
 ]

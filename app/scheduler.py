@@ -20,8 +20,8 @@ from auction import close_isolation, closing, payment
 from auction.disposal import buyout, stalking_horse, steps
 from auction.disposal.models import DisposalCase
 from auction.models import Auction, CloseFailure
-from auction.operation import offers
-from auction.operation.models import BuyoutOffer
+from auction.operation import commitments, offers
+from auction.operation.models import BuyoutCommitment, BuyoutOffer
 from transfer.kernel import audit
 from transfer.kernel.driver_sql import compile_for_driver
 from transfer.kernel.errors import DomainError
@@ -101,6 +101,11 @@ _PROBE = select(
     .scalar_subquery(),
     stalking_horse.to_stand(_NOW).limit(1).scalar_subquery(),
     stalking_horse.to_resolve().limit(1).scalar_subquery(),
+    select(BuyoutCommitment.id)
+    .where(commitments.commitment_due(_NOW))
+    .order_by(BuyoutCommitment.valid_until)
+    .limit(1)
+    .scalar_subquery(),
 )
 _PROBE_ON_DRIVER = compile_for_driver(_PROBE)
 
@@ -215,6 +220,7 @@ async def run_due_work(context: AppContext) -> None:
         offers_orphaned,
         opening_bids_due,
         opening_bids_decided,
+        commitments_due,
     ) = (first is not None for first in row)
     if auctions_due:
         await close_due_auctions(context)
@@ -234,6 +240,12 @@ async def run_due_work(context: AppContext) -> None:
         await expire_due_offers(context)
     if offers_orphaned:
         await void_offers_of_ended_cases(context)
+    if commitments_due:
+        await in_batches(
+            lambda: context.transact(commitments.expire_due, actor_id=None),
+            commitments.EXPIRY_BATCH_SIZE,
+            "buyout commitments expired",
+        )
 
 
 async def stand_opening_bids(context: AppContext) -> None:

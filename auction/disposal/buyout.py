@@ -34,7 +34,6 @@ from auction.disposal.policy import DisposalPolicy
 from auction.disposal.proceeds import settle_sale
 from auction.disposal.rules.bundles import split_by_appraisal
 from auction.disposal.rules.rounds import round_minimum_fen
-from auction.disposal.steps import ROUND, last_round
 from auction.operation import offers, pools
 from auction.operation.models import BuyoutOffer, OperationPool
 from auction.operation.policy import OperationPolicy
@@ -75,7 +74,7 @@ async def _start_of_round(unit: UnitOfWork, case: DisposalCase, round_no: int) -
             select(DisposalStep.start_price_fen)
             .where(
                 DisposalStep.case_id == case.id,
-                DisposalStep.kind == ROUND,
+                DisposalStep.kind == "round",
                 DisposalStep.round_no == round_no,
                 DisposalStep.result != "cancelled",
             )
@@ -110,13 +109,10 @@ async def minimum_fen(unit: UnitOfWork, case: DisposalCase, policy: DisposalPoli
     if case.state == CaseState.BUYOUT_WINDOW:
         return 0
     if case.state == CaseState.AWAITING_ROUND:
-        previous = await last_round(unit, case)
-        return round_minimum_fen(
-            case.round_count + 1,
-            case.appraisal_fen,
-            None if previous is None else previous.start_price_fen,
-            limits,
+        previous_start_fen = (
+            None if case.round_count == 0 else await _start_of_round(unit, case, case.round_count)
         )
+        return round_minimum_fen(case.round_count + 1, case.appraisal_fen, previous_start_fen, limits)
     step = await _current_step(unit, case)
     assert step is not None and step.result == "running", f"case {case.id} is {case.state} with no step"
     if case.state == CaseState.IN_ROUND:
@@ -203,6 +199,14 @@ async def accept_offer(
             field="id",
             extra={"minimum": format_fen(least_fen), "price": format_fen(offer.price_fen)},
         )
+    await settle_offer(unit, case, offer, least_fen, policy)
+    return case
+
+
+async def settle_offer(
+    unit: UnitOfWork, case: DisposalCase, offer: BuyoutOffer, least_fen: int, policy: DisposalPolicy
+) -> None:
+    """The sale itself, the case and the offer locked and checked: DvP, the pool, the others voided."""
     withdrawn = await _stop_current_step(unit, case, offer.id)
     escrow_id = await ledger.account_id(unit.session, ledger.center_account_key(ledger.ESCROW))
     await offers.take_price(unit, offer, escrow_id)
@@ -225,8 +229,6 @@ async def accept_offer(
             "offers_voided": voided,
         },
     )
-    await ledger.apply_balance_deltas(unit)
-    return case
 
 
 def sees_every_offer(case: DisposalCase, viewer_id: int, viewer_roles: Iterable[str]) -> bool:

@@ -22,6 +22,7 @@ from auction.disposal.cases import (
     refuse_ended,
     refuse_stranger,
 )
+from auction.disposal.commitment_offers import buyout_window_opened
 from auction.disposal.models import DisposalCase, DisposalStep
 from auction.disposal.policy import DisposalPolicy
 from auction.disposal.proceeds import release_unsold, settle_cured, settle_sale
@@ -67,7 +68,7 @@ async def _collateral(unit: UnitOfWork, loan_id: int) -> list[CollateralItem]:
     )
 
 
-async def last_round(unit: UnitOfWork, case: DisposalCase) -> DisposalStep | None:
+async def _last_round(unit: UnitOfWork, case: DisposalCase) -> DisposalStep | None:
     return (
         await unit.session.execute(
             select(DisposalStep)
@@ -159,7 +160,7 @@ async def _create_round(
     if spec.increment_fen <= 0:
         raise DomainError("increment_not_positive", "increment must be greater than zero", field="increment")
     round_no = case.round_count + 1
-    previous = await last_round(unit, case)
+    previous = await _last_round(unit, case)
     minimum_fen = round_minimum_fen(
         round_no,
         case.appraisal_fen,
@@ -239,7 +240,7 @@ def _auto_round_spec(
 
 
 async def _auto_round(unit: UnitOfWork, case: DisposalCase, policy: DisposalPolicy) -> DisposalStep:
-    previous = await last_round(unit, case)
+    previous = await _last_round(unit, case)
     assert (
         previous is not None and previous.start_price_fen is not None and previous.increment_fen is not None
     )
@@ -298,6 +299,8 @@ async def step_failed(
         f"disposal:{case.id}",
         {"step": step.number, "result": result, "why": why, "next": next_step},
     )
+    if case.state == CaseState.BUYOUT_WINDOW:
+        await buyout_window_opened(unit, case, policy)
 
 
 async def step_cancelled(unit: UnitOfWork, step: DisposalStep, policy: DisposalPolicy) -> None:
@@ -348,7 +351,7 @@ async def _current(unit: UnitOfWork, case: DisposalCase) -> DisposalStep:
 async def _open_fixed_price_sale(
     unit: UnitOfWork, case: DisposalCase, policy: DisposalPolicy
 ) -> DisposalStep:
-    last = await last_round(unit, case)
+    last = await _last_round(unit, case)
     assert (
         last is not None
         and last.start_price_fen is not None
@@ -538,7 +541,7 @@ async def session_round_minimum(
             field=field,
         )
     round_no = case.round_count + 1
-    previous = await last_round(unit, case)
+    previous = await _last_round(unit, case)
     try:
         minimum_fen = round_minimum_fen(
             round_no,

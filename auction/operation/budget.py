@@ -33,6 +33,8 @@ async def lock_commitment(unit: UnitOfWork, commitment_id: int) -> BuyoutCommitm
 async def hold_unheld(unit: UnitOfWork, commitment: BuyoutCommitment, unheld_fen: int) -> None:
     """Make the commitment's hold `unheld_fen` (none at zero); the caller has already moved the
     difference to another part, so the sum is whole again after."""
+    # Set before the ledger's statements: their autoflush writes the row, and its CHECK wants it whole.
+    commitment.unheld_fen = unheld_fen
     if commitment.hold_id is not None:
         await ledger.void_hold(
             unit,
@@ -42,7 +44,6 @@ async def hold_unheld(unit: UnitOfWork, commitment: BuyoutCommitment, unheld_fen
             reference=f"commitment:{commitment.id}",
         )
         commitment.hold_id = None
-    commitment.unheld_fen = unheld_fen
     if unheld_fen > 0:
         commitment.hold_generation += 1
         commitment.hold_id = f"commitment:{commitment.id}:budget:{commitment.hold_generation}"

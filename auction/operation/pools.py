@@ -11,7 +11,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from auction.operation.models import OperationPool, PoolAsset
 from transfer.kernel.errors import DomainError, NotFound
-from transfer.kernel.locking import lock_row
 from transfer.kernel.unit_of_work import UnitOfWork
 
 MAX_NAME_LENGTH = 200
@@ -68,12 +67,10 @@ async def create_pool(unit: UnitOfWork, agency_id: int, name: str, description: 
 
 
 async def own_pool(unit: UnitOfWork, pool_id: int, agency_id: int, field: str) -> OperationPool:
-    """The agency's own pool, locked; another agency's answers as missing."""
-    try:
-        pool = await lock_row(unit, OperationPool, pool_id, code="pool_not_found", noun="pool", field=field)
-    except NotFound:
-        raise pool_not_found(pool_id, field) from None
-    if pool.agency_id != agency_id:
+    """The agency's own pool; another agency's answers as missing. Not locked: a pool's owner never
+    changes, and offers into one pool must not queue behind each other."""
+    pool = await unit.session.get(OperationPool, pool_id)
+    if pool is None or pool.agency_id != agency_id:
         raise pool_not_found(pool_id, field)
     return pool
 

@@ -6,9 +6,14 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
+from sqlalchemy import select
 
+from app.scheduler import seal_audit_events
+from auction.operation.models import BuyoutCommitment, BuyoutOffer
 from tests.api.disposal_support import DAY_S, DisposalDesk
 from tests.api.market_support import post_ok
+from transfer import ledger
+from transfer.models import LedgerTransfer
 
 
 class AgencyDesk:
@@ -68,3 +73,62 @@ def refusal(response: httpx.Response) -> tuple[int, str, str | None]:
     body = response.json()
     errors = body.get("errors") or [{}]
     return response.status_code, body.get("code"), errors[0].get("field")
+
+
+async def commitment(
+    agencies: AgencyDesk, agency: dict[str, str], pool_id: int, budget: str, **overrides: Any
+) -> httpx.Response:
+    body = {
+        "pool_id": pool_id,
+        "kinds": ["invention_patent"],
+        "price_bps_of_appraisal": 7500,
+        "max_price_per_case": "800000.00",
+        "budget": budget,
+        "valid_until": (agencies.desk.clock() + timedelta(days=170)).isoformat(),
+        **overrides,
+    }
+    return await agencies.http.post("/api/v1/buyout-commitments", json=body, headers=agency)
+
+
+async def commitment_ok(
+    agencies: AgencyDesk, agency: dict[str, str], pool_id: int, budget: str, **overrides: Any
+) -> dict[str, Any]:
+    response = await commitment(agencies, agency, pool_id, budget, **overrides)
+    assert response.status_code == 201, response.text
+    return dict(response.json())
+
+
+async def books_are_whole(desk: DisposalDesk) -> None:
+    """The ledger sums to zero, the only pending holds are those of live offers and live
+    commitments (each exactly its amount), and the audit chain verifies."""
+    async with desk.context.database.read() as session:
+        assert await ledger.ledger_sum_fen(session) == 0
+        pending = dict(
+            (
+                await session.execute(
+                    select(LedgerTransfer.id, LedgerTransfer.amount_fen).where(
+                        LedgerTransfer.pending_status == "pending"
+                    )
+                )
+            ).all()
+        )
+        expected = dict(
+            (
+                await session.execute(
+                    select(BuyoutOffer.hold_id, BuyoutOffer.price_fen).where(BuyoutOffer.state == "live")
+                )
+            ).all()
+        )
+        expected.update(
+            (
+                await session.execute(
+                    select(BuyoutCommitment.hold_id, BuyoutCommitment.unheld_fen).where(
+                        BuyoutCommitment.state == "live", BuyoutCommitment.hold_id.is_not(None)
+                    )
+                )
+            ).all()
+        )
+    assert pending == expected
+    await seal_audit_events(desk.context)
+    report = (await desk.http.get("/api/v1/audit/verify", headers=desk.market.admin)).json()
+    assert report["ok"] is True, report

@@ -9,13 +9,20 @@ from litestar.params import Parameter
 
 from app.context import AppContext
 from app.http.auth import Actor, requires
-from app.http.buyouts.schemas import OfferIn, OfferOut, OfferPage
+from app.http.buyouts.schemas import (
+    CommitmentIn,
+    CommitmentOut,
+    CommitmentPage,
+    OfferIn,
+    OfferOut,
+    OfferPage,
+)
 from app.http.disposals.controller import answer_case
 from app.http.disposals.schemas import DisposalOut
 from app.http.input_bounds import Offset
 from app.http.mutation import run_mutation
 from auction.disposal import buyout
-from auction.operation import offers
+from auction.operation import commitments, offers
 from transfer.kernel.unit_of_work import UnitOfWork
 
 MAX_PAGE_SIZE = 50
@@ -85,5 +92,51 @@ class BuyoutOfferController(Controller):
         async def work(unit: UnitOfWork) -> DisposalOut:
             case = await buyout.accept_offer(unit, offer_id, request.user.id, policy)
             return await answer_case(unit, case.id, request.user)
+
+        return await run_mutation(request, ctx, work, status_code=200)
+
+
+class CommitmentController(Controller):
+    path = "/api/v1/buyout-commitments"
+    tags = ["buyouts"]
+
+    @post("/", guards=[requires("agency")], summary="Agency: a standing commitment (the budget is held)")
+    async def create(
+        self, request: Request[Actor, Any, Any], ctx: AppContext, data: CommitmentIn
+    ) -> Response[bytes]:
+        spec = data.to_spec()
+        policy = ctx.operation_policy
+
+        async def work(unit: UnitOfWork) -> CommitmentOut:
+            return CommitmentOut.of(await commitments.create_commitment(unit, request.user.id, spec, policy))
+
+        return await run_mutation(request, ctx, work)
+
+    @get("/", guards=[requires("agency", "admin")], summary="Commitments: an agency's own; admins see all")
+    async def list_commitments(
+        self,
+        request: Request[Actor, Any, Any],
+        ctx: AppContext,
+        limit: Annotated[int, Parameter(ge=1, le=MAX_PAGE_SIZE)] = 20,
+        offset: Offset = 0,
+    ) -> CommitmentPage:
+        async with ctx.database.read() as session:
+            found, total = await commitments.list_commitments(
+                session, request.user.id, request.user.roles, limit=limit, offset=offset
+            )
+        return CommitmentPage([CommitmentOut.of(c) for c in found], total, limit, offset)
+
+    @post(
+        "/{commitment_id:int}/withdraw",
+        guards=[requires("agency")],
+        summary="Agency: withdraw a commitment; its unheld budget is released",
+    )
+    async def withdraw(
+        self, request: Request[Actor, Any, Any], ctx: AppContext, commitment_id: int
+    ) -> Response[bytes]:
+        async def work(unit: UnitOfWork) -> CommitmentOut:
+            return CommitmentOut.of(
+                await commitments.withdraw_commitment(unit, commitment_id, request.user.id)
+            )
 
         return await run_mutation(request, ctx, work, status_code=200)

@@ -20,7 +20,7 @@ from app.http.disposals.schemas import (
 )
 from app.http.input_bounds import Offset
 from app.http.mutation import run_mutation
-from auction.disposal import cases, proceeds, queries, steps
+from auction.disposal import cases, commitment_offers, proceeds, queries, steps
 from transfer.kernel.money import parse_yuan
 from transfer.kernel.unit_of_work import UnitOfWork
 
@@ -48,9 +48,12 @@ class DefaultController(Controller):
     ) -> Response[bytes]:
         spec = data.to_spec()
         auto_advance = ctx.settings.disposal_auto_advance
+        policy = ctx.disposal_policy
 
         async def work(unit: UnitOfWork) -> DisposalOut:
-            case = await cases.open_case(unit, loan_id, request.user.id, spec, auto_advance)
+            case = await commitment_offers.declare_default(
+                unit, loan_id, request.user.id, spec, auto_advance, policy
+            )
             return await answer_case(unit, case.id, request.user)
 
         return await run_mutation(request, ctx, work)
