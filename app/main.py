@@ -24,6 +24,7 @@ from app.http.buyouts.controller import BuyoutOfferController, CommitmentControl
 from app.http.clearing.controller import ClearingController
 from app.http.disposals.controller import DefaultController, DisposalController
 from app.http.json_request import BoundedJsonRequest
+from app.http.licenses.controller import LicenseController
 from app.http.loans.controller import LoanController
 from app.http.market.controller import ListingController, OfferController, TradeController
 from app.http.market.fee_policy import FeePolicyController
@@ -63,6 +64,7 @@ ROUTE_HANDLERS: list[Any] = [
     PoolController,
     BuyoutOfferController,
     CommitmentController,
+    LicenseController,
     FeePolicyController,
     AuditController,
 ]

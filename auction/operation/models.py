@@ -6,9 +6,9 @@ never imports it (the layer contract in pyproject.toml).
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Index, Integer, String
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from transfer.kernel.model_base import Base, IdType, UTCDateTime
@@ -132,3 +132,63 @@ class BuyoutCommitment(Base):
     state: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class PoolLicense(Base):
+    """A licence of a pool asset: exclusive, sole, non-exclusive, or an open licence (开放许可)
+    whose published terms anyone may take as a non-exclusive licence."""
+
+    __tablename__ = "pool_licenses"
+    __table_args__ = (
+        CheckConstraint("upfront_fen >= 0", name="upfront_not_negative"),
+        CheckConstraint(
+            "running_royalty_bps >= 0 AND running_royalty_bps <= 10000", name="royalty_bps_range"
+        ),
+        CheckConstraint("starts_on <= ends_on", name="starts_before_end"),
+        Index("ix_pool_licenses_asset_id_id", "asset_id", "id"),
+        Index("ix_pool_licenses_kind_id", "kind", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    pool_id: Mapped[int] = mapped_column(IdType, ForeignKey("operation_pools.id"), index=True)
+    asset_id: Mapped[int] = mapped_column(IdType, ForeignKey("pool_assets.id"))
+    # exclusive | sole | non_exclusive | open
+    kind: Mapped[str] = mapped_column(String(16))
+    # None for an open licence: its licensees are the licences taken from it.
+    licensee_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    licensee_credit_code: Mapped[str | None] = mapped_column(String(18), nullable=True)
+    # "all" covers every territory (field of use).
+    territory: Mapped[str] = mapped_column(String(100))
+    field_of_use: Mapped[str] = mapped_column(String(200))
+    upfront_fen: Mapped[int] = mapped_column(BigInteger)
+    running_royalty_bps: Mapped[int] = mapped_column(Integer)
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)
+    # A non-exclusive licence taken from an open licence, at its terms.
+    open_license_id: Mapped[int | None] = mapped_column(
+        IdType, ForeignKey("pool_licenses.id"), nullable=True, index=True
+    )
+    # The pledgee's consent it was granted under, when the asset is pledged again (民法典第444条).
+    consent_id: Mapped[int | None] = mapped_column(IdType, ForeignKey("license_consents.id"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class LicenseConsent(Base):
+    """A pledgee's consent to license a pledged right (民法典第444条; 专利法第50条 for an open
+    licence), recorded by the loan's creditor for exactly these terms."""
+
+    __tablename__ = "license_consents"
+    __table_args__ = (Index("ix_license_consents_collateral_id_id", "collateral_id", "id"),)
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    loan_id: Mapped[int] = mapped_column(IdType, ForeignKey("loans.id"), index=True)
+    collateral_id: Mapped[int] = mapped_column(IdType, ForeignKey("collateral_items.id"))
+    creditor_id: Mapped[int] = mapped_column(IdType, ForeignKey("participants.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    licensee_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    licensee_credit_code: Mapped[str | None] = mapped_column(String(18), nullable=True)
+    territory: Mapped[str] = mapped_column(String(100))
+    field_of_use: Mapped[str] = mapped_column(String(200))
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -8,9 +8,14 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from auction.operation.models import OperationPool, PoolAsset
+from auction.operation.licences import pool_licences
+from auction.operation.models import OperationPool, PoolAsset, PoolLicense
 from auction.operation.pools import readable_pool
 from transfer.models.loans import CollateralItem
+
+
+# A pool's answer lists its first licences; more is a report's job.
+MAX_LICENCES_SHOWN = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +29,7 @@ class PoolView:
     pool: OperationPool
     assets: list[AssetView]
     asset_total: int
+    licences: list[PoolLicense]
 
 
 async def get_pool(
@@ -48,4 +54,5 @@ async def get_pool(
         .limit(asset_limit)
         .offset(asset_offset)
     )
-    return PoolView(pool, [AssetView(asset, item) for asset, item in rows.all()], int(total))
+    licences = await pool_licences(session, pool.id, limit=MAX_LICENCES_SHOWN)
+    return PoolView(pool, [AssetView(asset, item) for asset, item in rows.all()], int(total), licences)

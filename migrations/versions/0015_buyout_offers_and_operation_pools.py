@@ -166,6 +166,86 @@ def upgrade() -> None:
         batch_op.create_index("ix_pool_assets_pool_id_id", ["pool_id", "id"], unique=False)
         batch_op.create_index(batch_op.f("ix_pool_assets_source_case_id"), ["source_case_id"], unique=False)
 
+    op.create_table(
+        "license_consents",
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("loan_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("collateral_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("creditor_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("licensee_name", sa.String(length=200), nullable=True),
+        sa.Column("licensee_credit_code", sa.String(length=18), nullable=True),
+        sa.Column("territory", sa.String(length=100), nullable=False),
+        sa.Column("field_of_use", sa.String(length=200), nullable=False),
+        sa.Column("starts_on", sa.Date(), nullable=False),
+        sa.Column("ends_on", sa.Date(), nullable=False),
+        sa.Column("created_at", transfer.kernel.model_base.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["collateral_id"],
+            ["collateral_items.id"],
+            name=op.f("fk_license_consents_collateral_id_collateral_items"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["creditor_id"], ["participants.id"], name=op.f("fk_license_consents_creditor_id_participants")
+        ),
+        sa.ForeignKeyConstraint(["loan_id"], ["loans.id"], name=op.f("fk_license_consents_loan_id_loans")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_license_consents")),
+    )
+    with op.batch_alter_table("license_consents", schema=None) as batch_op:
+        batch_op.create_index("ix_license_consents_collateral_id_id", ["collateral_id", "id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_license_consents_loan_id"), ["loan_id"], unique=False)
+
+    op.create_table(
+        "pool_licenses",
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("pool_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("asset_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("licensee_name", sa.String(length=200), nullable=True),
+        sa.Column("licensee_credit_code", sa.String(length=18), nullable=True),
+        sa.Column("territory", sa.String(length=100), nullable=False),
+        sa.Column("field_of_use", sa.String(length=200), nullable=False),
+        sa.Column("upfront_fen", sa.BigInteger(), nullable=False),
+        sa.Column("running_royalty_bps", sa.Integer(), nullable=False),
+        sa.Column("starts_on", sa.Date(), nullable=False),
+        sa.Column("ends_on", sa.Date(), nullable=False),
+        sa.Column("open_license_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("consent_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("created_at", transfer.kernel.model_base.UTCDateTime(timezone=True), nullable=False),
+        sa.CheckConstraint(
+            "running_royalty_bps >= 0 AND running_royalty_bps <= 10000",
+            name=op.f("ck_pool_licenses_royalty_bps_range"),
+        ),
+        sa.CheckConstraint("starts_on <= ends_on", name=op.f("ck_pool_licenses_starts_before_end")),
+        sa.CheckConstraint("upfront_fen >= 0", name=op.f("ck_pool_licenses_upfront_not_negative")),
+        sa.ForeignKeyConstraint(
+            ["asset_id"], ["pool_assets.id"], name=op.f("fk_pool_licenses_asset_id_pool_assets")
+        ),
+        sa.ForeignKeyConstraint(
+            ["consent_id"], ["license_consents.id"], name=op.f("fk_pool_licenses_consent_id_license_consents")
+        ),
+        sa.ForeignKeyConstraint(
+            ["open_license_id"],
+            ["pool_licenses.id"],
+            name=op.f("fk_pool_licenses_open_license_id_pool_licenses"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["pool_id"], ["operation_pools.id"], name=op.f("fk_pool_licenses_pool_id_operation_pools")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_pool_licenses")),
+    )
+    with op.batch_alter_table("pool_licenses", schema=None) as batch_op:
+        batch_op.create_index("ix_pool_licenses_asset_id_id", ["asset_id", "id"], unique=False)
+        batch_op.create_index("ix_pool_licenses_kind_id", ["kind", "id"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_pool_licenses_open_license_id"), ["open_license_id"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_pool_licenses_pool_id"), ["pool_id"], unique=False)
+
     with op.batch_alter_table("disposal_cases", schema=None) as batch_op:
         batch_op.add_column(sa.Column("accept_commitments_at_or_above_bps", sa.Integer(), nullable=True))
 
@@ -174,6 +254,18 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table("pool_licenses", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_pool_licenses_pool_id"))
+        batch_op.drop_index(batch_op.f("ix_pool_licenses_open_license_id"))
+        batch_op.drop_index("ix_pool_licenses_kind_id")
+        batch_op.drop_index("ix_pool_licenses_asset_id_id")
+
+    op.drop_table("pool_licenses")
+    with op.batch_alter_table("license_consents", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_license_consents_loan_id"))
+        batch_op.drop_index("ix_license_consents_collateral_id_id")
+
+    op.drop_table("license_consents")
     with op.batch_alter_table("disposal_cases", schema=None) as batch_op:
         batch_op.drop_column("accept_commitments_at_or_above_bps")
 

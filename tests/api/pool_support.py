@@ -132,3 +132,15 @@ async def books_are_whole(desk: DisposalDesk) -> None:
     await seal_audit_events(desk.context)
     report = (await desk.http.get("/api/v1/audit/verify", headers=desk.market.admin)).json()
     assert report["ok"] is True, report
+
+
+async def bought_asset(
+    agencies: AgencyDesk, bank: dict[str, str], agency: dict[str, str], pool_id: int, number: str
+) -> dict[str, Any]:
+    """A case on one patent bought out by the agency into its pool at 700,000.00: the pool asset."""
+    case = await agencies.desk.case_on_patent(bank, number)
+    offer = await agencies.offer_ok(case["id"], agency, pool_id, "700000.00")
+    accepted = await agencies.accept(offer["id"], bank)
+    assert accepted.status_code == 200, accepted.text
+    view = await agencies.pool_view(pool_id, agency)
+    return dict(next(asset for asset in view["assets"] if asset["registry_number"] == number))

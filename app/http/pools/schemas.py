@@ -7,6 +7,7 @@ from typing import Annotated
 import msgspec
 
 from app.http.input_bounds import multi_line_text, text
+from app.http.licenses.schemas import LicenseOut
 from auction.operation.models import OperationPool, PoolAsset
 from auction.operation.pools import MAX_DESCRIPTION_LENGTH, MAX_NAME_LENGTH
 from auction.operation.queries import AssetView, PoolView
@@ -82,6 +83,7 @@ class PoolOut(msgspec.Struct):
     # One page of the assets (asset_limit, asset_offset) and how many there are.
     assets: list[AssetOut]
     asset_total: int
+    licenses: list[LicenseOut]
 
     @classmethod
     def of(cls, view: PoolView) -> PoolOut:
@@ -94,6 +96,7 @@ class PoolOut(msgspec.Struct):
             created_at=pool.created_at.isoformat(),
             assets=[AssetOut.of(asset) for asset in view.assets],
             asset_total=view.asset_total,
+            licenses=[LicenseOut.of(licence) for licence in view.licences],
         )
 
 
