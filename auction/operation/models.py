@@ -8,7 +8,17 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, String
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from transfer.kernel.model_base import Base, IdType, UTCDateTime
@@ -192,3 +202,46 @@ class LicenseConsent(Base):
     starts_on: Mapped[date] = mapped_column(Date)
     ends_on: Mapped[date] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class PoolRevenue(Base):
+    """Revenue an agency received for a pool (a royalty, an upfront fee), booked once by reference."""
+
+    __tablename__ = "pool_revenues"
+    __table_args__ = (
+        CheckConstraint("amount_fen > 0", name="amount_positive"),
+        CheckConstraint(
+            "earn_out_fen >= 0 AND agency_fen >= 0 AND earn_out_fen + agency_fen = amount_fen",
+            name="split_whole",
+        ),
+        UniqueConstraint("pool_id", "reference", name="uq_pool_revenues_reference"),
+        Index("ix_pool_revenues_pool_id_id", "pool_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    pool_id: Mapped[int] = mapped_column(IdType, ForeignKey("operation_pools.id"))
+    license_id: Mapped[int | None] = mapped_column(IdType, ForeignKey("pool_licenses.id"), nullable=True)
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    received_on: Mapped[date] = mapped_column(Date)
+    reference: Mapped[str] = mapped_column(String(100))
+    # Back to source cases by earn-out, and kept by the agency: the two add up to the amount.
+    earn_out_fen: Mapped[int] = mapped_column(BigInteger)
+    agency_fen: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class PoolLine(Base):
+    """One line of a revenue's distribution: who got what, from which asset and case, by which rule."""
+
+    __tablename__ = "pool_lines"
+
+    revenue_id: Mapped[int] = mapped_column(IdType, ForeignKey("pool_revenues.id"), primary_key=True)
+    line: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # earn_out_claim (a holder of the source case's claim) | earn_out_surplus (the pledgor) | agency
+    part: Mapped[str] = mapped_column(String(16))
+    asset_id: Mapped[int | None] = mapped_column(IdType, nullable=True)
+    case_id: Mapped[int | None] = mapped_column(IdType, nullable=True)
+    # None for the pledgor (its surplus waits in the center's pledgor account).
+    payee_id: Mapped[int | None] = mapped_column(IdType, nullable=True)
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    rule: Mapped[str] = mapped_column(String(200))

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from auction.operation.models import OperationPool, PoolAsset
 from transfer.kernel.errors import DomainError, NotFound
 from transfer.kernel.unit_of_work import UnitOfWork
+from transfer.models import Account
 
 MAX_NAME_LENGTH = 200
 MAX_DESCRIPTION_LENGTH = 2000
@@ -35,6 +36,13 @@ class Acquired:
     collateral_id: int
     price_fen: int
     earn_out_cap_fen: int | None
+
+
+POOL_REVENUE = "pool_revenue"
+
+
+def pool_account_key(pool_id: int) -> str:
+    return f"pool:{pool_id}:{POOL_REVENUE}"
 
 
 def pool_not_found(pool_id: int, field: str) -> NotFound:
@@ -61,6 +69,17 @@ async def create_pool(unit: UnitOfWork, agency_id: int, name: str, description: 
         created_at=unit.now,
     )
     unit.session.add(pool)
+    await unit.session.flush()
+    # The pool's account: revenue passes through it to the source cases and the agency.
+    unit.session.add(
+        Account(
+            key=pool_account_key(pool.id),
+            participant_id=None,
+            code=POOL_REVENUE,
+            non_negative=True,
+            balance_fen=0,
+        )
+    )
     await unit.session.flush()
     unit.record("pool.created", f"pool:{pool.id}", {"agency_id": agency_id, "name": pool.name})
     return pool

@@ -9,13 +9,14 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auction.operation.licences import pool_licences
-from auction.operation.models import OperationPool, PoolAsset, PoolLicense
+from auction.operation.models import OperationPool, PoolAsset, PoolLicense, PoolRevenue
 from auction.operation.pools import readable_pool
+from auction.operation.revenue import list_revenues
 from transfer.models.loans import CollateralItem
-
 
 # A pool's answer lists its first licences; more is a report's job.
 MAX_LICENCES_SHOWN = 500
+MAX_REVENUES_SHOWN = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +31,7 @@ class PoolView:
     assets: list[AssetView]
     asset_total: int
     licences: list[PoolLicense]
+    revenues: list[PoolRevenue]
 
 
 async def get_pool(
@@ -55,4 +57,7 @@ async def get_pool(
         .offset(asset_offset)
     )
     licences = await pool_licences(session, pool.id, limit=MAX_LICENCES_SHOWN)
-    return PoolView(pool, [AssetView(asset, item) for asset, item in rows.all()], int(total), licences)
+    revenues = await list_revenues(session, pool.id, limit=MAX_REVENUES_SHOWN)
+    return PoolView(
+        pool, [AssetView(asset, item) for asset, item in rows.all()], int(total), licences, revenues
+    )

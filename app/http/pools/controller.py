@@ -11,8 +11,18 @@ from app.context import AppContext
 from app.http.auth import Actor, requires
 from app.http.input_bounds import Offset
 from app.http.mutation import run_mutation
-from app.http.pools.schemas import PoolIn, PoolOut, PoolPage, PoolSummary
-from auction.operation import pools, queries
+from app.http.pools.schemas import (
+    LineOut,
+    LinePage,
+    PoolIn,
+    PoolOut,
+    PoolPage,
+    PoolSummary,
+    RevenueIn,
+    RevenueOut,
+)
+from auction.disposal import earn_outs
+from auction.operation import pools, queries, revenue
 from transfer.kernel.unit_of_work import UnitOfWork
 
 MAX_PAGE_SIZE = 50
@@ -65,3 +75,39 @@ class PoolController(Controller):
                 asset_offset=asset_offset,
             )
         return PoolOut.of(view)
+
+    @post(
+        "/{pool_id:int}/revenues",
+        guards=[requires("agency")],
+        summary="Agency: revenue into the pool; earn-outs to the source cases, the rest to the agency",
+    )
+    async def book_revenue(
+        self, request: Request[Actor, Any, Any], ctx: AppContext, pool_id: int, data: RevenueIn
+    ) -> Response[bytes]:
+        spec = data.to_spec()
+
+        async def work(unit: UnitOfWork) -> RevenueOut:
+            return RevenueOut.of(await earn_outs.book_revenue(unit, pool_id, request.user.id, spec))
+
+        return await run_mutation(request, ctx, work)
+
+    @get(
+        "/{pool_id:int}/revenues/{revenue_id:int}/lines",
+        guards=[requires("agency", "admin")],
+        summary="A revenue's distribution: who got what, from which asset and case, and why",
+    )
+    async def lines(
+        self,
+        request: Request[Actor, Any, Any],
+        ctx: AppContext,
+        pool_id: int,
+        revenue_id: int,
+        limit: Annotated[int, Parameter(ge=1, le=MAX_ASSET_PAGE_SIZE)] = 100,
+        offset: Offset = 0,
+    ) -> LinePage:
+        async with ctx.database.read() as session:
+            pool = await pools.readable_pool(session, pool_id, request.user.id, request.user.roles)
+            found, total = await revenue.revenue_lines(
+                session, pool.id, revenue_id, limit=limit, offset=offset
+            )
+        return LinePage([LineOut.of(line) for line in found], total, limit, offset)
