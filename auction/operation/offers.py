@@ -159,6 +159,14 @@ async def withdraw_offer(unit: UnitOfWork, offer_id: int, agency_id: int) -> Buy
     if offer.agency_id != agency_id:
         raise Forbidden("not_your_offer", "only the agency that made an offer withdraws it", field="id")
     refuse_not_live(offer)
+    if offer.opening_bid_auction_id is not None:
+        # Its proxy maximum stands in the round: the money behind it stays until the round's outcome.
+        raise Conflict(
+            "offer_standing",
+            f"buyout offer {offer.id} stands as the opening bid in auction {offer.opening_bid_auction_id}"
+            " until that round ends",
+            field="id",
+        )
     await end_offer(unit, offer, WITHDRAWN, "withdrawn by the agency")
     return offer
 
@@ -199,8 +207,13 @@ async def void_case_offers(unit: UnitOfWork, case_id: int, reason: str) -> list[
 
 
 def offer_due(now: datetime | ColumnElement[datetime]) -> ColumnElement[bool]:
-    """Live offers past valid_until: expire_due's work (and the scheduler's probe)."""
-    return and_(BuyoutOffer.state == LIVE, BuyoutOffer.valid_until <= now)
+    """Live offers past valid_until: expire_due's work (and the scheduler's probe). An offer standing
+    as a round's opening bid is resolved by the round's outcome instead."""
+    return and_(
+        BuyoutOffer.state == LIVE,
+        BuyoutOffer.valid_until <= now,
+        BuyoutOffer.opening_bid_auction_id.is_(None),
+    )
 
 
 async def expire_due(unit: UnitOfWork, limit: int = EXPIRY_BATCH_SIZE) -> int:

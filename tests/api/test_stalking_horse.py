@@ -61,6 +61,9 @@ async def test_a_stalking_horse_beaten_by_a_bidder_is_released_at_close(
     bank, agency, case, step, pool = await _round_with_a_stalking_horse(
         market, desk, agencies, "ZL202110000402.X"
     )
+    [standing] = await agencies.offers(case["id"], agency)
+    held = await agencies.withdraw(standing["id"], agency)
+    assert (held.status_code, held.json()["code"]) == (409, "offer_standing"), held.text
     _, bidder = await market.participant(["bidder"], funds="1000000.00")
     assert (await desk.register(step["auction_id"], bidder)).status_code == 201
     below = await client.post(
