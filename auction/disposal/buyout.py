@@ -114,7 +114,14 @@ async def minimum_fen(unit: UnitOfWork, case: DisposalCase, policy: DisposalPoli
         )
         return round_minimum_fen(case.round_count + 1, case.appraisal_fen, previous_start_fen, limits)
     step = await _current_step(unit, case)
-    assert step is not None and step.result == "running", f"case {case.id} is {case.state} with no step"
+    assert step is not None, f"case {case.id} is {case.state} with no step"
+    if step.result != "running":
+        # A round sold and awaiting its winner's payment: the market has bought it.
+        raise Conflict(
+            "round_open",
+            f"step {step.number} of the case is {step.result}: the case is the market's now",
+            field="id",
+        )
     if case.state == CaseState.IN_ROUND:
         await _refuse_bid_on(unit, step)
         assert step.round_no is not None

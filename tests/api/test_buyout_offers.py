@@ -222,6 +222,18 @@ async def test_a_round_with_a_bid_is_the_markets_and_refuses_the_accept(
     assert (await desk.case(case["id"], bank))["state"] == "in_round"
     assert (await market.balances(agency))["held"] == "900000.00"
 
+    # Closed and awaiting the winner's payment, the case is still the market's; sold, the offer goes.
+    desk.travel_to(step["ends_at"])
+    await desk.tick()
+    awaiting = await agencies.accept(offer["id"], bank)
+    assert awaiting.status_code == 409 and awaiting.json()["code"] == "round_open", awaiting.text
+    paid = await client.post(f"/api/v1/auctions/{step['auction_id']}/payments", json={}, headers=bidder)
+    assert paid.status_code in (200, 201), paid.text
+    await desk.tick()
+    assert [o["state"] for o in await agencies.offers(case["id"], bank)] == ["voided"]
+    assert await market.balances(agency) == {"available": "5000000.00", "held": "0.00"}
+    await desk.books_are_whole()
+
 
 async def test_in_the_buyout_window_any_price_is_accepted(
     client: httpx.AsyncClient, market: Market, desk: DisposalDesk, agencies: AgencyDesk
