@@ -17,6 +17,7 @@ from auction.disposal.rules.rounds import RoundLimits
 from auction.disposal.rules.waterfall import parse_recovery_order
 from auction.disposal.session_origin import SessionLots
 from auction.listing_sales import ListingSales
+from auction.operation.policy import OperationPolicy
 from auction.origins import OriginKind
 from auction.policy import AuctionPolicy
 from transfer.kernel.clock import Clock, system_clock
@@ -82,7 +83,13 @@ class AppContext:
             buyout_window_s=s.disposal_buyout_window_s,
             auto_advance=s.disposal_auto_advance,
             recovery_order=parse_recovery_order(s.recovery_order),
+            operation=self.operation_policy,
         )
+
+    @property
+    def operation_policy(self) -> OperationPolicy:
+        s = self.settings
+        return OperationPolicy(max_validity_s=s.buyout_max_validity_s, earn_out_max_s=s.earn_out_max_s)
 
     @property
     def market_policy(self) -> MarketPolicy:

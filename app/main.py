@@ -21,14 +21,17 @@ from app.http.approvals.controller import ApprovalController
 from app.http.auctions.controller import AuctionController
 from app.http.auth import PUBLIC_PATHS, ApiKeyAuthentication
 from app.http.bounds_middleware import InputBoundsMiddleware
+from app.http.buyouts.controller import BuyoutOfferController, CommitmentController
 from app.http.clearing.controller import ClearingController
 from app.http.compensation.controller import CompensationFundController, LoanCompensationController
 from app.http.disposals.controller import DefaultController, DisposalController
 from app.http.json_request import BoundedJsonRequest
+from app.http.licenses.controller import LicenseController
 from app.http.loans.controller import LoanController
 from app.http.market.controller import ListingController, OfferController, TradeController
 from app.http.market.fee_policy import FeePolicyController
 from app.http.participants.controller import ParticipantController
+from app.http.pools.controller import PoolController
 from app.http.problems import exception_handlers
 from app.http.public_reads import API_KEY_REQUIRED, SECURITY_COMPONENTS
 from app.http.request_id import RequestIdMiddleware
@@ -63,6 +66,10 @@ ROUTE_HANDLERS: list[Any] = [
     CompensationFundController,
     ApprovalController,
     LoanCompensationController,
+    PoolController,
+    BuyoutOfferController,
+    CommitmentController,
+    LicenseController,
     FeePolicyController,
     AuditController,
 ]

@@ -17,11 +17,14 @@ from sqlalchemy import bindparam, select
 from app.context import AppContext
 from app.http import idempotency
 from auction import close_isolation, closing, payment
-from auction.disposal import proceeds, steps
+from auction.disposal import buyout, proceeds, stalking_horse, steps
 from auction.disposal.models import DisposalCase
 from auction.models import Auction, CloseFailure
+from auction.operation import commitments, offers
+from auction.operation.models import BuyoutCommitment, BuyoutOffer
 from transfer.kernel import audit
 from transfer.kernel.driver_sql import compile_for_driver
+from transfer.kernel.errors import DomainError
 from transfer.kernel.model_base import UTCDateTime
 from transfer.kernel.unit_of_work import UnitOfWork
 from transfer.market import listings, settlement
@@ -86,6 +89,23 @@ _PROBE = select(
     .limit(1)
     .scalar_subquery(),
     select(DisposalCase.id).where(steps.case_has_work(_NOW)).limit(1).scalar_subquery(),
+    select(BuyoutOffer.id)
+    .where(offers.offer_due(_NOW))
+    .order_by(BuyoutOffer.valid_until)
+    .limit(1)
+    .scalar_subquery(),
+    select(BuyoutOffer.id)
+    .join(DisposalCase, DisposalCase.id == BuyoutOffer.case_id)
+    .where(buyout.live_offer_on_ended_case())
+    .limit(1)
+    .scalar_subquery(),
+    stalking_horse.to_stand(_NOW).limit(1).scalar_subquery(),
+    stalking_horse.to_resolve().limit(1).scalar_subquery(),
+    select(BuyoutCommitment.id)
+    .where(commitments.commitment_due(_NOW))
+    .order_by(BuyoutCommitment.valid_until)
+    .limit(1)
+    .scalar_subquery(),
 )
 _PROBE_ON_DRIVER = compile_for_driver(_PROBE)
 
@@ -190,7 +210,18 @@ async def run_due_work(context: AppContext) -> None:
     else:
         async with context.database.read_engine.connect() as connection:
             row = (await connection.execute(_PROBE, {"now": now})).one()
-    auctions_due, payments_overdue, books_due, retries_due, cases_due = (first is not None for first in row)
+    (
+        auctions_due,
+        payments_overdue,
+        books_due,
+        retries_due,
+        cases_due,
+        offers_due,
+        offers_orphaned,
+        opening_bids_due,
+        opening_bids_decided,
+        commitments_due,
+    ) = (first is not None for first in row)
     if auctions_due:
         await close_due_auctions(context)
     if retries_due:
@@ -201,6 +232,71 @@ async def run_due_work(context: AppContext) -> None:
         await close_due_subscription_books(context)
     if cases_due:
         await advance_due_disposals(context)
+    if opening_bids_due:
+        await stand_opening_bids(context)
+    if opening_bids_decided:
+        await resolve_opening_bids(context)
+    if offers_due:
+        await expire_due_offers(context)
+    if offers_orphaned:
+        await void_offers_of_ended_cases(context)
+    if commitments_due:
+        await in_batches(
+            lambda: context.transact(commitments.expire_due, actor_id=None),
+            commitments.EXPIRY_BATCH_SIZE,
+            "buyout commitments expired",
+        )
+
+
+async def stand_opening_bids(context: AppContext) -> None:
+    """Stalking-horse offers whose round started stand in it as proxy maxima, each in its own
+    transaction; one whose agency cannot be registered ends with its reason, never blocking others."""
+    policy = context.disposal_policy
+    ids = await context.transact(
+        lambda unit: stalking_horse.due_ids(unit, stalking_horse.to_stand(unit.now)), actor_id=None
+    )
+    for offer_id in ids:
+        try:
+            await context.transact(
+                lambda unit, offer_id=offer_id: stalking_horse.stand(unit, offer_id, policy), actor_id=None
+            )
+        except DomainError as error:
+            why = f"{error.code}: {error}"[:200]
+            log.warning("stalking-horse offer could not stand", offer_id=offer_id, reason=why)
+            await context.transact(
+                lambda unit, offer_id=offer_id, why=why: stalking_horse.refuse_to_stand(unit, offer_id, why),
+                actor_id=None,
+            )
+
+
+async def resolve_opening_bids(context: AppContext) -> None:
+    """Stalking-horse offers whose round's outcome is known pay (won) or are released (lost)."""
+    policy = context.disposal_policy
+    ids = await context.transact(
+        lambda unit: stalking_horse.due_ids(unit, stalking_horse.to_resolve()), actor_id=None
+    )
+    for offer_id in ids:
+        await context.transact(
+            lambda unit, offer_id=offer_id: stalking_horse.resolve(unit, offer_id, policy), actor_id=None
+        )
+
+
+async def expire_due_offers(context: AppContext) -> None:
+    """Buyout offers past valid_until expire and their holds are released, in batches."""
+    await in_batches(
+        lambda: context.transact(offers.expire_due, actor_id=None),
+        offers.EXPIRY_BATCH_SIZE,
+        "buyout offers expired",
+    )
+
+
+async def void_offers_of_ended_cases(context: AppContext) -> None:
+    """Live offers on cases that ended otherwise (sold at auction, released, cured) are voided."""
+    await in_batches(
+        lambda: context.transact(buyout.void_offers_of_ended_cases, actor_id=None),
+        buyout.SWEEP_BATCH_SIZE,
+        "buyout offers voided: their cases ended",
+    )
 
 
 async def advance_due_disposals(context: AppContext) -> int:

@@ -66,6 +66,9 @@ class Settings:
     disposal_fixed_price_s: int = 5_184_000
     disposal_buyout_window_s: int = 2_592_000
     disposal_auto_advance: bool = False
+    # Buyouts and operation pools (auction/operation): sources in the README's settings table.
+    buyout_max_validity_s: int = 15_552_000
+    earn_out_max_s: int = 631_152_000
     recovery_order: str = "costs,interest,principal"
     session_stagger_s: int = 60
     scheduler_enabled: bool = True
@@ -213,6 +216,8 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "disposal_fixed_price_s": _parse_int(1),
     "disposal_buyout_window_s": _parse_int(1),
     "disposal_auto_advance": _parse_bool,
+    "buyout_max_validity_s": _parse_int(60, 3_153_600_000),
+    "earn_out_max_s": _parse_int(60, 3_153_600_000),
     "recovery_order": _parse_recovery_order,
     "session_stagger_s": _parse_int(0, 86_400),
     "scheduler_enabled": _parse_bool,

@@ -11,7 +11,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
 import auction.disposal.models
-import auction.models  # noqa: F401  (registers the auction tables)
+import auction.models
+import auction.operation.models  # noqa: F401  (registers the operation tables)
 from app.db import async_url
 from transfer.models import Base
 from transfer.models.references import STATEMENT_CHECKED_FOREIGN_KEYS

@@ -232,3 +232,10 @@ def desk(client: httpx.AsyncClient, market: Market, clock: FakeClock, context: A
     from tests.api.disposal_support import DisposalDesk
 
     return DisposalDesk(client, market, clock, context)
+
+
+@pytest.fixture
+def agencies(desk: Any) -> Any:
+    from tests.api.pool_support import AgencyDesk
+
+    return AgencyDesk(desk)

@@ -53,6 +53,8 @@ class Outcome(StrEnum):
     TAKEN_IN_PAYMENT = "taken_in_payment"
     CURED = "cured"
     UNSOLD = "unsold"
+    # Sold to an operating agency's buyout offer (第三方收储): a priced sale with an accounting.
+    BOUGHT_OUT = "bought_out"
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +64,9 @@ class DefaultSpec:
     penalty_interest_fen: int = 0
     realization_costs_fen: int = 0
     auto_advance: bool | None = None
+    # Accept the best commitment offer at or above this share of the appraisal by itself when the
+    # case enters its buyout window (auction.disposal.commitment_offers).
+    accept_commitments_at_or_above_bps: int | None = None
 
 
 def _reason(text: str, field: str, max_length: int) -> str:
@@ -147,6 +152,7 @@ async def open_case(
         appraisal_fen=sum(item.appraisal_fen for item in items),
         pledgor_name=items[0].right_holder if items else loan.borrower_name,
         auto_advance=auto_advance_default if spec.auto_advance is None else spec.auto_advance,
+        accept_commitments_at_or_above_bps=spec.accept_commitments_at_or_above_bps,
         round_count=0,
         forfeited_deposits_fen=0,
         created_at=unit.now,

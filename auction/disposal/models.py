@@ -63,6 +63,10 @@ class DisposalCase(Base):
     surplus_fen: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     surplus_paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     surplus_reference: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    # The creditor's standing answer to commitments' automatic offers (auction.disposal.buyout):
+    # entering the buyout window, the case accepts the best one at or above this share of the
+    # appraisal by itself. None: it never accepts by itself.
+    accept_commitments_at_or_above_bps: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 

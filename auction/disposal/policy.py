@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from auction.disposal.rules.rounds import RoundLimits
 from auction.disposal.rules.waterfall import Part
+from auction.operation.policy import OperationPolicy
 from auction.policy import AuctionPolicy
 
 
@@ -21,3 +22,5 @@ class DisposalPolicy:
     buyout_window_s: int = 2_592_000
     auto_advance: bool = False
     recovery_order: tuple[Part, ...] = (Part.COSTS, Part.INTEREST, Part.PRINCIPAL)
+    # Buyout offers' limits: commitments make offers inside the case's own transactions.
+    operation: OperationPolicy = field(default_factory=OperationPolicy)

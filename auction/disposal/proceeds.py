@@ -70,6 +70,7 @@ class Ending:
 ENDINGS = {
     Outcome.SOLD: Ending(CaseState.SETTLED, "disposal.settled", DELIVERED, True),
     Outcome.TAKEN_IN_PAYMENT: Ending(CaseState.SETTLED, "disposal.settled", DELIVERED, True),
+    Outcome.BOUGHT_OUT: Ending(CaseState.SETTLED, "disposal.settled", DELIVERED, True),
     Outcome.UNSOLD: Ending(CaseState.RELEASED, "disposal.released", RELEASED, False),
     Outcome.CURED: Ending(CaseState.CURED, "disposal.cured", None, False),
 }

@@ -22,6 +22,7 @@ from auction.disposal.cases import (
     refuse_ended,
     refuse_stranger,
 )
+from auction.disposal.commitment_offers import buyout_window_opened
 from auction.disposal.models import DisposalCase, DisposalStep
 from auction.disposal.policy import DisposalPolicy
 from auction.disposal.proceeds import release_unsold, settle_cured, settle_sale, settling
@@ -298,6 +299,8 @@ async def step_failed(
         f"disposal:{case.id}",
         {"step": step.number, "result": result, "why": why, "next": next_step},
     )
+    if case.state == CaseState.BUYOUT_WINDOW:
+        await buyout_window_opened(unit, case, policy)
 
 
 async def step_cancelled(unit: UnitOfWork, step: DisposalStep, policy: DisposalPolicy) -> None:

@@ -5,6 +5,7 @@ advance (a holder who spent it owes it), two defaults never spend one balance tw
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -12,6 +13,7 @@ import pytest
 
 from tests.api.disposal_support import DAY_S, DisposalDesk
 from tests.api.market_support import loan_body, post_ok
+from tests.api.pool_support import AgencyDesk, books_are_whole
 from tests.conftest import Market
 
 pytestmark = pytest.mark.db
@@ -281,3 +283,55 @@ def _patent() -> dict[str, str]:
     from tests.api.disposal_support import patent_loan
 
     return dict(patent_loan()["collateral"][0])
+
+
+async def test_an_earn_out_after_clearing_shares_back_with_the_fund_as_a_clawback(
+    client: httpx.AsyncClient, market: Market, desk: DisposalDesk, agencies: AgencyDesk
+) -> None:
+    bank_id, bank = await market.participant(["bank"])
+    _, agency = await agencies.agency(funds="2000000.00")
+    pool = await agencies.pool(agency)
+    fund = await _fund(client, market, "Clawback fund", 4000, "1000000.00", "2000000.00")
+    loan = await desk.loan(bank)
+    assert (await _enrol(client, loan["id"], fund["id"], bank)).status_code == 201
+    case = await desk.opened(loan["id"], bank)
+    until = (desk.clock() + timedelta(days=3 * 365)).isoformat()
+    offer = await agencies.offer_ok(
+        case["id"],
+        agency,
+        pool["id"],
+        "700000.00",
+        earn_out={"revenue_share_bps": 2000, "cap": "30000.00", "until": until},
+    )
+    assert (await agencies.accept(offer["id"], bank)).status_code == 200
+    # Bought out at 700,000.00: 650,000.00 of principal back, a loss of 1,350,000.00, the fund's
+    # final share 540,000.00 of its 800,000.00 advance: 260,000.00 refunded.
+    case = await desk.case(case["id"], bank)
+    assert [line for line in _lines(case) if line[1] == "refund"] == [
+        ("Clawback fund", "refund", bank_id, "260000.00")
+    ]
+
+    revenue = await client.post(
+        f"/api/v1/pools/{pool['id']}/revenues",
+        json={"amount": "100000.00", "received_on": "2027-03-01", "reference": "royalty-1"},
+        headers=agency,
+    )
+    assert revenue.status_code == 201, revenue.text
+    # 20 % of it (20,000.00) pays the remaining claim, all principal: the loss is 1,330,000.00 and
+    # the fund's share 532,000.00, so 8,000.00 more comes back to it.
+    case = await desk.case(case["id"], bank)
+    assert [line for line in _lines(case) if line[1] == "clawback"] == [
+        ("Clawback fund", "clawback", bank_id, "8000.00")
+    ]
+    view = await _detail(client, market, fund["id"])
+    assert (view["balance"], view["refunded"]) == ("1468000.00", "268000.00")
+    assert (view["enrolments"][0]["final_loss"], view["enrolments"][0]["final_share"]) == (
+        "1330000.00",
+        "532000.00",
+    )
+    loan_after = (await client.get(f"/api/v1/loans/{loan['id']}", headers=bank)).json()
+    assert (loan_after["outstanding_principal"], loan_after["remaining_claim"]) == (
+        "1330000.00",
+        "1330000.00",
+    )
+    await books_are_whole(desk)

@@ -39,6 +39,7 @@ ANONYMOUS_ROUTES = {
     ("GET", "/api/v1/auctions/{auction_id}/events"),
     ("GET", "/api/v1/sessions"),
     ("GET", "/api/v1/sessions/{session_id}"),
+    ("GET", "/api/v1/open-licenses"),
 }
 CATALOGUE_READS = ("", "/bids", "/events")
 PUBLIC_FIELDS = {

@@ -20,14 +20,14 @@ from app.http.disposals.schemas import (
 )
 from app.http.input_bounds import Offset
 from app.http.mutation import run_mutation
-from auction.disposal import cases, proceeds, queries, steps
+from auction.disposal import cases, commitment_offers, proceeds, queries, steps
 from transfer.kernel.money import parse_yuan
 from transfer.kernel.unit_of_work import UnitOfWork
 
 MAX_PAGE_SIZE = 50
 
 
-async def _answer(unit: UnitOfWork, case_id: int, actor: Actor) -> DisposalOut:
+async def answer_case(unit: UnitOfWork, case_id: int, actor: Actor) -> DisposalOut:
     await unit.session.flush()
     return DisposalOut.of(
         await queries.get_case(unit.session, case_id, viewer_id=actor.id, viewer_roles=actor.roles)
@@ -48,10 +48,13 @@ class DefaultController(Controller):
     ) -> Response[bytes]:
         spec = data.to_spec()
         auto_advance = ctx.settings.disposal_auto_advance
+        policy = ctx.disposal_policy
 
         async def work(unit: UnitOfWork) -> DisposalOut:
-            case = await cases.open_case(unit, loan_id, request.user.id, spec, auto_advance)
-            return await _answer(unit, case.id, request.user)
+            case = await commitment_offers.declare_default(
+                unit, loan_id, request.user.id, spec, auto_advance, policy
+            )
+            return await answer_case(unit, case.id, request.user)
 
         return await run_mutation(request, ctx, work)
 
@@ -97,7 +100,7 @@ class DisposalController(Controller):
 
         async def work(unit: UnitOfWork) -> DisposalOut:
             await cases.add_cost(unit, case_id, request.user.id, amount_fen, data.description)
-            return await _answer(unit, case_id, request.user)
+            return await answer_case(unit, case_id, request.user)
 
         return await run_mutation(request, ctx, work)
 
@@ -112,7 +115,7 @@ class DisposalController(Controller):
 
         async def work(unit: UnitOfWork) -> DisposalOut:
             await steps.create_round(unit, case_id, request.user.id, spec, policy)
-            return await _answer(unit, case_id, request.user)
+            return await answer_case(unit, case_id, request.user)
 
         return await run_mutation(request, ctx, work)
 
@@ -130,7 +133,7 @@ class DisposalController(Controller):
             await steps.decide_take_in_payment(
                 unit, case_id, request.user.id, data.decision == "accept", policy
             )
-            return await _answer(unit, case_id, request.user)
+            return await answer_case(unit, case_id, request.user)
 
         return await run_mutation(request, ctx, work, status_code=200)
 
@@ -147,6 +150,6 @@ class DisposalController(Controller):
             await proceeds.pay_out_surplus(
                 unit, case, data.reference, request.user.id, ctx.settings.dual_control_above_fen
             )
-            return await _answer(unit, case_id, request.user)
+            return await answer_case(unit, case_id, request.user)
 
         return await run_mutation(request, ctx, work, status_code=200)

@@ -30,6 +30,7 @@ class DefaultIn(msgspec.Struct, forbid_unknown_fields=True):
     penalty_interest: str | None = None
     realization_costs: str | None = None
     auto_advance: bool | None = None
+    accept_commitments_at_or_above: Annotated[int, msgspec.Meta(ge=1, le=10_000)] | None = None
 
     def to_spec(self) -> DefaultSpec:
         return DefaultSpec(
@@ -42,6 +43,7 @@ class DefaultIn(msgspec.Struct, forbid_unknown_fields=True):
             if self.realization_costs is None
             else parse_yuan(self.realization_costs, "realization_costs", allow_zero=True),
             auto_advance=self.auto_advance,
+            accept_commitments_at_or_above_bps=self.accept_commitments_at_or_above,
         )
 
 

@@ -1,0 +1,1 @@
+"""Pure rules of operation pools: no database, no I/O."""

@@ -1,0 +1,88 @@
+"""The stalking-horse bid: an offer standing as a proxy maximum in the case's next round."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from tests.api.disposal_support import DAY_S, DisposalDesk
+from tests.api.pool_support import AgencyDesk
+from tests.conftest import Market
+
+pytestmark = __import__("pytest").mark.db
+
+
+async def _round_with_a_stalking_horse(
+    market: Market, desk: DisposalDesk, agencies: AgencyDesk, number: str
+) -> tuple[dict[str, str], dict[str, str], dict[str, Any], dict[str, Any], dict[str, Any]]:
+    _, bank = await market.participant(["bank"])
+    _, agency = await agencies.agency(funds="1000000.00")
+    case = await desk.case_on_patent(bank, number)
+    pool = await agencies.pool(agency)
+    offer = await agencies.offer_ok(case["id"], agency, pool["id"], "800000.00", as_opening_bid=True)
+    assert offer["as_opening_bid"] is True
+    case = await desk.round_ok(case["id"], bank, 30 * DAY_S + 60)
+    step = case["steps"][0]
+    desk.travel_to(step["starts_at"])
+    await desk.tick()
+    auction = (await desk.http.get(f"/api/v1/auctions/{step['auction_id']}")).json()
+    # The agency stands at the start price with its offer as its maximum: deposit and price held.
+    assert (auction["bid_count"], auction["current_price"]) == (1, "700000.00"), auction
+    assert await market.balances(agency) == {"available": "130000.00", "held": "870000.00"}
+    return bank, agency, case, step, pool
+
+
+async def test_an_unbeaten_stalking_horse_buys_at_the_start_price_paid_from_its_hold(
+    client: httpx.AsyncClient, market: Market, desk: DisposalDesk, agencies: AgencyDesk
+) -> None:
+    bank, agency, case, step, pool = await _round_with_a_stalking_horse(
+        market, desk, agencies, "ZL202110000401.X"
+    )
+    desk.travel_to(step["ends_at"])
+    await desk.tick()  # the round closes
+    await desk.tick()  # the stalking horse's hold pays
+    await desk.tick()  # the paid case is split
+
+    case = await desk.case(case["id"], bank)
+    assert (case["state"], case["outcome"], case["proceeds"]["price"]) == ("settled", "sold", "700000.00")
+    assert await market.balances(agency) == {"available": "300000.00", "held": "0.00"}
+    [offer] = await agencies.offers(case["id"], bank)
+    assert offer["state"] == "accepted"
+    view = await agencies.pool_view(pool["id"], agency)
+    assert [(a["acquisition_price"], a["source_case_id"]) for a in view["assets"]] == [
+        ("700000.00", case["id"])
+    ]
+    await desk.books_are_whole()
+
+
+async def test_a_stalking_horse_beaten_by_a_bidder_is_released_at_close(
+    client: httpx.AsyncClient, market: Market, desk: DisposalDesk, agencies: AgencyDesk
+) -> None:
+    bank, agency, case, step, pool = await _round_with_a_stalking_horse(
+        market, desk, agencies, "ZL202110000402.X"
+    )
+    [standing] = await agencies.offers(case["id"], agency)
+    held = await agencies.withdraw(standing["id"], agency)
+    assert (held.status_code, held.json()["code"]) == (409, "offer_standing"), held.text
+    _, bidder = await market.participant(["bidder"], funds="1000000.00")
+    assert (await desk.register(step["auction_id"], bidder)).status_code == 201
+    below = await client.post(
+        f"/api/v1/auctions/{step['auction_id']}/bids", json={"amount": "800000.00"}, headers=bidder
+    )
+    # The agency's maximum stands: a bid up to it only raises the price to it.
+    assert below.json()["current_price"] == "800000.00", below.text
+    beaten = await desk.bid(step["auction_id"], bidder, "810000.00")
+    assert beaten["current_price"] == "810000.00"
+    desk.travel_to(step["ends_at"])
+    await desk.tick()
+    await desk.tick()
+
+    assert await market.balances(agency) == {"available": "1000000.00", "held": "0.00"}
+    [offer] = await agencies.offers(case["id"], bank)
+    assert offer["state"] == "voided"
+    paid = await client.post(f"/api/v1/auctions/{step['auction_id']}/payments", json={}, headers=bidder)
+    assert paid.status_code in (200, 201), paid.text
+    assert (await desk.case(case["id"], bank))["outcome"] == "sold"
+    assert (await agencies.pool_view(pool["id"], agency))["asset_total"] == 0
+    await desk.books_are_whole()
