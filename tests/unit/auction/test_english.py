@@ -380,3 +380,42 @@ def test_rules_refuse_non_positive_prices(
 ) -> None:
     with pytest.raises(ValueError):
         EnglishRules(start_price_fen, increment_fen, reserve_price_fen)
+
+
+# --- bid count -------------------------------------------------------------------------------------
+
+
+def test_bid_count_starts_at_zero_and_counts_each_accepted_bid_of_any_bidder() -> None:
+    auction = Auction()
+    assert auction.state.bid_count == 0
+    assert auction.state.last_sequence is None
+    auction.bid(ALICE, 100, 200)
+    assert auction.state.bid_count == 1
+    auction.bid(BOB, 150)  # answered by Alice's proxy, but accepted: it counts
+    auction.bid(ALICE, 170, 400)  # the leader raising their own maximum counts too
+    auction.bid(BOB, 260, 500)
+    assert auction.state.bid_count == 4
+    assert auction.state.last_sequence == 4
+
+
+def test_refused_bid_leaves_the_bid_count_and_last_sequence_as_they_were() -> None:
+    auction = Auction()
+    auction.bid(ALICE, 100, 200)
+    outcome = auction.bid(BOB, 105)
+    assert outcome.refusal is not None
+    assert outcome.state.bid_count == 1
+    assert outcome.state.last_sequence == 1
+    auction.bid(BOB, 150)
+    assert (auction.state.bid_count, auction.state.last_sequence) == (2, 3)
+
+
+def test_replay_counts_the_accepted_history_and_ends_at_its_last_sequence() -> None:
+    auction = Auction()
+    auction.bid(ALICE, 100, 200)
+    auction.bid(BOB, 90)  # refused
+    auction.bid(BOB, 150)
+    auction.bid(CAROL, 300)
+    replayed = replay(auction.accepted, RULES)
+    assert replayed.bid_count == 3
+    assert replayed.last_sequence == 4
+    assert replay([], RULES) == EnglishState()

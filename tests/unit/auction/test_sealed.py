@@ -124,6 +124,22 @@ def test_winning_bid_exactly_at_the_reserve_sells(kind: SealedKind) -> None:
     assert close_sealed([sealed(1, ALICE, 400)], rules) == Sold(winner_id=ALICE, price_fen=400)
 
 
+@pytest.mark.parametrize("kind", list(SealedKind))
+def test_a_reserve_of_zero_is_refused_rather_than_read_as_no_reserve(kind: SealedKind) -> None:
+    # "No reserve" is None; a zero would be a reserve every bid meets, which nobody means to set.
+    with pytest.raises(ValueError, match="reserve_price_fen must be positive, got 0"):
+        SealedRules(kind, 100, 10, reserve_price_fen=0)
+    assert SealedRules(kind, 100, 10, reserve_price_fen=1).reserve_price_fen == 1
+
+
+@pytest.mark.parametrize(("start_price_fen", "increment_fen"), [(0, 10), (100, 0)])
+def test_sealed_rules_refuse_a_grid_without_a_positive_start_and_increment(
+    start_price_fen: int, increment_fen: int
+) -> None:
+    with pytest.raises(ValueError):
+        SealedRules(SealedKind.FIRST_PRICE, start_price_fen, increment_fen)
+
+
 sealed_streams = st.lists(
     st.tuples(st.integers(min_value=1, max_value=5), st.integers(min_value=0, max_value=50)),
     max_size=30,

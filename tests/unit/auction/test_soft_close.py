@@ -118,6 +118,12 @@ def test_cap_earlier_than_the_current_end_never_shortens_the_auction() -> None:
     assert extended_end(ENDS_AT - seconds(1), ENDS_AT, rules) == ENDS_AT
 
 
+def test_bid_exactly_at_the_end_is_outside_the_extension_window() -> None:
+    # The window is [ends_at - window, ends_at): at ends_at itself the lot has closed, so nothing extends.
+    assert not in_extension_window(ENDS_AT, ENDS_AT, WIDE)
+    assert in_extension_window(ENDS_AT - timedelta(microseconds=1), ENDS_AT, WIDE)
+
+
 def test_zero_window_turns_soft_close_off() -> None:
     rules = SoftCloseRules(extension_window_s=0)
     assert extended_end(ENDS_AT - timedelta(microseconds=1), ENDS_AT, rules) == ENDS_AT

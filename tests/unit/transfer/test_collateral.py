@@ -14,6 +14,7 @@ from transfer.rules.collateral import (
     ip_share_ppm,
     is_ip_kind,
     is_ip_pledge,
+    is_known_kind,
 )
 
 
@@ -24,6 +25,18 @@ def test_the_twelve_ip_kinds_are_ip_and_the_four_others_are_not() -> None:
     assert is_ip_kind("software_copyright")
     assert not is_ip_kind("real_estate")
     assert is_ip_kind(CollateralKind.IC_LAYOUT)
+
+
+def test_every_collateral_kind_is_known_and_nothing_else_is() -> None:
+    assert all(is_known_kind(kind) for kind in CollateralKind)
+    assert all(is_known_kind(kind) for kind in IP_KINDS | NON_IP_KINDS)
+    assert len(ALL_KINDS) == 16
+    assert is_known_kind("real_estate")
+    # Codes are exact: no case folding or trimming, so a stored code means one kind only.
+    assert not is_known_kind("spaceship")
+    assert not is_known_kind("Trademark")
+    assert not is_known_kind(" trademark")
+    assert not is_known_kind("")
 
 
 def test_unknown_kind_is_refused_rather_than_treated_as_non_ip() -> None:

@@ -170,3 +170,21 @@ def test_window_beyond_the_calendar_is_refused() -> None:
 
 def test_trade_before_any_schedule_version_has_no_fee_lines() -> None:
     assert lines_on(DEFAULT_SCHEDULE_EFFECTIVE_FROM - timedelta(days=1), is_ip_pledge=False) == []
+
+
+def test_calendar_years_reach_the_first_and_last_years_of_the_calendar() -> None:
+    assert add_calendar_years(date(2000, 1, 1), -1999) == date(1, 1, 1)
+    assert add_calendar_years(date(2000, 12, 31), 7999) == date(9999, 12, 31)
+    assert add_calendar_years(date(9999, 12, 31), 0) == date(9999, 12, 31)
+
+
+@pytest.mark.parametrize(("start", "years"), [(date(2000, 1, 1), -2000), (date(2000, 1, 1), 8000)])
+def test_calendar_years_past_either_end_of_the_calendar_are_refused_by_name(start: date, years: int) -> None:
+    # Year 0 and year 10000 do not exist; the refusal must say so, not fail deeper in `date`.
+    with pytest.raises(ValueError, match="outside the calendar"):
+        add_calendar_years(start, years)
+
+
+def test_29_february_moved_into_a_common_year_is_1_march() -> None:
+    assert add_calendar_years(date(2024, 2, 29), 1) == date(2025, 3, 1)
+    assert add_calendar_years(date(2024, 2, 29), -1) == date(2023, 3, 1)

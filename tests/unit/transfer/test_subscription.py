@@ -180,3 +180,16 @@ def test_oversubscribed_allocation_is_within_one_unit_of_the_exact_pro_rata_shar
         exact_units = Fraction(units_offered * allocation.share_ppm_requested, share_ppm_requested_total)
         units = allocation.share_ppm_allocated // min_unit_ppm
         assert math.floor(exact_units) <= units <= math.ceil(exact_units)
+
+
+def test_an_offer_of_the_whole_income_right_can_be_subscribed_and_split() -> None:
+    # 1,000,000 ppm is the largest offer there is; one unit as large as the offer is allowed too.
+    outcome = allocate_subscriptions(
+        1_000_000, 250_000, [Subscription(1, 1_000_000, sequence=1), Subscription(2, 1_000_000, sequence=2)]
+    )
+    assert allocated(outcome) == {1: 500_000, 2: 500_000}
+    assert outcome.share_ppm_offered == 1_000_000
+    assert outcome.share_ppm_unallocated == 0
+    whole_unit = allocate_subscriptions(1_000_000, 1_000_000, [Subscription(7, 1_000_000, sequence=1)])
+    assert allocated(whole_unit) == {7: 1_000_000}
+    assert not whole_unit.oversubscribed

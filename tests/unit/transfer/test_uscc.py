@@ -4,6 +4,7 @@ import pytest
 
 from transfer.rules.uscc import (
     USCC_ALPHABET,
+    USCC_WEIGHTS,
     is_valid_uscc,
     normalize_uscc,
     uscc_check_character,
@@ -76,3 +77,30 @@ def test_check_character_refuses_a_malformed_body() -> None:
         uscc_check_character("123")
     with pytest.raises(ValueError):
         uscc_check_character("I" * 17)
+
+
+def test_weights_are_the_gb_32100_powers_of_3_modulo_31() -> None:
+    # GB 32100-2015 §5: W_i = 3^(i-1) mod 31. The published codes above have 0 at positions 5, 7 and 8,
+    # so they cannot tell a wrong weight there from the right one; this pins every weight.
+    assert tuple(3**index % 31 for index in range(17)) == USCC_WEIGHTS
+
+
+@pytest.mark.parametrize("position", range(1, 18))
+def test_a_single_one_at_each_position_gives_the_check_character_of_that_positions_weight(
+    position: int,
+) -> None:
+    # A body of zeros with one "1": the weighted sum is the weight of that position alone, so every
+    # position's weight shows in the check character (31 - W mod 31).
+    weight = 3 ** (position - 1) % 31
+    body = "0" * (position - 1) + "1" + "0" * (17 - position)
+    assert uscc_check_character(body) == USCC_ALPHABET[(31 - weight) % 31]
+
+
+def test_check_character_of_a_body_with_no_zero_anywhere_worked_by_hand() -> None:
+    # Values 1..17 (digits, then A=10 … H=17): sum of value × weight is 3088, 3088 mod 31 = 19, and
+    # 31 - 19 = 12 is "C".
+    body = "123456789ABCDEFGH"
+    assert sum((index + 1) * weight for index, weight in enumerate(USCC_WEIGHTS)) == 3088
+    assert uscc_check_character(body) == "C"
+    assert validate_uscc(body + "C") is None
+    assert validate_uscc(body + "D") == "check character is 'D' but the first 17 characters give 'C'"
