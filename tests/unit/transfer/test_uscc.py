@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.unit.exact import exactly
 from transfer.rules.uscc import (
     USCC_ALPHABET,
     USCC_WEIGHTS,
@@ -73,10 +74,27 @@ def test_normalize_strips_whitespace_and_upper_cases() -> None:
 
 
 def test_check_character_refuses_a_malformed_body() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=exactly("the body of a credit code has 17 characters, got 3")):
         uscc_check_character("123")
-    with pytest.raises(ValueError):
+    with pytest.raises(
+        ValueError, match=exactly("the body of a credit code uses only the characters " + USCC_ALPHABET)
+    ):
         uscc_check_character("I" * 17)
+
+
+@pytest.mark.parametrize(
+    ("code", "reason"),
+    [
+        ("", "must have 18 characters, got 0"),
+        (HUAWEI_USCC + "0", "must have 18 characters, got 19"),
+        ("t1440300708461136T", "character 1 ('t') must be upper case"),
+        ("91440300708461136t", "character 18 ('t') must be upper case"),
+        ("91440300708461I36T", "character 15 ('I') is not one of " + USCC_ALPHABET),
+        ("914403001922038217", "check character is '7' but the first 17 characters give '6'"),
+    ],
+)
+def test_a_reason_names_the_position_and_the_characters_at_fault(code: str, reason: str) -> None:
+    assert validate_uscc(code) == reason
 
 
 def test_weights_are_the_gb_32100_powers_of_3_modulo_31() -> None:
