@@ -21,6 +21,7 @@ from auction.rules import (
     minimum_bid_fen,
     replay,
 )
+from tests.unit.exact import exactly
 
 ALICE, BOB, CAROL = 1, 2, 3
 T0 = datetime(2025, 6, 1, 10, 0, tzinfo=UTC)
@@ -90,6 +91,8 @@ def test_bid_under_the_leaders_maximum_is_accepted_but_the_proxy_keeps_the_lead_
     assert not outcome.bidder_leads
     assert auction.state.leader_id == ALICE
     assert auction.state.price_fen == 160
+    # Bob's public 150 is the new floor, though he does not lead.
+    assert auction.state.floor_fen == 150
 
 
 def test_higher_maximum_takes_the_lead_one_increment_above_the_old_leaders_maximum() -> None:
@@ -369,7 +372,9 @@ def test_replay_of_a_history_holding_a_refusable_bid_raises() -> None:
     with pytest.raises(ReplayError) as raised:
         replay(bids, RULES)
     assert raised.value.index == 1
+    assert raised.value.bid == bids[1]
     assert raised.value.refusal.reason is RefusalReason.BELOW_MINIMUM
+    assert str(raised.value) == "bid #1 (sequence 2) is refused on replay: below_minimum"
 
 
 @pytest.mark.parametrize(
@@ -380,6 +385,11 @@ def test_rules_refuse_non_positive_prices(
 ) -> None:
     with pytest.raises(ValueError):
         EnglishRules(start_price_fen, increment_fen, reserve_price_fen)
+
+
+def test_a_reserve_of_zero_is_refused_by_name() -> None:
+    with pytest.raises(ValueError, match=exactly("reserve_price_fen must be positive, got 0")):
+        EnglishRules(100, 10, 0)
 
 
 # --- bid count -------------------------------------------------------------------------------------
