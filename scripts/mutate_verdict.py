@@ -75,15 +75,19 @@ def _is_assert_message(diff: str) -> bool:
 
 
 def _is_zip_strict(diff: str) -> bool:
-    # zip(..., strict=True) turned into strict=False, strict=None or no strict argument.
+    # zip(..., strict=True) turned into strict=False, strict=None or no strict argument (the call may
+    # span lines, so the changed lines are compared joined).
     removed, added = _changed_lines(diff)
-    if len(removed) != 1 or len(added) != 1 or "strict=True" not in removed[0]:
+    before, after = " ".join(removed), " ".join(added)
+    # `zip(` may sit on an unchanged line above a long call's arguments; no other call in the rules
+    # takes `strict=`.
+    if "strict=True" not in before or "zip(" not in diff:
         return False
 
-    def without_strict(line: str) -> str:
-        return re.sub(r",?\s*strict=(True|False|None)", "", line).replace(", )", ")").replace(" ", "")
+    def without_strict(text: str) -> str:
+        return re.sub(r",?\s*strict=(True|False|None)", "", text).replace(" ", "").replace(",)", ")")
 
-    return "zip(" in added[0] and without_strict(removed[0]) == without_strict(added[0])
+    return without_strict(before) == without_strict(after)
 
 
 # Classes of mutants that cannot change behaviour, recognised from the diff; the equivalents file names

@@ -102,6 +102,12 @@ def test_zero_over_zero_weights_is_all_zeros() -> None:
     assert allocate_capped(0, [0, 0], [0, 0]) == [0, 0]
 
 
+def test_a_zero_weight_gets_nothing_however_much_room_its_cap_leaves() -> None:
+    # Caps bound a share; they never make one: weight 0 means no part of the total.
+    assert allocate_capped(0, [0, 1], [5, 0]) == [0, 0]
+    assert allocate_capped(10, [0, 1, 0, 5, 0], [7, 4, 0, 6, 8]) == [0, 4, 0, 6, 0]
+
+
 @pytest.mark.parametrize(
     ("total", "weights", "caps", "message"),
     [
