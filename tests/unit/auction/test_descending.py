@@ -122,6 +122,9 @@ def test_clock_rules_refuse_a_naive_start() -> None:
 def test_a_fixed_price_of_one_fen_sells_and_a_price_of_zero_is_a_caller_bug() -> None:
     acceptance = Acceptance(ALICE, STARTS_AT, sequence=1)
     assert close_fixed_price(1, [acceptance]) == Sold(winner_id=ALICE, price_fen=1)
+    # Refused before anyone is looked at: an unsold lot at a price of 0 is as much a bug as a sold one.
+    with pytest.raises(AssertionError):
+        close_fixed_price(0, [])
     with pytest.raises(AssertionError):
         close_fixed_price(0, [acceptance])
 

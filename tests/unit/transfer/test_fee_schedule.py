@@ -140,3 +140,29 @@ def test_malformed_fee_items_are_refused_with_the_rule_they_break(
 ) -> None:
     with pytest.raises(ValueError, match=exactly(message)):
         FeeItem(effective_from=date(2020, 1, 1), **kwargs)  # type: ignore[arg-type]
+
+
+def test_item_whose_minimum_equals_its_maximum_charges_exactly_that_amount() -> None:
+    # max_fen == min_fen is a fixed fee expressed as a clamp: allowed, and the clamp decides alone.
+    item = FeeItem("stamp", ("buyer",), date(2020, 1, 1), rate_bps=5, min_fen=300_00, max_fen=300_00)
+    assert gross_fee_fen(item, 0) == 300_00
+    assert gross_fee_fen(item, yuan(100_000_000)) == 300_00
+
+
+def test_item_without_a_minimum_can_come_to_zero() -> None:
+    # 1 bp of 49.99 fen rounds half-up to 0, and without a minimum nothing lifts it.
+    item = FeeItem("tiny", ("seller",), date(2020, 1, 1), rate_bps=1)
+    assert item.min_fen == 0
+    assert item.max_fen is None
+    assert gross_fee_fen(item, 4_999) == 0
+    assert gross_fee_fen(item, 5_000) == 1
+    assert gross_fee_fen(item, 0) == 0
+
+
+def test_flat_amount_is_added_to_the_rate_before_the_clamp() -> None:
+    item = FeeItem(
+        "mixed", ("seller",), date(2020, 1, 1), rate_bps=10, flat_fen=50, min_fen=100, max_fen=1_000
+    )
+    assert gross_fee_fen(item, 10_000) == 100  # 50 + 10 = 60, lifted to the minimum
+    assert gross_fee_fen(item, 500_000) == 550  # 50 + 500, inside the clamp
+    assert gross_fee_fen(item, 10_000_000) == 1_000  # 50 + 10,000, cut to the maximum
