@@ -19,6 +19,7 @@ from auction.rules import (
     close_descending,
     close_fixed_price,
 )
+from tests.unit.exact import exactly
 
 ALICE, BOB = 1, 2
 STARTS_AT = datetime(2025, 6, 1, 10, 0, tzinfo=UTC)
@@ -98,19 +99,34 @@ def test_fixed_price_sale_without_acceptance_is_unsold() -> None:
 
 
 @pytest.mark.parametrize(
-    ("start_price_fen", "decrement_fen", "step_s", "floor_price_fen"),
-    [(1_000, 0, 60, 800), (1_000, 50, 0, 800), (1_000, 50, 60, 0), (1_000, 50, 60, 1_001)],
+    ("start_price_fen", "decrement_fen", "step_s", "floor_price_fen", "message"),
+    [
+        (1_000, 0, 60, 800, "decrement_fen must be positive, got 0"),
+        (1_000, 50, 0, 800, "step_s must be positive, got 0"),
+        (1_000, 50, 60, 0, "need 0 < floor_price_fen <= start_price_fen, got 0 and 1000"),
+        (1_000, 50, 60, 1_001, "need 0 < floor_price_fen <= start_price_fen, got 1001 and 1000"),
+    ],
 )
-def test_clock_rules_refuse_nonsense(
-    start_price_fen: int, decrement_fen: int, step_s: int, floor_price_fen: int
+def test_clock_rules_refuse_nonsense_saying_which(
+    start_price_fen: int, decrement_fen: int, step_s: int, floor_price_fen: int, message: str
 ) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=exactly(message)):
         DescendingRules(start_price_fen, decrement_fen, step_s, floor_price_fen, STARTS_AT)
 
 
 def test_clock_rules_refuse_a_naive_start() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=exactly("starts_at must be timezone-aware")):
         DescendingRules(1_000, 50, 60, 800, datetime(2025, 6, 1, 10, 0))
+
+
+def test_a_fixed_price_of_one_fen_sells_and_a_price_of_zero_is_a_caller_bug() -> None:
+    acceptance = Acceptance(ALICE, STARTS_AT, sequence=1)
+    assert close_fixed_price(1, [acceptance]) == Sold(winner_id=ALICE, price_fen=1)
+    # Refused before anyone is looked at: an unsold lot at a price of 0 is as much a bug as a sold one.
+    with pytest.raises(AssertionError):
+        close_fixed_price(0, [])
+    with pytest.raises(AssertionError):
+        close_fixed_price(0, [acceptance])
 
 
 @given(

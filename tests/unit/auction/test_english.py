@@ -21,6 +21,7 @@ from auction.rules import (
     minimum_bid_fen,
     replay,
 )
+from tests.unit.exact import exactly
 
 ALICE, BOB, CAROL = 1, 2, 3
 T0 = datetime(2025, 6, 1, 10, 0, tzinfo=UTC)
@@ -90,6 +91,8 @@ def test_bid_under_the_leaders_maximum_is_accepted_but_the_proxy_keeps_the_lead_
     assert not outcome.bidder_leads
     assert auction.state.leader_id == ALICE
     assert auction.state.price_fen == 160
+    # Bob's public 150 is the new floor, though he does not lead.
+    assert auction.state.floor_fen == 150
 
 
 def test_higher_maximum_takes_the_lead_one_increment_above_the_old_leaders_maximum() -> None:
@@ -369,7 +372,9 @@ def test_replay_of_a_history_holding_a_refusable_bid_raises() -> None:
     with pytest.raises(ReplayError) as raised:
         replay(bids, RULES)
     assert raised.value.index == 1
+    assert raised.value.bid == bids[1]
     assert raised.value.refusal.reason is RefusalReason.BELOW_MINIMUM
+    assert str(raised.value) == "bid #1 (sequence 2) is refused on replay: below_minimum"
 
 
 @pytest.mark.parametrize(
@@ -380,3 +385,47 @@ def test_rules_refuse_non_positive_prices(
 ) -> None:
     with pytest.raises(ValueError):
         EnglishRules(start_price_fen, increment_fen, reserve_price_fen)
+
+
+def test_a_reserve_of_zero_is_refused_by_name() -> None:
+    with pytest.raises(ValueError, match=exactly("reserve_price_fen must be positive, got 0")):
+        EnglishRules(100, 10, 0)
+
+
+# --- bid count -------------------------------------------------------------------------------------
+
+
+def test_bid_count_starts_at_zero_and_counts_each_accepted_bid_of_any_bidder() -> None:
+    auction = Auction()
+    assert auction.state.bid_count == 0
+    assert auction.state.last_sequence is None
+    auction.bid(ALICE, 100, 200)
+    assert auction.state.bid_count == 1
+    auction.bid(BOB, 150)  # answered by Alice's proxy, but accepted: it counts
+    auction.bid(ALICE, 170, 400)  # the leader raising their own maximum counts too
+    auction.bid(BOB, 260, 500)
+    assert auction.state.bid_count == 4
+    assert auction.state.last_sequence == 4
+
+
+def test_refused_bid_leaves_the_bid_count_and_last_sequence_as_they_were() -> None:
+    auction = Auction()
+    auction.bid(ALICE, 100, 200)
+    outcome = auction.bid(BOB, 105)
+    assert outcome.refusal is not None
+    assert outcome.state.bid_count == 1
+    assert outcome.state.last_sequence == 1
+    auction.bid(BOB, 150)
+    assert (auction.state.bid_count, auction.state.last_sequence) == (2, 3)
+
+
+def test_replay_counts_the_accepted_history_and_ends_at_its_last_sequence() -> None:
+    auction = Auction()
+    auction.bid(ALICE, 100, 200)
+    auction.bid(BOB, 90)  # refused
+    auction.bid(BOB, 150)
+    auction.bid(CAROL, 300)
+    replayed = replay(auction.accepted, RULES)
+    assert replayed.bid_count == 3
+    assert replayed.last_sequence == 4
+    assert replay([], RULES) == EnglishState()

@@ -5,6 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from auction.rules import PriceGrid, is_on_grid, nearest_valid, snap_down, snap_up
+from tests.unit.exact import exactly
 
 GRID = PriceGrid(start_price_fen=100, increment_fen=10)
 
@@ -57,9 +58,19 @@ def test_nearest_valid_of_a_grid_price_is_that_price_twice() -> None:
     assert nearest_valid(GRID, 130) == (130, 130)
 
 
-@pytest.mark.parametrize(("start_price_fen", "increment_fen"), [(0, 10), (-1, 10), (100, 0), (100, -5)])
-def test_grid_refuses_a_non_positive_start_or_increment(start_price_fen: int, increment_fen: int) -> None:
-    with pytest.raises(ValueError):
+@pytest.mark.parametrize(
+    ("start_price_fen", "increment_fen", "message"),
+    [
+        (0, 10, "start_price_fen must be positive, got 0"),
+        (-1, 10, "start_price_fen must be positive, got -1"),
+        (100, 0, "increment_fen must be positive, got 0"),
+        (100, -5, "increment_fen must be positive, got -5"),
+    ],
+)
+def test_grid_refuses_a_non_positive_start_or_increment(
+    start_price_fen: int, increment_fen: int, message: str
+) -> None:
+    with pytest.raises(ValueError, match=exactly(message)):
         PriceGrid(start_price_fen=start_price_fen, increment_fen=increment_fen)
 
 

@@ -18,6 +18,7 @@ from auction.rules import (
     live_bids,
     sealed_bid_refusal,
 )
+from tests.unit.exact import exactly
 
 ALICE, BOB, CAROL = 1, 2, 3
 T0 = datetime(2025, 6, 1, 10, 0, tzinfo=UTC)
@@ -49,6 +50,7 @@ def test_sealed_bid_off_the_grid_is_refused_with_the_nearest_valid_amounts() -> 
     assert refusal is not None
     assert refusal.reason is RefusalReason.OFF_GRID
     assert (refusal.nearest_below_fen, refusal.nearest_above_fen) == (130, 140)
+    assert refusal.minimum_fen == 100
 
 
 def test_sealed_bid_at_the_start_price_is_accepted() -> None:
@@ -58,6 +60,15 @@ def test_sealed_bid_at_the_start_price_is_accepted() -> None:
 def test_later_sealed_bid_replaces_the_bidders_earlier_one_even_when_lower() -> None:
     ranked = live_bids([sealed(1, ALICE, 300), sealed(2, BOB, 200), sealed(3, ALICE, 150)])
     assert [(bid.bidder_id, bid.amount_fen) for bid in ranked] == [(BOB, 200), (ALICE, 150)]
+
+
+def test_the_latest_bid_by_sequence_counts_whatever_order_the_bids_are_given_in() -> None:
+    # Bids read back from storage need not come in receipt order; the sequence decides.
+    ranked = live_bids([sealed(3, ALICE, 150), sealed(1, ALICE, 300), sealed(2, BOB, 200)])
+    assert [(bid.bidder_id, bid.amount_fen, bid.sequence) for bid in ranked] == [
+        (BOB, 200, 2),
+        (ALICE, 150, 3),
+    ]
 
 
 def test_no_sealed_bids_is_unsold_for_no_bids() -> None:
@@ -122,6 +133,22 @@ def test_winning_bid_below_the_reserve_leaves_the_lot_unsold(kind: SealedKind) -
 def test_winning_bid_exactly_at_the_reserve_sells(kind: SealedKind) -> None:
     rules = SealedRules(kind, 100, 10, reserve_price_fen=400)
     assert close_sealed([sealed(1, ALICE, 400)], rules) == Sold(winner_id=ALICE, price_fen=400)
+
+
+@pytest.mark.parametrize("kind", list(SealedKind))
+def test_a_reserve_of_zero_is_refused_rather_than_read_as_no_reserve(kind: SealedKind) -> None:
+    # "No reserve" is None; a zero would be a reserve every bid meets, which nobody means to set.
+    with pytest.raises(ValueError, match=exactly("reserve_price_fen must be positive, got 0")):
+        SealedRules(kind, 100, 10, reserve_price_fen=0)
+    assert SealedRules(kind, 100, 10, reserve_price_fen=1).reserve_price_fen == 1
+
+
+@pytest.mark.parametrize(("start_price_fen", "increment_fen"), [(0, 10), (100, 0)])
+def test_sealed_rules_refuse_a_grid_without_a_positive_start_and_increment(
+    start_price_fen: int, increment_fen: int
+) -> None:
+    with pytest.raises(ValueError):
+        SealedRules(SealedKind.FIRST_PRICE, start_price_fen, increment_fen)
 
 
 sealed_streams = st.lists(

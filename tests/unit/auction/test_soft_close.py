@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -16,6 +17,7 @@ from auction.rules import (
     is_open,
     timing_refusal,
 )
+from tests.unit.exact import exactly
 
 STARTS_AT = datetime(2025, 6, 1, 10, 0, tzinfo=UTC)
 ENDS_AT = datetime(2025, 6, 2, 10, 0, tzinfo=UTC)
@@ -118,6 +120,12 @@ def test_cap_earlier_than_the_current_end_never_shortens_the_auction() -> None:
     assert extended_end(ENDS_AT - seconds(1), ENDS_AT, rules) == ENDS_AT
 
 
+def test_bid_exactly_at_the_end_is_outside_the_extension_window() -> None:
+    # The window is [ends_at - window, ends_at): at ends_at itself the lot has closed, so nothing extends.
+    assert not in_extension_window(ENDS_AT, ENDS_AT, WIDE)
+    assert in_extension_window(ENDS_AT - timedelta(microseconds=1), ENDS_AT, WIDE)
+
+
 def test_zero_window_turns_soft_close_off() -> None:
     rules = SoftCloseRules(extension_window_s=0)
     assert extended_end(ENDS_AT - timedelta(microseconds=1), ENDS_AT, rules) == ENDS_AT
@@ -128,17 +136,38 @@ def test_extending_for_a_bid_at_or_after_the_end_is_a_caller_bug() -> None:
         extended_end(ENDS_AT, ENDS_AT, DEFAULTS)
 
 
-def test_naive_times_are_a_caller_bug() -> None:
-    with pytest.raises(AssertionError):
-        is_open(datetime(2025, 6, 1, 12, 0), STARTS_AT, ENDS_AT)
+NAIVE = datetime(2025, 6, 1, 12, 0)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: is_open(NAIVE, STARTS_AT, ENDS_AT),
+        lambda: is_open(ENDS_AT, NAIVE, ENDS_AT),
+        lambda: is_open(STARTS_AT, STARTS_AT, NAIVE),
+        lambda: timing_refusal(NAIVE, STARTS_AT, ENDS_AT),
+        lambda: timing_refusal(ENDS_AT, NAIVE, ENDS_AT),
+        lambda: timing_refusal(STARTS_AT, STARTS_AT, NAIVE),
+        lambda: in_extension_window(NAIVE, ENDS_AT, DEFAULTS),
+        lambda: in_extension_window(ENDS_AT, NAIVE, DEFAULTS),
+        lambda: extended_end(NAIVE, ENDS_AT, DEFAULTS),
+        lambda: extended_end(ENDS_AT, NAIVE, DEFAULTS),
+    ],
+)
+def test_a_naive_time_in_any_position_is_a_caller_bug_caught_before_it_is_compared(
+    call: Callable[[], object],
+) -> None:
+    # An AssertionError, not the TypeError a comparison of naive and aware times would raise later.
+    with pytest.raises(AssertionError, match=exactly("times must be timezone-aware")):
+        call()
 
 
 def test_rules_refuse_negative_durations_and_a_naive_cap() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=exactly("extension_window_s must not be negative, got -1")):
         SoftCloseRules(extension_window_s=-1)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=exactly("extension_s must not be negative, got -1")):
         SoftCloseRules(extension_s=-1)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=exactly("max_end_at must be timezone-aware")):
         SoftCloseRules(max_end_at=datetime(2025, 6, 3))
 
 

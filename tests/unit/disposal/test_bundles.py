@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from auction.disposal.rules.bundles import bundle_minimum_fen, split_by_appraisal
 from auction.disposal.rules.rounds import RoundLimits, round_minimum_fen
+from tests.unit.exact import exactly
 
 
 def test_a_bundle_starts_at_no_less_than_the_sum_of_its_cases_minimums() -> None:
@@ -25,10 +26,16 @@ def test_a_bundle_starts_at_no_less_than_the_sum_of_its_cases_minimums() -> None
 
 
 def test_bundle_minimum_refuses_no_case_or_a_negative_minimum() -> None:
-    with pytest.raises(ValueError, match="at least one case"):
+    with pytest.raises(ValueError, match=exactly("a bundle has at least one case")):
         bundle_minimum_fen([])
-    with pytest.raises(ValueError, match="must not be negative"):
+    with pytest.raises(ValueError, match=exactly("a case's minimum must not be negative")):
         bundle_minimum_fen([100, -1])
+
+
+def test_a_case_with_a_minimum_of_zero_can_be_bundled() -> None:
+    # A case appraised at nothing has a minimum of 0 (70 % of 0): it still goes into a bundle.
+    assert bundle_minimum_fen([0, 100]) == 100
+    assert bundle_minimum_fen([0]) == 0
 
 
 def test_proceeds_split_by_appraisal_with_the_odd_fen_to_the_largest_remainder() -> None:
@@ -51,11 +58,11 @@ def test_a_case_appraised_at_zero_beside_others_gets_nothing() -> None:
 
 
 def test_split_refuses_bad_input() -> None:
-    with pytest.raises(ValueError, match="total_fen must not be negative"):
+    with pytest.raises(ValueError, match=exactly("total_fen must not be negative, got -1")):
         split_by_appraisal(-1, {1: 1})
-    with pytest.raises(ValueError, match="at least one case"):
+    with pytest.raises(ValueError, match=exactly("a bundle has at least one case")):
         split_by_appraisal(1, {})
-    with pytest.raises(ValueError, match="an appraisal must not be negative"):
+    with pytest.raises(ValueError, match=exactly("an appraisal must not be negative")):
         split_by_appraisal(1, {1: 5, 2: -1})
 
 

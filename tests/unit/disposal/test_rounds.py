@@ -14,6 +14,7 @@ from auction.disposal.rules.rounds import (
     default_start_fen,
     round_minimum_fen,
 )
+from tests.unit.exact import exactly
 from transfer.kernel.errors import DomainError, ErrorKind
 
 LIMITS = RoundLimits()
@@ -278,3 +279,99 @@ def test_an_automatic_round_always_passes_the_checks_and_never_rises(
 def test_limits_refuse_impossible_settings(field: str, value: int, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         RoundLimits(**{field: value})
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("start_min_bps", 1),
+        ("start_min_bps", 10_000),
+        ("round_cut_max_bps", 0),
+        ("round_cut_max_bps", 9_999),
+        ("notice_s", 0),
+        ("rerun_within_s", 0),
+        ("rerun_notice_s", 0),
+        ("max_rounds", 1),
+    ],
+)
+def test_limits_accept_each_setting_at_the_edge_of_its_range(field: str, value: int) -> None:
+    assert getattr(RoundLimits(**{field: value}), field) == value
+
+
+def test_limit_refusals_give_the_setting_its_range_and_the_value_whole() -> None:
+    with pytest.raises(ValueError, match=exactly("start_min_bps must be between 1 and 10000, got 0")):
+        RoundLimits(start_min_bps=0)
+    with pytest.raises(ValueError, match=exactly("round_cut_max_bps must be between 0 and 9999, got 10000")):
+        RoundLimits(round_cut_max_bps=10_000)
+    with pytest.raises(ValueError, match=exactly("rerun_notice_s must not be negative, got -1")):
+        RoundLimits(rerun_notice_s=-1)
+    with pytest.raises(ValueError, match=exactly("max_rounds must be at least 1, got 0")):
+        RoundLimits(max_rounds=0)
+
+
+def test_a_round_past_the_last_names_what_may_follow_in_full() -> None:
+    with pytest.raises(DomainError) as caught:
+        round_minimum_fen(3, 0, 100_000, LIMITS)
+    assert caught.value.message == (
+        "a disposal case has at most 2 auction rounds (IPX_DISPOSAL_MAX_ROUNDS); after the last one fails"
+        " the creditor may take the collateral in payment, else it goes to a fixed-price sale"
+    )
+
+
+def test_refusals_of_an_increment_or_a_start_price_that_is_not_positive_say_so_in_words() -> None:
+    with pytest.raises(DomainError) as caught:
+        default_start_fen(100, 0)
+    assert caught.value.message == "increment must be greater than zero"
+    with pytest.raises(DomainError) as caught:
+        check_round(1, 0, CREATED_AT + 30 * DAY, CREATED_AT, None, 0, LIMITS)
+    assert caught.value.message == "start_price must be greater than zero"
+
+
+def test_a_late_rerun_names_the_window_and_its_setting_in_its_extra_fields() -> None:
+    created_at = FAILED_AT + 30 * DAY + timedelta(seconds=1)
+    with pytest.raises(DomainError) as caught:
+        check_round(2, 172_000_000, created_at + 15 * DAY, created_at, FAILED_AT, 172_000_000, LIMITS)
+    assert caught.value.extra == {
+        "latest": "2025-09-04T10:00:00+00:00",
+        "limit_s": 2_592_000,
+        "setting": "IPX_DISPOSAL_RERUN_WITHIN_S",
+    }
+
+
+@pytest.mark.parametrize(
+    ("rerun_within_s", "duration"),
+    [
+        (86_400, "86400 s (1 day)"),
+        (172_800, "172800 s (2 days)"),
+        (90_000, "90000 s"),  # not a whole number of days: the seconds alone
+        (3_600, "3600 s"),  # under a day
+        (0, "0 s"),
+    ],
+)
+def test_a_window_is_written_in_seconds_and_in_whole_days_when_it_is_some(
+    rerun_within_s: int, duration: str
+) -> None:
+    limits = RoundLimits(rerun_within_s=rerun_within_s)
+    created_at = FAILED_AT + timedelta(seconds=rerun_within_s + 1)
+    with pytest.raises(DomainError) as caught:
+        check_round(2, 80, created_at + 15 * DAY, created_at, FAILED_AT, 80, limits)
+    assert caught.value.message.startswith(f"round 2 must be created within {duration} of the previous")
+
+
+def test_a_callers_bugs_are_refused_with_the_whole_reason() -> None:
+    with pytest.raises(
+        ValueError, match=exactly("a round cannot be created before the previous round failed")
+    ):
+        check_round(2, 100, FAILED_AT + 15 * DAY, FAILED_AT - DAY, FAILED_AT, 80, LIMITS)
+    with pytest.raises(ValueError, match=exactly("round 2 needs the instant the previous round failed")):
+        check_round(2, 100, CREATED_AT + 15 * DAY, CREATED_AT, None, 80, LIMITS)
+    with pytest.raises(ValueError, match=exactly("round_no must be at least 1, got 0")):
+        round_minimum_fen(0, 100, None, LIMITS)
+    with pytest.raises(ValueError, match=exactly("appraisal_sum_fen must not be negative, got -1")):
+        round_minimum_fen(1, -1, None, LIMITS)
+    with pytest.raises(ValueError, match=exactly("round 2 needs the previous round's positive start price")):
+        round_minimum_fen(2, 100, 0, LIMITS)
+    with pytest.raises(ValueError, match=exactly("minimum_fen must not be negative, got -1")):
+        default_start_fen(-1, 100)
+    with pytest.raises(ValueError, match=exactly("previous_round_no must be at least 1, got 0")):
+        auto_next_round(0, 215_000_000, 1_000_000, FAILED_AT, FAILED_AT, LIMITS)

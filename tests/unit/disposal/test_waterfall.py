@@ -12,6 +12,7 @@ from auction.disposal.rules.waterfall import (
     parse_recovery_order,
     waterfall,
 )
+from tests.unit.exact import exactly
 
 BANK = Holder(1, "Bank of Hangzhou", 600_000)
 FUND = Holder(2, "Income Fund A", 250_000)
@@ -140,30 +141,42 @@ def test_zero_amount_lines_are_omitted_and_lines_stay_numbered_consecutively() -
 @pytest.mark.parametrize(
     ("holders", "message"),
     [
-        ((), "at least one holder"),
-        ((Holder(1, "A", 500_000), Holder(1, "A", 500_000)), "must appear once"),
-        ((Holder(1, "A", 1_000_000), Holder(2, "B", 0)), "must be positive"),
-        ((Holder(1, "A", 600_000), Holder(2, "B", 300_000)), "must sum to 1000000 ppm, got 900000"),
-        ((Holder(1, "A", 600_000), Holder(2, "B", 500_000)), "must sum to 1000000 ppm, got 1100000"),
+        ((), "a loan always has at least one holder of its collections"),
+        (
+            (Holder(1, "A", 500_000), Holder(1, "A", 500_000)),
+            "each holder must appear once; merge a repeated holder's shares first",
+        ),
+        ((Holder(1, "A", 1_000_000), Holder(2, "B", 0)), "every holder's share_ppm must be positive"),
+        (
+            (Holder(1, "A", 600_000), Holder(2, "B", 300_000)),
+            "holders' shares must sum to 1000000 ppm, got 900000",
+        ),
+        (
+            (Holder(1, "A", 600_000), Holder(2, "B", 500_000)),
+            "holders' shares must sum to 1000000 ppm, got 1100000",
+        ),
     ],
 )
 def test_bad_holders_are_refused(holders: tuple[Holder, ...], message: str) -> None:
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(ValueError, match=exactly(message)):
         waterfall(100, CLAIM, holders, DEFAULT_RECOVERY_ORDER, 1, "Bank")
 
 
 @pytest.mark.parametrize(
-    "order",
+    ("order", "quoted"),
     [
-        (Part.COSTS, Part.INTEREST),
-        (Part.COSTS, Part.COSTS, Part.PRINCIPAL),
-        (Part.COSTS, Part.INTEREST, Part.PRINCIPAL, Part.SURPLUS),
-        (Part.SURPLUS, Part.INTEREST, Part.PRINCIPAL),
-        ("costs", "interest", "fees"),
+        ((Part.COSTS, Part.INTEREST), "costs,interest"),
+        ((Part.COSTS, Part.COSTS, Part.PRINCIPAL), "costs,costs,principal"),
+        ((Part.COSTS, Part.INTEREST, Part.PRINCIPAL, Part.SURPLUS), "costs,interest,principal,surplus"),
+        ((Part.SURPLUS, Part.INTEREST, Part.PRINCIPAL), "surplus,interest,principal"),
+        (("costs", "interest", "fees"), "costs,interest,fees"),
     ],
 )
-def test_an_order_that_is_not_a_permutation_of_the_claim_parts_is_refused(order: tuple[Part, ...]) -> None:
-    with pytest.raises(ValueError, match="order must be a permutation of costs, interest and principal"):
+def test_an_order_that_is_not_a_permutation_of_the_claim_parts_is_refused_quoting_it(
+    order: tuple[Part, ...], quoted: str
+) -> None:
+    message = f"order must be a permutation of costs, interest and principal, got '{quoted}'"
+    with pytest.raises(ValueError, match=exactly(message)):
         run(100, order=order)
 
 

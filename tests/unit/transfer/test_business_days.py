@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.unit.exact import exactly
 from transfer.rules.business_days import MAX_BUSINESS_DAYS, add_business_days, is_business_day
 
 FRIDAY = date(2025, 6, 6)
@@ -52,8 +53,25 @@ def test_negative_n_counts_back() -> None:
 
 
 def test_absurd_step_is_refused() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=exactly("n must be within ±3660 business days, got 3661")):
         add_business_days(FRIDAY, MAX_BUSINESS_DAYS + 1)
+    with pytest.raises(ValueError, match=exactly("n must be within ±3660 business days, got -3661")):
+        add_business_days(FRIDAY, -(MAX_BUSINESS_DAYS + 1))
+
+
+def test_the_largest_step_either_way_is_walked_in_full() -> None:
+    # 3,660 business days without holidays are 732 whole weeks: Monday lands on a Monday.
+    assert MAX_BUSINESS_DAYS == 3_660
+    assert add_business_days(MONDAY, MAX_BUSINESS_DAYS) == MONDAY + timedelta(weeks=732) == date(2039, 6, 20)
+    assert add_business_days(MONDAY, -MAX_BUSINESS_DAYS) == MONDAY - timedelta(weeks=732) == date(2011, 5, 30)
+
+
+def test_a_holiday_on_a_working_weekend_day_is_still_a_holiday() -> None:
+    # The holiday list wins over the make-up list: a day on both is not worked.
+    assert not is_business_day(SATURDAY, frozenset({SATURDAY}), working_weekends=frozenset({SATURDAY}))
+    assert is_business_day(SATURDAY, working_weekends=frozenset({SATURDAY}))
+    assert not is_business_day(SUNDAY)
+    assert is_business_day(FRIDAY)
 
 
 holiday_sets = st.frozensets(st.dates(min_value=date(2025, 1, 1), max_value=date(2025, 12, 31)), max_size=40)

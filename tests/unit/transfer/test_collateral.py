@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.unit.exact import exactly
 from transfer.rules.collateral import (
     ALL_KINDS,
     IP_KINDS,
@@ -14,6 +15,7 @@ from transfer.rules.collateral import (
     ip_share_ppm,
     is_ip_kind,
     is_ip_pledge,
+    is_known_kind,
 )
 
 
@@ -26,10 +28,22 @@ def test_the_twelve_ip_kinds_are_ip_and_the_four_others_are_not() -> None:
     assert is_ip_kind(CollateralKind.IC_LAYOUT)
 
 
+def test_every_collateral_kind_is_known_and_nothing_else_is() -> None:
+    assert all(is_known_kind(kind) for kind in CollateralKind)
+    assert all(is_known_kind(kind) for kind in IP_KINDS | NON_IP_KINDS)
+    assert len(ALL_KINDS) == 16
+    assert is_known_kind("real_estate")
+    # Codes are exact: no case folding or trimming, so a stored code means one kind only.
+    assert not is_known_kind("spaceship")
+    assert not is_known_kind("Trademark")
+    assert not is_known_kind(" trademark")
+    assert not is_known_kind("")
+
+
 def test_unknown_kind_is_refused_rather_than_treated_as_non_ip() -> None:
-    with pytest.raises(ValueError, match="unknown"):
+    with pytest.raises(ValueError, match=exactly("unknown collateral kind 'spaceship'")):
         is_ip_kind("spaceship")
-    with pytest.raises(ValueError, match="unknown"):
+    with pytest.raises(ValueError, match=exactly("unknown collateral kind 'spaceship'")):
         is_ip_pledge(["invention_patent", "spaceship"])
 
 
@@ -59,7 +73,7 @@ def test_all_ip_collateral_is_a_whole_share() -> None:
 
 
 def test_negative_appraisal_is_refused() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=exactly("appraisal_fen must not be negative, got -1")):
         ip_share_ppm([("invention_patent", -1)])
 
 

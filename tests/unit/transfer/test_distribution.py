@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.unit.exact import exactly
 from transfer.rules.distribution import HolderShare, distribute_repayment
 from transfer.rules.shares import WHOLE_SHARE_PPM
 
@@ -66,18 +67,28 @@ def test_odd_fen_goes_to_the_largest_remainder() -> None:
 
 
 @pytest.mark.parametrize(
-    ("principal_fen", "interest_fen", "holders"),
+    ("principal_fen", "interest_fen", "holders", "message"),
     [
-        (-1, 0, [HolderShare(1, WHOLE_SHARE_PPM)]),
-        (0, -1, [HolderShare(1, WHOLE_SHARE_PPM)]),
-        (100, 0, []),
-        (100, 0, [HolderShare(1, 999_999)]),
-        (100, 0, [HolderShare(1, 500_000), HolderShare(1, 500_000)]),
-        (100, 0, [HolderShare(1, WHOLE_SHARE_PPM), HolderShare(2, 0)]),
+        (-1, 0, [HolderShare(1, WHOLE_SHARE_PPM)], "principal_fen and interest_fen must not be negative"),
+        (0, -1, [HolderShare(1, WHOLE_SHARE_PPM)], "principal_fen and interest_fen must not be negative"),
+        (100, 0, [], "a loan always has at least one income-right holder"),
+        (100, 0, [HolderShare(1, 999_999)], "shares must sum to 1000000 ppm, got 999999"),
+        (
+            100,
+            0,
+            [HolderShare(1, 500_000), HolderShare(1, 500_000)],
+            "each holder must appear once; merge repeated holders' shares first",
+        ),
+        (
+            100,
+            0,
+            [HolderShare(1, WHOLE_SHARE_PPM), HolderShare(2, 0)],
+            "every holder's share_ppm must be positive",
+        ),
     ],
 )
-def test_invalid_holder_sets_and_amounts_are_refused(
-    principal_fen: int, interest_fen: int, holders: list[HolderShare]
+def test_invalid_holder_sets_and_amounts_are_refused_with_the_rule_they_break(
+    principal_fen: int, interest_fen: int, holders: list[HolderShare], message: str
 ) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=exactly(message)):
         distribute_repayment(principal_fen, interest_fen, holders)

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.unit.exact import exactly
 from transfer.rules.fee_schedule import (
     DEFAULT_FEE_SCHEDULE,
     FeeItem,
@@ -18,6 +19,7 @@ from transfer.rules.fee_schedule import (
 
 LISTING, TRANSACTION = DEFAULT_FEE_SCHEDULE[1], DEFAULT_FEE_SCHEDULE[2]
 REGISTRATION = DEFAULT_FEE_SCHEDULE[0]
+NEGATIVE_MESSAGE = "fee item x: rate_bps, flat_fen and min_fen must not be negative"
 
 
 def yuan(amount_yuan: int) -> int:
@@ -85,8 +87,14 @@ def test_clamped_fee_always_lies_between_min_and_max(price_fen: int) -> None:
 
 
 def test_negative_price_is_refused() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=exactly("price_fen must not be negative, got -1")):
         gross_fee_fen(LISTING, -1)
+
+
+@pytest.mark.parametrize(("amount_fen", "rate_bps"), [(-1, 0), (0, -1), (-1, -1)])
+def test_negative_amount_or_rate_is_refused(amount_fen: int, rate_bps: int) -> None:
+    with pytest.raises(ValueError, match=exactly("amount_fen and rate_bps must not be negative")):
+        bps_of_fen_half_up(amount_fen, rate_bps)
 
 
 def test_latest_version_effective_on_the_trade_date_is_in_force() -> None:
@@ -109,16 +117,52 @@ def test_two_versions_effective_on_the_same_day_are_refused() -> None:
 
 
 @pytest.mark.parametrize(
-    "kwargs",
+    ("kwargs", "message"),
     [
-        {"item": "", "payers": ("seller",)},
-        {"item": "x", "payers": ()},
-        {"item": "x", "payers": ("seller", "seller")},
-        {"item": "x", "payers": ("broker",)},
-        {"item": "x", "payers": ("seller",), "rate_bps": -1},
-        {"item": "x", "payers": ("seller",), "min_fen": 10, "max_fen": 9},
+        ({"item": "", "payers": ("seller",)}, "a fee item needs a name"),
+        ({"item": "x", "payers": ()}, "fee item x: payers must be a non-empty list without repeats"),
+        (
+            {"item": "x", "payers": ("seller", "seller")},
+            "fee item x: payers must be a non-empty list without repeats",
+        ),
+        ({"item": "x", "payers": ("broker",)}, "fee item x: payers must be among ('seller', 'buyer')"),
+        ({"item": "x", "payers": ("seller",), "rate_bps": -1}, NEGATIVE_MESSAGE),
+        ({"item": "x", "payers": ("seller",), "flat_fen": -1}, NEGATIVE_MESSAGE),
+        ({"item": "x", "payers": ("seller",), "min_fen": -1}, NEGATIVE_MESSAGE),
+        (
+            {"item": "x", "payers": ("seller",), "min_fen": 10, "max_fen": 9},
+            "fee item x: max_fen 9 is below min_fen 10",
+        ),
     ],
 )
-def test_malformed_fee_items_are_refused(kwargs: dict[str, object]) -> None:
-    with pytest.raises(ValueError):
+def test_malformed_fee_items_are_refused_with_the_rule_they_break(
+    kwargs: dict[str, object], message: str
+) -> None:
+    with pytest.raises(ValueError, match=exactly(message)):
         FeeItem(effective_from=date(2020, 1, 1), **kwargs)  # type: ignore[arg-type]
+
+
+def test_item_whose_minimum_equals_its_maximum_charges_exactly_that_amount() -> None:
+    # max_fen == min_fen is a fixed fee expressed as a clamp: allowed, and the clamp decides alone.
+    item = FeeItem("stamp", ("buyer",), date(2020, 1, 1), rate_bps=5, min_fen=300_00, max_fen=300_00)
+    assert gross_fee_fen(item, 0) == 300_00
+    assert gross_fee_fen(item, yuan(100_000_000)) == 300_00
+
+
+def test_item_without_a_minimum_can_come_to_zero() -> None:
+    # 1 bp of 49.99 fen rounds half-up to 0, and without a minimum nothing lifts it.
+    item = FeeItem("tiny", ("seller",), date(2020, 1, 1), rate_bps=1)
+    assert item.min_fen == 0
+    assert item.max_fen is None
+    assert gross_fee_fen(item, 4_999) == 0
+    assert gross_fee_fen(item, 5_000) == 1
+    assert gross_fee_fen(item, 0) == 0
+
+
+def test_flat_amount_is_added_to_the_rate_before_the_clamp() -> None:
+    item = FeeItem(
+        "mixed", ("seller",), date(2020, 1, 1), rate_bps=10, flat_fen=50, min_fen=100, max_fen=1_000
+    )
+    assert gross_fee_fen(item, 10_000) == 100  # 50 + 10 = 60, lifted to the minimum
+    assert gross_fee_fen(item, 500_000) == 550  # 50 + 500, inside the clamp
+    assert gross_fee_fen(item, 10_000_000) == 1_000  # 50 + 10,000, cut to the maximum

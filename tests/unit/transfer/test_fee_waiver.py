@@ -1,11 +1,12 @@
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.unit.exact import exactly
 from transfer.rules.fee_schedule import DEFAULT_FEE_SCHEDULE, DEFAULT_SCHEDULE_EFFECTIVE_FROM
 from transfer.rules.fee_waiver import (
     SCHEDULE_RULE,
@@ -94,9 +95,18 @@ def test_waiver_boundaries_follow_the_shanghai_calendar_date_of_the_instant(
     assert all_waived(lines) if waived else all_charged(lines)
 
 
+class _NoOffset(tzinfo):
+    """A time zone that knows no offset: an instant in it is as unplaced as a naive one."""
+
+    def utcoffset(self, dt: datetime | None) -> timedelta | None:
+        return None
+
+
 def test_naive_instant_is_refused() -> None:
-    with pytest.raises(ValueError, match="aware"):
+    with pytest.raises(ValueError, match=exactly("instant must be timezone-aware")):
         shanghai_trade_date(datetime(2025, 3, 1, 0, 0, 0))
+    with pytest.raises(ValueError, match=exactly("instant must be timezone-aware")):
+        shanghai_trade_date(datetime(2025, 3, 1, 0, 0, 0, tzinfo=_NoOffset()))
 
 
 @given(trade_date=st.dates(min_value=DEFAULT_SCHEDULE_EFFECTIVE_FROM, max_value=date(2040, 12, 31)))
@@ -159,14 +169,32 @@ def test_zero_year_window_waives_nothing() -> None:
 
 
 def test_negative_waiver_years_are_refused() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=exactly("waiver years must not be negative, got -1")):
         waiver_window(WAIVER_START, -1)
 
 
 def test_window_beyond_the_calendar_is_refused() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=exactly("9998-01-01 plus 3 years is outside the calendar")):
         waiver_window(date(9998, 1, 1), 3)
 
 
 def test_trade_before_any_schedule_version_has_no_fee_lines() -> None:
     assert lines_on(DEFAULT_SCHEDULE_EFFECTIVE_FROM - timedelta(days=1), is_ip_pledge=False) == []
+
+
+def test_calendar_years_reach_the_first_and_last_years_of_the_calendar() -> None:
+    assert add_calendar_years(date(2000, 1, 1), -1999) == date(1, 1, 1)
+    assert add_calendar_years(date(2000, 12, 31), 7999) == date(9999, 12, 31)
+    assert add_calendar_years(date(9999, 12, 31), 0) == date(9999, 12, 31)
+
+
+@pytest.mark.parametrize(("start", "years"), [(date(2000, 1, 1), -2000), (date(2000, 1, 1), 8000)])
+def test_calendar_years_past_either_end_of_the_calendar_are_refused_by_name(start: date, years: int) -> None:
+    # Year 0 and year 10000 do not exist; the refusal must say so, not fail deeper in `date`.
+    with pytest.raises(ValueError, match=exactly(f"{start} plus {years} years is outside the calendar")):
+        add_calendar_years(start, years)
+
+
+def test_29_february_moved_into_a_common_year_is_1_march() -> None:
+    assert add_calendar_years(date(2024, 2, 29), 1) == date(2025, 3, 1)
+    assert add_calendar_years(date(2024, 2, 29), -1) == date(2023, 3, 1)

@@ -7,6 +7,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
+from tests.unit.exact import exactly
 from transfer.rules.largest_remainder import allocate, allocate_capped
 
 totals = st.integers(min_value=0, max_value=10**15)
@@ -78,20 +79,55 @@ def test_zero_total_over_zero_weights_is_all_zero() -> None:
 
 
 @pytest.mark.parametrize(
-    ("total", "weights", "tie_order"),
+    ("total", "weights", "tie_order", "message"),
     [
-        (-1, [1], None),
-        (1, [1, -1], None),
-        (1, [0, 0], None),
-        (1, [], None),
-        (1, [1, 1], [0, 0]),
-        (1, [1, 1], [0]),
-        (1, [1, 1], [1, 2]),
+        (-1, [1], None, "total must not be negative, got -1"),
+        (1, [1, -1], None, "weights must not be negative"),
+        (1, [0, 0], None, "cannot split a positive total over weights that sum to zero"),
+        (1, [], None, "cannot split a positive total over weights that sum to zero"),
+        (1, [1, 1], [0, 0], "tie_order must be a permutation of the indices 0..1"),
+        (1, [1, 1], [0], "tie_order must be a permutation of the indices 0..1"),
+        (1, [1, 1, 1], [1, 2, 3], "tie_order must be a permutation of the indices 0..2"),
     ],
 )
-def test_invalid_input_is_refused(total: int, weights: list[int], tie_order: list[int] | None) -> None:
-    with pytest.raises(ValueError):
+def test_invalid_input_is_refused_with_the_rule_it_breaks(
+    total: int, weights: list[int], tie_order: list[int] | None, message: str
+) -> None:
+    with pytest.raises(ValueError, match=exactly(message)):
         allocate(total, weights, tie_order=tie_order)
+
+
+def test_zero_over_zero_weights_is_all_zeros() -> None:
+    assert allocate(0, [0, 0, 0]) == [0, 0, 0]
+    assert allocate_capped(0, [0, 0], [0, 0]) == [0, 0]
+
+
+def test_a_zero_weight_gets_nothing_however_much_room_its_cap_leaves() -> None:
+    # Caps bound a share; they never make one: weight 0 means no part of the total.
+    assert allocate_capped(0, [0, 1], [5, 0]) == [0, 0]
+    assert allocate_capped(10, [0, 1, 0, 5, 0], [7, 4, 0, 6, 8]) == [0, 4, 0, 6, 0]
+
+
+@pytest.mark.parametrize(
+    ("total", "weights", "caps", "message"),
+    [
+        (1, [1, 1], [1], "caps has 1 entries but weights has 2"),
+        (1, [1, 1], [1, -1], "caps must not be negative"),
+        (-1, [1], [1], "total must not be negative, got -1"),
+        (1, [1, -1], [1, 1], "weights must not be negative"),
+        (3, [1, 1], [1, 1], "the caps of the positively weighted entries hold 2, less than 3"),
+    ],
+)
+def test_invalid_capped_input_is_refused_with_the_rule_it_breaks(
+    total: int, weights: list[int], caps: list[int], message: str
+) -> None:
+    with pytest.raises(ValueError, match=exactly(message)):
+        allocate_capped(total, weights, caps)
+
+
+def test_capped_tie_order_must_be_a_permutation_too() -> None:
+    with pytest.raises(ValueError, match=exactly("tie_order must be a permutation of the indices 0..1")):
+        allocate_capped(1, [1, 1], [1, 1], tie_order=[1, 1])
 
 
 def test_capped_entry_gets_its_cap_and_the_rest_is_redistributed_pro_rata() -> None:

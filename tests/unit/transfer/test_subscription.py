@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.unit.exact import exactly
 from transfer.rules.subscription import (
     Subscription,
     SubscriptionOutcome,
@@ -95,14 +96,20 @@ def test_offer_that_is_not_whole_units_still_fills_an_undersubscribed_book_in_fu
 
 
 @pytest.mark.parametrize(
-    ("share_ppm_requested", "reason_part"),
-    [(0, "positive"), (-10_000, "positive"), (15_000, "multiple"), (110_000, "exceeds")],
+    ("share_ppm_requested", "reason"),
+    [
+        (0, "share_ppm must be positive"),
+        (-10_000, "share_ppm must be positive"),
+        (15_000, "share_ppm must be a whole multiple of the listing's min_unit_ppm (10000)"),
+        (110_000, "share_ppm exceeds the 100000 ppm offered"),
+    ],
 )
-def test_request_errors_name_the_broken_rule(share_ppm_requested: int, reason_part: str) -> None:
-    reason = subscription_request_error(share_ppm_requested, share_ppm_offered=100_000, min_unit_ppm=10_000)
-    assert reason is not None
-    assert reason_part in reason
-    with pytest.raises(ValueError, match=reason_part):
+def test_request_errors_name_the_broken_rule(share_ppm_requested: int, reason: str) -> None:
+    assert (
+        subscription_request_error(share_ppm_requested, share_ppm_offered=100_000, min_unit_ppm=10_000)
+        == reason
+    )
+    with pytest.raises(ValueError, match=exactly(f"subscription 1: {reason}")):
         allocate_subscriptions(100_000, 10_000, [Subscription(1, share_ppm_requested, sequence=1)])
 
 
@@ -111,20 +118,36 @@ def test_valid_request_has_no_error() -> None:
 
 
 @pytest.mark.parametrize(
-    ("share_ppm_offered", "min_unit_ppm", "subscriptions"),
+    ("share_ppm_offered", "min_unit_ppm", "subscriptions", "message"),
     [
-        (0, 1, []),
-        (1_000_001, 1, []),
-        (100_000, 0, []),
-        (100_000, 200_000, []),
-        (100_000, 10_000, [Subscription(1, 10_000, sequence=1), Subscription(1, 10_000, sequence=2)]),
-        (100_000, 10_000, [Subscription(1, 10_000, sequence=1), Subscription(2, 10_000, sequence=1)]),
+        (0, 1, [], "share_ppm_offered must be in (0, 1000000], got 0"),
+        (1_000_001, 1, [], "share_ppm_offered must be in (0, 1000000], got 1000001"),
+        (100_000, 0, [], "min_unit_ppm must be in (0, share_ppm_offered], got 0"),
+        (100_000, 200_000, [], "min_unit_ppm must be in (0, share_ppm_offered], got 200000"),
+        (
+            100_000,
+            10_000,
+            [Subscription(1, 10_000, sequence=1), Subscription(1, 10_000, sequence=2)],
+            "subscription_id must be unique",
+        ),
+        (
+            100_000,
+            10_000,
+            [Subscription(1, 10_000, sequence=1), Subscription(2, 10_000, sequence=1)],
+            "sequence must be unique: the tie-break needs a strict time order",
+        ),
+        (
+            100_000,
+            10_000,
+            [Subscription(1, 10_000, sequence=1), Subscription(2, 15_000, sequence=2)],
+            "subscription 2: share_ppm must be a whole multiple of the listing's min_unit_ppm (10000)",
+        ),
     ],
 )
-def test_malformed_books_are_refused(
-    share_ppm_offered: int, min_unit_ppm: int, subscriptions: list[Subscription]
+def test_malformed_books_are_refused_with_the_rule_they_break(
+    share_ppm_offered: int, min_unit_ppm: int, subscriptions: list[Subscription], message: str
 ) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=exactly(message)):
         allocate_subscriptions(share_ppm_offered, min_unit_ppm, subscriptions)
 
 
@@ -180,3 +203,16 @@ def test_oversubscribed_allocation_is_within_one_unit_of_the_exact_pro_rata_shar
         exact_units = Fraction(units_offered * allocation.share_ppm_requested, share_ppm_requested_total)
         units = allocation.share_ppm_allocated // min_unit_ppm
         assert math.floor(exact_units) <= units <= math.ceil(exact_units)
+
+
+def test_an_offer_of_the_whole_income_right_can_be_subscribed_and_split() -> None:
+    # 1,000,000 ppm is the largest offer there is; one unit as large as the offer is allowed too.
+    outcome = allocate_subscriptions(
+        1_000_000, 250_000, [Subscription(1, 1_000_000, sequence=1), Subscription(2, 1_000_000, sequence=2)]
+    )
+    assert allocated(outcome) == {1: 500_000, 2: 500_000}
+    assert outcome.share_ppm_offered == 1_000_000
+    assert outcome.share_ppm_unallocated == 0
+    whole_unit = allocate_subscriptions(1_000_000, 1_000_000, [Subscription(7, 1_000_000, sequence=1)])
+    assert allocated(whole_unit) == {7: 1_000_000}
+    assert not whole_unit.oversubscribed

@@ -2,8 +2,10 @@ from __future__ import annotations
 
 import pytest
 
+from tests.unit.exact import exactly
 from transfer.rules.uscc import (
     USCC_ALPHABET,
+    USCC_WEIGHTS,
     is_valid_uscc,
     normalize_uscc,
     uscc_check_character,
@@ -72,7 +74,51 @@ def test_normalize_strips_whitespace_and_upper_cases() -> None:
 
 
 def test_check_character_refuses_a_malformed_body() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=exactly("the body of a credit code has 17 characters, got 3")):
         uscc_check_character("123")
-    with pytest.raises(ValueError):
+    with pytest.raises(
+        ValueError, match=exactly("the body of a credit code uses only the characters " + USCC_ALPHABET)
+    ):
         uscc_check_character("I" * 17)
+
+
+@pytest.mark.parametrize(
+    ("code", "reason"),
+    [
+        ("", "must have 18 characters, got 0"),
+        (HUAWEI_USCC + "0", "must have 18 characters, got 19"),
+        ("t1440300708461136T", "character 1 ('t') must be upper case"),
+        ("91440300708461136t", "character 18 ('t') must be upper case"),
+        ("91440300708461I36T", "character 15 ('I') is not one of " + USCC_ALPHABET),
+        ("914403001922038217", "check character is '7' but the first 17 characters give '6'"),
+    ],
+)
+def test_a_reason_names_the_position_and_the_characters_at_fault(code: str, reason: str) -> None:
+    assert validate_uscc(code) == reason
+
+
+def test_weights_are_the_gb_32100_powers_of_3_modulo_31() -> None:
+    # GB 32100-2015 §5: W_i = 3^(i-1) mod 31. The published codes above have 0 at positions 5, 7 and 8,
+    # so they cannot tell a wrong weight there from the right one; this pins every weight.
+    assert tuple(3**index % 31 for index in range(17)) == USCC_WEIGHTS
+
+
+@pytest.mark.parametrize("position", range(1, 18))
+def test_a_single_one_at_each_position_gives_the_check_character_of_that_positions_weight(
+    position: int,
+) -> None:
+    # A body of zeros with one "1": the weighted sum is the weight of that position alone, so every
+    # position's weight shows in the check character (31 - W mod 31).
+    weight = 3 ** (position - 1) % 31
+    body = "0" * (position - 1) + "1" + "0" * (17 - position)
+    assert uscc_check_character(body) == USCC_ALPHABET[(31 - weight) % 31]
+
+
+def test_check_character_of_a_body_with_no_zero_anywhere_worked_by_hand() -> None:
+    # Values 1..17 (digits, then A=10 … H=17): sum of value × weight is 3088, 3088 mod 31 = 19, and
+    # 31 - 19 = 12 is "C".
+    body = "123456789ABCDEFGH"
+    assert sum((index + 1) * weight for index, weight in enumerate(USCC_WEIGHTS)) == 3088
+    assert uscc_check_character(body) == "C"
+    assert validate_uscc(body + "C") is None
+    assert validate_uscc(body + "D") == "check character is 'D' but the first 17 characters give 'C'"
