@@ -39,10 +39,12 @@ from app.live.stream import create_channels, publisher
 from app.pages.wiring import page_wiring
 from app.scheduler import periodic_jobs, start_scheduler
 from app.settings import Settings
+from app.working_calendar import warn_uncovered_years
 from transfer.bootstrap import bootstrap
 from transfer.kernel.clock import Clock, system_clock
 from transfer.kernel.unit_of_work import UnitOfWork
 from transfer.registry import participants
+from transfer.rules.fee_waiver import shanghai_trade_date
 
 log = structlog.get_logger("ipx.app")
 ROUTE_HANDLERS: list[Any] = [
@@ -80,7 +82,11 @@ async def prepare_database(context: AppContext) -> None:
 
 
 async def prepare_service(context: AppContext) -> None:
-    """Everything before the first request: schema, bootstrap rows, the demo market if asked."""
+    """Everything before the first request: schema, bootstrap rows, the demo market if asked;
+    a warning for each year ahead the working calendar does not know."""
+    warn_uncovered_years(
+        context.calendar, shanghai_trade_date(context.clock()), context.settings.calendar_warn_years_ahead
+    )
     await prepare_database(context)
     if context.settings.demo:
         from app.demo import seed_demo_market

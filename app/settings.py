@@ -13,6 +13,7 @@ from datetime import date
 from typing import Any
 
 from auction.disposal.rules.waterfall import parse_recovery_order
+from transfer.rules.working_calendar import OverrideFileError, parse_overrides
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
@@ -53,6 +54,10 @@ class Settings:
     # Reconciliation reports a running auction this long past its end and not closed as a break.
     auction_close_lag_break_s: int = 60
     settlement_days: int = 3
+    # China's working calendar (app/working_calendar.py): the operator's file over the package's
+    # data, and how many years past this one must be covered before start stops warning.
+    calendar_overrides_path: str | None = None
+    calendar_warn_years_ahead: int = 1
     # Disposal of defaulted collateral (auction/disposal): sources in the README's settings table.
     disposal_start_min_bps: int = 7_000
     disposal_round_cut_max_bps: int = 2_000
@@ -139,6 +144,20 @@ def _parse_date(raw: str) -> date:
         raise SettingsError(f"must be a date YYYY-MM-DD, got {raw!r}") from None
 
 
+def _parse_calendar_path(raw: str) -> str | None:
+    """The override file is read and parsed here too, so a bad line stops the start at once."""
+    if not raw.strip():
+        return None
+    try:
+        with open(raw, encoding="utf-8") as file:
+            parse_overrides(file.read())
+    except OSError as error:
+        raise SettingsError(f"cannot be read: {error.strerror or error}") from None
+    except OverrideFileError as error:
+        raise SettingsError(f"{raw}: {error}") from None
+    return raw
+
+
 def _parse_recovery_order(raw: str) -> str:
     return ",".join(str(part) for part in parse_recovery_order(raw))
 
@@ -191,6 +210,8 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "auction_close_max_attempts": _parse_int(1, 100),
     "auction_close_lag_break_s": _parse_int(1),
     "settlement_days": _parse_int(0, 30),
+    "calendar_overrides_path": _parse_calendar_path,
+    "calendar_warn_years_ahead": _parse_int(0, 50),
     "disposal_start_min_bps": _parse_int(0, 10_000),
     "disposal_round_cut_max_bps": _parse_int(0, 10_000),
     "disposal_notice_s": _parse_int(0),
