@@ -23,6 +23,7 @@ from auction.policy import AuctionPolicy
 from transfer.kernel.clock import Clock, system_clock
 from transfer.kernel.unit_of_work import UnitOfWork, run_in_transaction
 from transfer.market.policy import MarketPolicy
+from transfer.rules.annuity_schedule import AnnuityPolicy
 from transfer.rules.working_calendar import WorkingCalendar
 
 T = TypeVar("T")
@@ -103,6 +104,19 @@ class AppContext:
             self.calendar,
             fee_waiver_years=s.fee_waiver_years,
             settlement_days=s.settlement_days,
+        )
+
+    @property
+    def annuity_policy(self) -> AnnuityPolicy:
+        s = self.settings
+        return AnnuityPolicy(
+            late_fee_step_bps=s.annuity_late_fee_step_bps,
+            late_fee_cap_bps=s.annuity_late_fee_cap_bps,
+            grace_months=s.annuity_grace_months,
+            free_months=s.annuity_free_months,
+            restoration_window_months=s.annuity_restoration_window_months,
+            restoration_fee_fen=s.annuity_restoration_fee_fen,
+            alert_horizon_days=s.annuity_alert_horizon_days,
         )
 
     async def transact(self, work: Callable[[UnitOfWork], Awaitable[T]], *, actor_id: int | None) -> T:

@@ -35,7 +35,12 @@ EXTERNAL = "external_settlement"
 PLEDGOR_SURPLUS = "pledgor_surplus"
 
 
-CENTER_ACCOUNT_CODES = (FEE_INCOME, ESCROW, EXTERNAL, PLEDGOR_SURPLUS)
+# Patent annuities paid from the loans' annuity escrows or by creditors (transfer.annuities), held
+# for the patent office (CNIPA), which is not a participant, until clearing remits them.
+PATENT_OFFICE = "patent_office"
+
+
+CENTER_ACCOUNT_CODES = (FEE_INCOME, ESCROW, EXTERNAL, PLEDGOR_SURPLUS, PATENT_OFFICE)
 
 
 PENDING = "pending"

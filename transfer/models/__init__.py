@@ -2,6 +2,7 @@
 
 from transfer.kernel.audit_tables import AuditEvent, AuditHead, AuditSeal
 from transfer.kernel.model_base import Base, UTCDateTime
+from transfer.models.annuities import Alert, Annuity, AnnuityEscrow, AnnuityGraceMonth  # noqa: F401
 from transfer.models.idempotency import IdempotencyRecord
 from transfer.models.ledger import Account, LedgerTransfer
 from transfer.models.loans import (  # noqa: F401
