@@ -17,6 +17,7 @@ from app import migrate
 from app.bidding.fast_path import BidFastPath
 from app.context import AppContext
 from app.db import Database, create_database
+from app.http.annuities.controller import AlertController, AnnuityController
 from app.http.auctions.controller import AuctionController
 from app.http.auth import PUBLIC_PATHS, ApiKeyAuthentication
 from app.http.bounds_middleware import InputBoundsMiddleware
@@ -51,6 +52,8 @@ ROUTE_HANDLERS: list[Any] = [
     SystemController,
     ParticipantController,
     LoanController,
+    AnnuityController,
+    AlertController,
     ServicingController,
     ListingController,
     OfferController,
