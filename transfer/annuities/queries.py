@@ -46,15 +46,19 @@ class LoanAnnuities:
     today: date
 
 
-def _still_needed(
-    fee: Annuity, late_fee_fen: int, item_state: str, today: date, policy: AnnuityPolicy
-) -> int:
-    if fee.status in UNPAID and item_state in LIVE_STATES:
-        if today <= fee.grace_ends_on:
-            return fee.fee_fen + late_fee_fen
-        return fee.fee_fen + restoration_late_fee_fen(fee.full_fee_fen, policy) + policy.restoration_fee_fen
-    if fee.status == LAPSED and item_state == ITEM_LAPSED and today <= fee.restore_by:
-        return fee.fee_fen + restoration_late_fee_fen(fee.full_fee_fen, policy) + policy.restoration_fee_fen
+def _restoration_fen(fee: Annuity, policy: AnnuityPolicy) -> int:
+    return fee.fee_fen + restoration_late_fee_fen(fee.full_fee_fen, policy) + policy.restoration_fee_fen
+
+
+def _still_needed(fee: Annuity, late_fee_fen: int, carried: bool, today: date, policy: AnnuityPolicy) -> int:
+    """What paying `fee` today costs, if its patent is still carried (pledged, or lapsed and still
+    restorable); a fee past grace that today's run has not lapsed yet costs its restoration."""
+    if not carried:
+        return 0
+    if fee.status in UNPAID:
+        return fee.fee_fen + late_fee_fen if today <= fee.grace_ends_on else _restoration_fen(fee, policy)
+    if fee.status == LAPSED and today <= fee.restore_by:
+        return _restoration_fen(fee, policy)
     return 0
 
 
@@ -85,12 +89,21 @@ async def loan_annuities(
         .where(Annuity.loan_id == loan_id)
         .order_by(Annuity.collateral_id, Annuity.patent_year)
     )
-    by_item: dict[int, list[AnnuityLine]] = {}
-    states = {item.id: item.state for item in view.collateral}
+    fees_of: dict[int, list[tuple[Annuity, int]]] = {}
     for fee, late_now in rows.all():
         late_fee_fen = fee.late_fee_fen if fee.late_fee_fen is not None else int(late_now)
-        needed = _still_needed(fee, late_fee_fen, states[fee.collateral_id], today, policy)
-        by_item.setdefault(fee.collateral_id, []).append(AnnuityLine(fee, late_fee_fen, needed))
+        fees_of.setdefault(fee.collateral_id, []).append((fee, late_fee_fen))
+    by_item: dict[int, list[AnnuityLine]] = {}
+    for item in view.collateral:
+        fees = fees_of.get(item.id, [])
+        carried = item.state in LIVE_STATES or (
+            item.state == ITEM_LAPSED
+            and any(fee.status == LAPSED and today <= fee.restore_by for fee, _ in fees)
+        )
+        by_item[item.id] = [
+            AnnuityLine(fee, late_fee_fen, _still_needed(fee, late_fee_fen, carried, today, policy))
+            for fee, late_fee_fen in fees
+        ]
     patents = [
         PatentAnnuities(item, by_item.get(item.id, []))
         for item in view.collateral
