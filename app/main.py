@@ -22,6 +22,7 @@ from app.http.auctions.controller import AuctionController
 from app.http.auth import PUBLIC_PATHS, ApiKeyAuthentication
 from app.http.bounds_middleware import InputBoundsMiddleware
 from app.http.clearing.controller import ClearingController
+from app.http.collateral.controller import CollateralStatusController
 from app.http.disposals.controller import DefaultController, DisposalController
 from app.http.json_request import BoundedJsonRequest
 from app.http.loans.controller import LoanController
@@ -54,6 +55,7 @@ ROUTE_HANDLERS: list[Any] = [
     LoanController,
     AnnuityController,
     AlertController,
+    CollateralStatusController,
     ServicingController,
     ListingController,
     OfferController,
