@@ -1,4 +1,4 @@
-"""A fee unpaid after its grace months: the patent lapses from its original due date (专利法第44条).
+"""A fee unpaid after its grace months: the patent lapses from its original due date (专利法第42-44条; DESIGN.md section 3).
 
 The collateral item is marked lapsed, so the loan's IP share and appraisal in force no longer
 count it (transfer.registry.loans.LoanView); the creditor is alerted; each lapse is an audit event

@@ -1,8 +1,8 @@
 """The patent annual-fee table (专利年费) as data: terms and yearly fees by patent kind.
 
-Source: DESIGN.md section 3, "Patent annuities" (the CNIPA fee schedule, 国家知识产权局 专利收费标准;
-专利法第42条 for the terms, as amended in 2020 and in force from 2021-06-01 for designs). Every
-fee of the system comes from this one table; nothing else holds a fee literal.
+Source: DESIGN.md section 3, "Patent annuities" (专利法第42-44条 and the fees in yuan a year it
+lists; designs filed on or after 2021-06-01 run 15 years). Every fee of the system comes from this
+one table; nothing else holds a fee literal.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ UTILITY = "utility_patent"
 DESIGN = "design_patent"
 PATENT_KINDS = frozenset({INVENTION, UTILITY, DESIGN})
 
-# Designs filed on or after this day run 15 years (专利法 2020年修正 第42条, in force 2021-06-01).
+# Designs filed on or after this day run 15 years (DESIGN.md section 3).
 DESIGN_15_YEAR_FILED_FROM = date(2021, 6, 1)
 
 YUAN_FEN = 100
@@ -58,8 +58,8 @@ UTILITY_TERM = PatentTerm(UTILITY, 10, _UTILITY_AND_DESIGN_10)
 DESIGN_10_TERM = PatentTerm(DESIGN, 10, _UTILITY_AND_DESIGN_10)
 DESIGN_15_TERM = PatentTerm(DESIGN, 15, (*_UTILITY_AND_DESIGN_10, FeeBand(11, 15, 3_000 * YUAN_FEN)))
 
-# Fee reductions (专利收费减缴办法): 85 % for a single small entity or individual, 70 % for joint
-# applicants, on the annual fees of the first ten years from the grant year.
+# Fee reductions (DESIGN.md section 3): 85 % for a single small entity or individual, 70 % for
+# joint applicants, on the annual fees of the first ten years from the grant year.
 FEE_REDUCTION_BPS = frozenset({0, 7_000, 8_500})
 REDUCED_YEARS_FROM_GRANT = 10
 

@@ -1,8 +1,7 @@
 """A patent's annuity schedule, its grace months and late fees, and its restoration deadline.
 
-DESIGN.md section 3, "Patent annuities" (专利法第42-44条; 实施细则 (2010) 第97-98条, 第5条 for
-deadlines on holidays): patent year n runs from the (n-1)-th filing anniversary (year 1 from the
-filing date); the fees of the years up to the grant year are paid at grant registration, and each
+DESIGN.md section 3, "Patent annuities" (专利法第42-44条; 实施细则 (2010) 第97-98条): patent
+year n runs from the (n-1)-th filing anniversary (year 1 from the filing date); the fees of the years up to the grant year are paid at grant registration, and each
 later year's fee is due on the anniversary that starts it, moved to the next working day when it
 falls on a weekend or public holiday (China's calendar, 调休 included). A 29 February filing has its
 anniversary on 28 February in other years. Late payment: free within the first month after the

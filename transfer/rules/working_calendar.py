@@ -44,8 +44,8 @@ class WorkingCalendar:
         return add_business_days(day, n, self.holidays, working_weekends=self.working_weekends)
 
     def on_or_next_working_day(self, day: date) -> date:
-        """A deadline that falls on a weekend or holiday moves to the next working day
-        (专利法实施细则 第5条: 期限届满日是法定休假日的，以休假日后的第一个工作日为期限届满日)."""
+        """A deadline that falls on a weekend or public holiday moves to the next working day
+        (DESIGN.md section 3, "Patent annuities")."""
         moved = day
         for _ in range(MAX_NON_WORKING_RUN_DAYS + 1):
             if self.is_working_day(moved):
