@@ -133,6 +133,9 @@ async def test_a_loan_with_two_patents_is_carried_paid_on_time_paid_late_lapsed_
 
     assert await payee_balance_fen(context) == 400_000 + 132_000 + 600_000
     assert await ledger_sum_fen(context) == 0
+    # Every balance the run moved by statement equals its transfers' net: reconciliation is clean.
+    recon = await client.get("/api/v1/clearing/reconciliation?date=2027-10-20", headers=clearing)
+    assert recon.status_code == 200 and recon.json()["breaks"] == [], recon.text
     async with context.database.read() as session:
         kinds = set((await session.execute(select(AuditEvent.type))).scalars())
     assert {

@@ -11,7 +11,6 @@ from datetime import date, timedelta
 
 from sqlalchemy import String, and_, func, literal, select
 from sqlalchemy import cast as sql_cast
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from transfer.annuities import alerts
 from transfer.annuities.schedules import UNPAID
@@ -29,24 +28,9 @@ def due_within(today: date, policy: AnnuityPolicy) -> object:
     return and_(Annuity.status.in_(UNPAID), Annuity.due_on <= horizon, Annuity.grace_ends_on >= today)
 
 
-async def next_loan_bound(
-    session: AsyncSession, today: date, policy: AnnuityPolicy, after_loan_id: int, batch_loans: int
-) -> int | None:
-    loan_ids = (
-        select(Annuity.loan_id)
-        .where(due_within(today, policy), Annuity.loan_id > after_loan_id)  # type: ignore[arg-type]
-        .group_by(Annuity.loan_id)
-        .order_by(Annuity.loan_id)
-        .limit(batch_loans)
-        .subquery()
-    )
-    bound = (await session.execute(select(func.max(loan_ids.c.loan_id)))).scalar_one_or_none()
-    return None if bound is None else int(bound)
-
-
-async def alert_short_escrows(
-    unit: UnitOfWork, today: date, policy: AnnuityPolicy, after_loan_id: int, bound_loan_id: int
-) -> int:
+async def alert_short_escrows(unit: UnitOfWork, today: date, policy: AnnuityPolicy) -> int:
+    """One statement over the whole book: it reads the fees of the horizon once (a batch by loan
+    would scan them once per batch) and writes only the few alerts that are new."""
     amount = Annuity.fee_fen + late_fee_on(today)
     soon = (
         select(
@@ -63,8 +47,6 @@ async def alert_short_escrows(
         .outerjoin(Account, Account.id == AnnuityEscrow.account_id)
         .where(
             due_within(today, policy),  # type: ignore[arg-type]
-            Annuity.loan_id > after_loan_id,
-            Annuity.loan_id <= bound_loan_id,
             patent_backs_loan(),
         )
         .subquery("soon")
