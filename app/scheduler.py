@@ -271,19 +271,9 @@ async def run_annuities(context: AppContext) -> daily_run.RunResult:
             )
         )
         after = bound
-    after = 0
-    while True:
-        async with context.database.read() as session:
-            bound = await coverage_alerts.next_loan_bound(
-                session, today, policy, after, daily_run.RUN_BATCH_LOANS
-            )
-        if bound is None:
-            break
-        total.alerts += await context.transact(
-            lambda unit, a=after, b=bound: coverage_alerts.alert_short_escrows(unit, today, policy, a, b),
-            actor_id=None,
-        )
-        after = bound
+    total.alerts += await context.transact(
+        lambda unit: coverage_alerts.alert_short_escrows(unit, today, policy), actor_id=None
+    )
     if total.paid or total.entered_grace or total.lapsed or total.alerts:
         log.info(
             "annuity run",
