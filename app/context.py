@@ -10,6 +10,7 @@ from app.bidding.lot_batches import LotBatches
 from app.bidding.lot_gates import LotGates
 from app.db import Database
 from app.settings import Settings
+from app.working_calendar import load_calendar
 from auction.bidding.lot import EnglishBidOutcome, EnglishBidRequest, KnownLot
 from auction.disposal.origin import DisposalRounds
 from auction.disposal.policy import DisposalPolicy
@@ -23,8 +24,12 @@ from auction.policy import AuctionPolicy
 from transfer.kernel.clock import Clock, system_clock
 from transfer.kernel.unit_of_work import UnitOfWork, run_in_transaction
 from transfer.market.policy import MarketPolicy
+from transfer.rules.annuity_schedule import AnnuityPolicy
+from transfer.rules.working_calendar import WorkingCalendar
 
 T = TypeVar("T")
+# The calendar is loaded from the settings unless a caller passes one (a test's fixed calendar).
+_UNLOADED = WorkingCalendar(source="not loaded")
 
 
 @dataclass
@@ -42,6 +47,13 @@ class AppContext:
     not_english: set[int] = field(default_factory=set)
     # English lots as this process last read or wrote them (app/driver_bids.py).
     known_lots: dict[int, KnownLot] = field(default_factory=dict)
+    # China's working calendar, loaded once from the package and the operator's file
+    # (app/working_calendar.py); every date the system counts in working days uses it.
+    calendar: WorkingCalendar = field(default=_UNLOADED)
+
+    def __post_init__(self) -> None:
+        if self.calendar is _UNLOADED:
+            self.calendar = load_calendar(self.settings)
 
     @property
     def auction_policy(self) -> AuctionPolicy:
@@ -94,7 +106,25 @@ class AppContext:
     @property
     def market_policy(self) -> MarketPolicy:
         s = self.settings
-        return MarketPolicy(s.fee_waiver_start, s.fee_waiver_years, s.settlement_days)
+        return MarketPolicy(
+            s.fee_waiver_start,
+            self.calendar,
+            fee_waiver_years=s.fee_waiver_years,
+            settlement_days=s.settlement_days,
+        )
+
+    @property
+    def annuity_policy(self) -> AnnuityPolicy:
+        s = self.settings
+        return AnnuityPolicy(
+            late_fee_step_bps=s.annuity_late_fee_step_bps,
+            late_fee_cap_bps=s.annuity_late_fee_cap_bps,
+            grace_months=s.annuity_grace_months,
+            free_months=s.annuity_free_months,
+            restoration_window_months=s.annuity_restoration_window_months,
+            restoration_fee_fen=s.annuity_restoration_fee_fen,
+            alert_horizon_days=s.annuity_alert_horizon_days,
+        )
 
     async def transact(self, work: Callable[[UnitOfWork], Awaitable[T]], *, actor_id: int | None) -> T:
         """Run one unit of work as one write transaction on this context's database."""

@@ -12,11 +12,14 @@ from auction.creation import AuctionSpec, create_auction
 from auction.models import Auction
 from auction.registration import register
 from transfer import ledger
+from transfer.annuities.schedules import write_schedules
 from transfer.kernel.unit_of_work import UnitOfWork
 from transfer.market.listings import ListingSpec, create_listing
 from transfer.models.loans import Loan
 from transfer.registry import participants
-from transfer.registry.loans import CollateralSpec, LoanSpec, register_loan
+from transfer.registry.loans import NO_PATENT_FACTS, CollateralSpec, LoanSpec, register_loan
+from transfer.registry.patent_facts import PatentFacts
+from transfer.rules.fee_waiver import shanghai_trade_date
 
 log = structlog.get_logger("ipx.demo")
 
@@ -85,10 +88,26 @@ async def _seed_demo_loans(context: AppContext) -> None:
                     status="performing",
                     collateral=[
                         CollateralSpec(
-                            kind, registry_number, title, "Demo Borrower", 3_000_000_00, date(2024, 12, 1)
+                            kind,
+                            registry_number,
+                            title,
+                            "Demo Borrower",
+                            3_000_000_00,
+                            date(2024, 12, 1),
+                            patent=PatentFacts(filed_on=date(2020, 6, 15))
+                            if kind == "invention_patent"
+                            else NO_PATENT_FACTS,
                         )
                     ],
                 ),
+            )
+            await write_schedules(
+                unit,
+                view.loan,
+                view.collateral,
+                context.calendar,
+                context.annuity_policy,
+                shanghai_trade_date(unit.now),
             )
             loan_ids.append(view.loan.id)
         await create_listing(

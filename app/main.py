@@ -17,12 +17,14 @@ from app import migrate
 from app.bidding.fast_path import BidFastPath
 from app.context import AppContext
 from app.db import Database, create_database
+from app.http.annuities.controller import AlertController, AnnuityController
 from app.http.approvals.controller import ApprovalController
 from app.http.auctions.controller import AuctionController
 from app.http.auth import PUBLIC_PATHS, ApiKeyAuthentication
 from app.http.bounds_middleware import InputBoundsMiddleware
 from app.http.buyouts.controller import BuyoutOfferController, CommitmentController
 from app.http.clearing.controller import ClearingController
+from app.http.collateral.controller import CollateralStatusController
 from app.http.compensation.controller import CompensationFundController, LoanCompensationController
 from app.http.disposals.controller import DefaultController, DisposalController
 from app.http.json_request import BoundedJsonRequest
@@ -44,16 +46,21 @@ from app.live.stream import create_channels, publisher
 from app.pages.wiring import page_wiring
 from app.scheduler import periodic_jobs, start_scheduler
 from app.settings import Settings
+from app.working_calendar import warn_uncovered_years
 from transfer.bootstrap import bootstrap
 from transfer.kernel.clock import Clock, system_clock
 from transfer.kernel.unit_of_work import UnitOfWork
 from transfer.registry import participants
+from transfer.rules.fee_waiver import shanghai_trade_date
 
 log = structlog.get_logger("ipx.app")
 ROUTE_HANDLERS: list[Any] = [
     SystemController,
     ParticipantController,
     LoanController,
+    AnnuityController,
+    AlertController,
+    CollateralStatusController,
     ServicingController,
     ListingController,
     OfferController,
@@ -92,7 +99,11 @@ async def prepare_database(context: AppContext) -> None:
 
 
 async def prepare_service(context: AppContext) -> None:
-    """Everything before the first request: schema, bootstrap rows, the demo market if asked."""
+    """Everything before the first request: schema, bootstrap rows, the demo market if asked;
+    a warning for each year ahead the working calendar does not know."""
+    warn_uncovered_years(
+        context.calendar, shanghai_trade_date(context.clock()), context.settings.calendar_warn_years_ahead
+    )
     await prepare_database(context)
     if context.settings.demo:
         from app.demo import seed_demo_market

@@ -22,6 +22,7 @@ from auction.disposal.models import DisposalCase
 from auction.models import Auction, CloseFailure
 from auction.operation import commitments, offers
 from auction.operation.models import BuyoutCommitment, BuyoutOffer
+from transfer.annuities import coverage_alerts, daily_run
 from transfer.kernel import audit
 from transfer.kernel.driver_sql import compile_for_driver
 from transfer.kernel.errors import DomainError
@@ -29,6 +30,7 @@ from transfer.kernel.model_base import UTCDateTime
 from transfer.kernel.unit_of_work import UnitOfWork
 from transfer.market import listings, settlement
 from transfer.models import Listing
+from transfer.rules.fee_waiver import shanghai_trade_date
 
 log = structlog.get_logger("ipx.scheduler")
 
@@ -383,6 +385,40 @@ async def fail_overdue_trades(context: AppContext) -> None:
     )
 
 
+async def run_annuities(context: AppContext) -> daily_run.RunResult:
+    """The day's annuity run (transfer/annuities/daily_run.py), one transaction per batch of
+    loans, then the escrow alerts; idempotent, so it runs every IPX_ANNUITY_RUN_INTERVAL_S."""
+    today = shanghai_trade_date(context.clock())
+    policy = context.annuity_policy
+    total = daily_run.RunResult()
+    after = 0
+    while True:
+        async with context.database.read() as session:
+            bound = await daily_run.next_loan_bound(session, today, after, daily_run.RUN_BATCH_LOANS)
+        if bound is None:
+            break
+        total.add(
+            await context.transact(
+                lambda unit, a=after, b=bound: daily_run.run_batch(unit, today, a, b), actor_id=None
+            )
+        )
+        after = bound
+    total.alerts += await context.transact(
+        lambda unit: coverage_alerts.alert_short_escrows(unit, today, policy), actor_id=None
+    )
+    if total.paid or total.entered_grace or total.lapsed or total.alerts:
+        log.info(
+            "annuity run",
+            day=today.isoformat(),
+            paid=total.paid,
+            paid_fen=total.paid_fen,
+            entered_grace=total.entered_grace,
+            lapsed=len(total.lapsed),
+            alerts=total.alerts,
+        )
+    return total
+
+
 def periodic_jobs(context: AppContext) -> list[PeriodicJob]:
     tick_s = context.settings.scheduler_tick_s
     return [
@@ -390,6 +426,7 @@ def periodic_jobs(context: AppContext) -> list[PeriodicJob]:
         PeriodicJob("seal_audit_events", seal_audit_events, context.settings.audit_seal_interval_s),
         PeriodicJob("fail_overdue_trades", fail_overdue_trades, 60.0),
         PeriodicJob("purge_idempotency_records", purge_idempotency_records, 3600.0),
+        PeriodicJob("run_annuities", run_annuities, context.settings.annuity_run_interval_s),
     ]
 
 

@@ -15,6 +15,7 @@ from typing import Any
 from auction.disposal.rules.waterfall import parse_recovery_order
 from transfer.kernel.errors import DomainError
 from transfer.kernel.money import parse_yuan
+from transfer.rules.working_calendar import OverrideFileError, parse_overrides
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
@@ -55,6 +56,19 @@ class Settings:
     # Reconciliation reports a running auction this long past its end and not closed as a break.
     auction_close_lag_break_s: int = 60
     settlement_days: int = 3
+    # China's working calendar (app/working_calendar.py): the operator's file over the package's
+    # data, and how many years past this one must be covered before start stops warning.
+    calendar_overrides_path: str | None = None
+    calendar_warn_years_ahead: int = 1
+    # Patent annuities (transfer.annuities): sources in the README's settings table.
+    annuity_late_fee_step_bps: int = 500
+    annuity_late_fee_cap_bps: int = 2_500
+    annuity_grace_months: int = 6
+    annuity_free_months: int = 1
+    annuity_restoration_window_months: int = 2
+    annuity_restoration_fee_fen: int = 100_000
+    annuity_alert_horizon_days: int = 90
+    annuity_run_interval_s: float = 3_600.0
     # Disposal of defaulted collateral (auction/disposal): sources in the README's settings table.
     disposal_start_min_bps: int = 7_000
     disposal_round_cut_max_bps: int = 2_000
@@ -154,6 +168,20 @@ def _parse_yuan_setting(raw: str) -> int:
         raise SettingsError(f"must be an amount of yuan such as 1000000.00, got {raw!r}") from error
 
 
+def _parse_calendar_path(raw: str) -> str | None:
+    """The override file is read and parsed here too, so a bad line stops the start at once."""
+    if not raw.strip():
+        return None
+    try:
+        with open(raw, encoding="utf-8") as file:
+            parse_overrides(file.read())
+    except OSError as error:
+        raise SettingsError(f"cannot be read: {error.strerror or error}") from None
+    except OverrideFileError as error:
+        raise SettingsError(f"{raw}: {error}") from None
+    return raw
+
+
 def _parse_recovery_order(raw: str) -> str:
     return ",".join(str(part) for part in parse_recovery_order(raw))
 
@@ -206,6 +234,16 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "auction_close_max_attempts": _parse_int(1, 100),
     "auction_close_lag_break_s": _parse_int(1),
     "settlement_days": _parse_int(0, 30),
+    "calendar_overrides_path": _parse_calendar_path,
+    "calendar_warn_years_ahead": _parse_int(0, 50),
+    "annuity_late_fee_step_bps": _parse_int(0, 10_000),
+    "annuity_late_fee_cap_bps": _parse_int(0, 10_000),
+    "annuity_grace_months": _parse_int(1, 24),
+    "annuity_free_months": _parse_int(0, 24),
+    "annuity_restoration_window_months": _parse_int(0, 24),
+    "annuity_restoration_fee_fen": _parse_int(0, 100_000_000),
+    "annuity_alert_horizon_days": _parse_int(1, 3_660),
+    "annuity_run_interval_s": _parse_positive_float,
     "disposal_start_min_bps": _parse_int(0, 10_000),
     "disposal_round_cut_max_bps": _parse_int(0, 10_000),
     "disposal_notice_s": _parse_int(0),
@@ -256,6 +294,8 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
         raise SettingsError(
             "IPX_AUCTION_MAX_LEAD_S must be at least IPX_AUCTION_MIN_NOTICE_S + IPX_AUCTION_MIN_DURATION_S"
         )
+    if settings.annuity_free_months > settings.annuity_grace_months:
+        raise SettingsError("IPX_ANNUITY_FREE_MONTHS must not exceed IPX_ANNUITY_GRACE_MONTHS")
     if settings.workers > 1 and settings.is_sqlite:
         raise SettingsError("IPX_WORKERS must be 1 with SQLite (several workers need PostgreSQL)")
     return settings

@@ -68,6 +68,7 @@ from transfer.kernel.unit_of_work import UnitOfWork  # noqa: E402
 from transfer.models.loans import IncomeRight  # noqa: E402
 from transfer.registry.loans import CollateralSpec, LoanSpec, register_loan  # noqa: E402
 from transfer.registry.participants import create_participant  # noqa: E402
+from transfer.registry.patent_facts import PatentFacts  # noqa: E402
 
 ADMIN_KEY = "ipx_bench_session_admin_key_0000000"
 STAGGER_S = 0.2
@@ -204,6 +205,7 @@ async def seed(url: str, lots: int) -> Seeded:
                     f"Borrower {i}",
                     APPRAISAL_FEN,
                     date(2025, 1, 5),
+                    patent=PatentFacts(filed_on=date(2021, 1, 5)),
                 )
             ],
         )

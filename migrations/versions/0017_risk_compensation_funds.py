@@ -1,7 +1,7 @@
 """risk compensation funds: funds with their own ledger accounts, enrolled loans, the lines of every advance, refund and top-up
 
 Revision ID: 0017
-Revises: 0015
+Revises: 0016
 Create Date: 2026-12-02 10:08:10
 
 New tables `compensation_funds`, `compensation_enrolments` and `compensation_lines`. A fund's
@@ -18,7 +18,7 @@ from alembic import op
 import transfer.kernel.model_base
 
 revision: str = "0017"
-down_revision: str | None = "0015"
+down_revision: str | None = "0016"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

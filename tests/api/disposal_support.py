@@ -33,6 +33,7 @@ def patent_loan(
                 "right_holder": "Hangzhou Lithium Separator Technology Co., Ltd.",
                 "appraisal": appraisal,
                 "appraised_on": "2025-06-01",
+                "filed_on": "2021-04-20",
             }
         ],
     )

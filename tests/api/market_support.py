@@ -27,6 +27,7 @@ def loan_body(**overrides: Any) -> dict[str, Any]:
                 "right_holder": "Hangzhou Lithium Separator Technology Co., Ltd.",
                 "appraisal": "3000000.00",
                 "appraised_on": "2024-12-01",
+                "filed_on": "2020-06-15",
             },
             {
                 "kind": "real_estate",

@@ -18,6 +18,7 @@ from transfer.kernel.unit_of_work import UnitOfWork
 from transfer.models import AuditEvent
 from transfer.models.loans import CollateralPledge, IncomeRight, Loan
 from transfer.registry import loans
+from transfer.registry.patent_facts import PatentFacts
 
 BORROWER_CREDIT_CODE = "91330100MA27XL0Q1P"  # check character P over the first seventeen
 PATENT_NUMBER = "ZL202110345678.9"
@@ -33,6 +34,7 @@ def patent(registry_number: str = PATENT_NUMBER, appraisal: str = "3000000.00") 
         "appraised_on": "2025-02-20",
         "pledge_registration_no": "Y2025330000123",
         "expires_on": "2041-06-30",
+        "filed_on": "2021-07-01",
     }
 
 
@@ -170,6 +172,18 @@ def _with_collateral(position: int, **changes: Any) -> dict[str, Any]:
             "collateral[0]",
         ),
         ({"borrower_name": "  "}, "borrower_name", "empty"),
+        (_with_collateral(0, filed_on=None), "collateral[0].filed_on", "needs its filing date"),
+        (_with_collateral(2, filed_on="2020-01-01"), "collateral[2].filed_on", "a real_estate has no"),
+        (_with_collateral(0, granted_on="2021-06-30"), "collateral[0].granted_on", "before filed_on"),
+        (_with_collateral(0, filed_on="2199-01-01"), "collateral[0].filed_on", "after today"),
+        (_with_collateral(0, filed_on="2001-07-01"), "collateral[0].filed_on", "expired on 2021-06-30"),
+        (
+            _with_collateral(0, granted_on="2022-01-05", fee_reduction_bps=5_000),
+            "collateral[0].fee_reduction_bps",
+            "0, 7000, 8500",
+        ),
+        (_with_collateral(0, fee_reduction_bps=8_500), "collateral[0].granted_on", "grant year"),
+        (_with_collateral(0, fee_reduction_bps=10_001), "collateral[0].fee_reduction_bps", "<= 10000"),
         ({"collateral": [patent(f"ZL2021{i:08d}.1") for i in range(101)]}, "collateral", "<= 100"),
     ],
 )
@@ -447,6 +461,7 @@ async def test_a_registration_that_loses_the_race_at_the_pledge_key_gets_a_409_n
                 right_holder="Hangzhou Solid Cell Materials Co., Ltd.",
                 appraisal_fen=300_000_000,
                 appraised_on=date.fromisoformat("2025-02-20"),
+                patent=PatentFacts(filed_on=date(2021, 7, 1)),
             )
         ],
     )

@@ -151,6 +151,7 @@ async def test_the_listings_seller_reruns_its_auction_only_after_it_failed(house
                 "right_holder": "Hangzhou Lithium Separator Technology Co., Ltd.",
                 "appraisal": "200000.00",
                 "appraised_on": "2024-12-01",
+                "filed_on": "2021-03-02",
             }
         ],
     )

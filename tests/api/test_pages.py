@@ -317,6 +317,7 @@ async def _desk_trades(house: AuctionHouse) -> tuple[dict[str, str], list[dict[s
                 "right_holder": "Borrower Co.",
                 "appraisal": "900000.00",
                 "appraised_on": "2024-12-01",
+                **({"filed_on": "2020-06-15"} if collateral_kind.endswith("_patent") else {}),
             }
         ]
         loan = await register_loan(house.http, bank, collateral=collateral)

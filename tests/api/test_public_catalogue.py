@@ -366,6 +366,7 @@ def _item(n: int) -> dict[str, str]:
         "right_holder": "Hangzhou Lithium Separator Technology Co., Ltd.",
         "appraisal": f"{1000 + n}.00",
         "appraised_on": "2024-12-01",
+        "filed_on": "2020-06-15",
     }
 
 

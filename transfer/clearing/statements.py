@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from transfer import ledger
 from transfer.models import Account, LedgerTransfer
 from transfer.rules.fee_waiver import SHANGHAI
+from transfer.rules.working_calendar import WorkingCalendar
 
 MAX_STATEMENT_LINES = 10_000
 
@@ -38,6 +39,10 @@ class Statement:
     closing: ledger.Balances
     lines: list[StatementLine]
     truncated: bool
+    # Whether the day is a working day on China's calendar (调休 included), and the first working
+    # day on or after it: a movement booked on a holiday reaches the banks' books on that day.
+    working_day: bool
+    value_date: date
 
 
 def shanghai_day_bounds(day: date) -> tuple[datetime, datetime]:
@@ -58,7 +63,9 @@ async def _net_since(session: AsyncSession, account_ids: dict[int, str], since: 
     return net
 
 
-async def daily_statement(session: AsyncSession, participant_id: int, day: date) -> Statement:
+async def daily_statement(
+    session: AsyncSession, participant_id: int, day: date, calendar: WorkingCalendar
+) -> Statement:
     start, end = shanghai_day_bounds(day)
     accounts = {
         account_id: code
@@ -119,4 +126,13 @@ async def daily_statement(session: AsyncSession, participant_id: int, day: date)
     if not truncated:
         assert opening.available_fen + net_available == closing.available_fen
         assert opening.held_fen + net_held == closing.held_fen
-    return Statement(participant_id, day, opening, closing, lines, truncated)
+    return Statement(
+        participant_id,
+        day,
+        opening,
+        closing,
+        lines,
+        truncated,
+        working_day=calendar.is_working_day(day),
+        value_date=calendar.on_or_next_working_day(day),
+    )

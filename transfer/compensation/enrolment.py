@@ -9,7 +9,7 @@ from transfer.kernel.errors import Conflict, Forbidden
 from transfer.kernel.unit_of_work import UnitOfWork
 from transfer.models.compensation import CompensationEnrolment
 from transfer.models.loans import CollateralItem, Loan
-from transfer.registry.loans import DEFAULTED, REPAID
+from transfer.registry.loans import DEFAULTED, REPAID, appraisal_in_force_fen
 from transfer.registry.ownership import lock_loan
 from transfer.rules.collateral import ip_share_ppm
 
@@ -19,10 +19,13 @@ CLEARED = "cleared"
 
 
 async def loan_ip_share_ppm(unit: UnitOfWork, loan_id: int) -> int:
-    rows = await unit.session.execute(
-        select(CollateralItem.kind, CollateralItem.appraisal_fen).where(CollateralItem.loan_id == loan_id)
+    """The loan's IP share as its collateral stands now: a lapsed patent backs nothing."""
+    items = (
+        (await unit.session.execute(select(CollateralItem).where(CollateralItem.loan_id == loan_id)))
+        .scalars()
+        .all()
     )
-    return ip_share_ppm((kind, appraisal_fen) for kind, appraisal_fen in rows.all())
+    return ip_share_ppm((item.kind, appraisal_in_force_fen(item)) for item in items)
 
 
 async def enrol(unit: UnitOfWork, loan_id: int, creditor_id: int, fund_id: int) -> CompensationEnrolment:

@@ -36,7 +36,12 @@ EXTERNAL = "external_settlement"
 PLEDGOR_SURPLUS = "pledgor_surplus"
 
 
-CENTER_ACCOUNT_CODES = (FEE_INCOME, ESCROW, EXTERNAL, PLEDGOR_SURPLUS)
+# Patent annuities paid from the loans' annuity escrows or by creditors (transfer.annuities), held
+# for the patent office (CNIPA), which is not a participant, until clearing remits them.
+PATENT_OFFICE = "patent_office"
+
+
+CENTER_ACCOUNT_CODES = (FEE_INCOME, ESCROW, EXTERNAL, PLEDGOR_SURPLUS, PATENT_OFFICE)
 # A risk-compensation fund's money (one account per fund; it can never be overdrawn).
 COMPENSATION_FUND = "compensation_fund"
 

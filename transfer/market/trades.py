@@ -8,7 +8,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from transfer.kernel.unit_of_work import UnitOfWork
 from transfer.market.policy import MarketPolicy
 from transfer.models.market import FeeLine, Listing, Trade
-from transfer.rules.business_days import add_business_days
 from transfer.rules.fee_schedule import DEFAULT_FEE_SCHEDULE
 from transfer.rules.fee_waiver import compute_fee_lines, shanghai_trade_date
 
@@ -44,7 +43,7 @@ async def create_trade(
         price_fen=price_fen,
         is_ip_pledge=is_ip_pledge,
         trade_date=trade_date,
-        settlement_due_on=add_business_days(trade_date, policy.settlement_days),
+        settlement_due_on=policy.calendar.add_working_days(trade_date, policy.settlement_days),
         status="pending",
         created_at=unit.now,
         fee_line_count=len(lines),

@@ -68,8 +68,14 @@ class CollateralItem(Base):
     appraised_on: Mapped[date] = mapped_column(Date)
     pledge_registration_no: Mapped[str | None] = mapped_column(String(100), nullable=True)
     expires_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    # Patents only (transfer.annuities): the filing date the annuity schedule counts from, the
+    # grant date (years up to the grant year are paid at grant), and a fee reduction in bps.
+    filed_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    granted_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    fee_reduction_bps: Mapped[int | None] = mapped_column(Integer, nullable=True)
     # pledged -> released (loan repaid, or a disposal ended unsold) | in_disposal (the loan
-    # defaulted; still pledged) -> delivered (sold, or taken in payment) | released.
+    # defaulted; still pledged) -> delivered (sold, or taken in payment) | released; a patent whose
+    # annuity went unpaid past grace is lapsed (transfer.annuities) until restored.
     state: Mapped[str] = mapped_column(String(16), default="pledged", server_default="pledged")
 
 

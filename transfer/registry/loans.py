@@ -22,7 +22,9 @@ from transfer.kernel.money import MAX_AMOUNT_FEN
 from transfer.kernel.unit_of_work import RetryTransaction, UnitOfWork
 from transfer.models import Participant
 from transfer.models.loans import CollateralItem, CollateralPledge, IncomeRight, Loan
+from transfer.registry.patent_facts import PatentFacts, check_patent_facts
 from transfer.rules.collateral import ALL_KINDS, ip_share_ppm, is_ip_pledge, is_known_kind
+from transfer.rules.fee_waiver import shanghai_trade_date
 from transfer.rules.shares import WHOLE_SHARE_PPM
 from transfer.rules.uscc import normalize_uscc, validate_uscc
 
@@ -32,6 +34,9 @@ REPAID = "repaid"
 # Set when its creditor declares a default (auction.disposal): the collateral goes to disposal, the
 # loan is no longer traded.
 DEFAULTED = "defaulted"
+# A collateral item's state when its patent lapsed for an unpaid annuity (transfer.annuities): it
+# backs nothing until restored, so it counts for nothing in the loan's appraisal-backed figures.
+LAPSED = "lapsed"
 MAX_RATE_BPS = 100_000  # 1,000 % a year: anything above is a typo, not a loan
 MIN_COLLATERAL_ITEMS = 1
 MAX_COLLATERAL_ITEMS = 100
@@ -42,6 +47,8 @@ MAX_RIGHT_HOLDER_LENGTH = 200
 MAX_PLEDGE_REGISTRATION_NO_LENGTH = 100
 # Roles that see every loan: the center's clearing desk reconciles them all, admins run the system.
 ROLES_SEEING_ALL_LOANS = frozenset({"clearing", "admin"})
+
+NO_PATENT_FACTS = PatentFacts()
 
 _WHITESPACE = re.compile(r"\s+")
 
@@ -56,6 +63,7 @@ class CollateralSpec:
     appraised_on: date
     pledge_registration_no: str | None = None
     expires_on: date | None = None
+    patent: PatentFacts = NO_PATENT_FACTS
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +94,27 @@ class LoanView:
 
     @property
     def ip_share_ppm(self) -> int:
-        return ip_share_ppm((item.kind, item.appraisal_fen) for item in self.collateral)
+        return ip_share_ppm((item.kind, appraisal_in_force_fen(item)) for item in self.collateral)
+
+    @property
+    def appraisal_in_force_fen(self) -> int:
+        return sum(appraisal_in_force_fen(item) for item in self.collateral)
+
+
+def patent_facts_payload(item: CollateralItem) -> dict[str, object]:
+    """An item's patent facts for an audit event (nothing for a right that is no patent)."""
+    if item.filed_on is None:
+        return {}
+    return {
+        "filed_on": item.filed_on.isoformat(),
+        "granted_on": None if item.granted_on is None else item.granted_on.isoformat(),
+        "fee_reduction_bps": item.fee_reduction_bps,
+    }
+
+
+def appraisal_in_force_fen(item: CollateralItem) -> int:
+    """What an item backs the loan with: its appraisal, or nothing once its patent has lapsed."""
+    return 0 if item.state == LAPSED else item.appraisal_fen
 
 
 def registry_key(registry_number: str) -> str:
@@ -132,7 +160,7 @@ def _validate_amounts(spec: LoanSpec) -> None:
         raise DomainError("unknown_status", f"must be one of {', '.join(STATUSES)}", field="status")
 
 
-def _validate_collateral(items: Sequence[CollateralSpec]) -> list[CollateralSpec]:
+def _validate_collateral(items: Sequence[CollateralSpec], today: date) -> list[CollateralSpec]:
     if not MIN_COLLATERAL_ITEMS <= len(items) <= MAX_COLLATERAL_ITEMS:
         raise DomainError(
             "collateral_count",
@@ -160,6 +188,7 @@ def _validate_collateral(items: Sequence[CollateralSpec]) -> list[CollateralSpec
                 field=f"{prefix}.registry_number",
             )
         first_position_of[identity] = position
+        check_patent_facts(item.kind, item.patent, today, f"{prefix}.", required=True)
         cleaned.append(
             CollateralSpec(
                 kind=item.kind,
@@ -174,6 +203,7 @@ def _validate_collateral(items: Sequence[CollateralSpec]) -> list[CollateralSpec
                     MAX_PLEDGE_REGISTRATION_NO_LENGTH,
                 ),
                 expires_on=item.expires_on,
+                patent=item.patent,
             )
         )
     return cleaned
@@ -231,7 +261,7 @@ async def register_loan(unit: UnitOfWork, creditor_id: int, spec: LoanSpec) -> L
         raise DomainError("invalid_credit_code", reason, field="borrower_credit_code")
     borrower_name = _text(spec.borrower_name, "borrower_name", MAX_BORROWER_NAME_LENGTH)
     _validate_amounts(spec)
-    items = _validate_collateral(spec.collateral)
+    items = _validate_collateral(spec.collateral, shanghai_trade_date(unit.now))
     servicer_id = await _servicer_id(unit, creditor_id, spec.servicer_id)
     await _refuse_live_pledges(unit, items)
 
@@ -263,6 +293,9 @@ async def register_loan(unit: UnitOfWork, creditor_id: int, spec: LoanSpec) -> L
             appraised_on=item.appraised_on,
             pledge_registration_no=item.pledge_registration_no,
             expires_on=item.expires_on,
+            filed_on=item.patent.filed_on,
+            granted_on=item.patent.granted_on,
+            fee_reduction_bps=item.patent.fee_reduction_bps,
         )
         for position, item in enumerate(items)
     ]
@@ -312,6 +345,7 @@ async def register_loan(unit: UnitOfWork, creditor_id: int, spec: LoanSpec) -> L
                     "kind": item.kind,
                     "registry_number": item.registry_number,
                     "appraisal_fen": item.appraisal_fen,
+                    **patent_facts_payload(item),
                 }
                 for item in collateral
             ],

@@ -26,7 +26,11 @@ from transfer.registry.loans import (
     LoanSpec,
     LoanView,
 )
+from transfer.registry.patent_facts import PatentFacts
 from transfer.rules.collateral import is_ip_kind
+
+# Basis points of the fee reduction; which values the rule knows is the service's check.
+ReductionBps = Annotated[int, msgspec.Meta(ge=0, le=10_000)]
 
 # Room for surrounding whitespace, which the service strips before applying its own limits.
 _SLACK = 20
@@ -45,6 +49,10 @@ class CollateralIn(msgspec.Struct, forbid_unknown_fields=True):
     appraised_on: date
     pledge_registration_no: Annotated[str, _text(MAX_PLEDGE_REGISTRATION_NO_LENGTH)] | None = None
     expires_on: date | None = None
+    # Patents only: required for a patent, refused for anything else (transfer.registry.patent_facts).
+    filed_on: date | None = None
+    granted_on: date | None = None
+    fee_reduction_bps: ReductionBps | None = None
 
     def to_spec(self, position: int) -> CollateralSpec:
         return CollateralSpec(
@@ -58,7 +66,31 @@ class CollateralIn(msgspec.Struct, forbid_unknown_fields=True):
             expires_on=None
             if self.expires_on is None
             else check_date(self.expires_on, f"collateral[{position}].expires_on"),
+            patent=patent_facts(
+                self.filed_on, self.granted_on, self.fee_reduction_bps, f"collateral[{position}]."
+            ),
         )
+
+
+def patent_facts(
+    filed_on: date | None, granted_on: date | None, fee_reduction_bps: int | None, prefix: str
+) -> PatentFacts:
+    return PatentFacts(
+        filed_on=None if filed_on is None else check_date(filed_on, f"{prefix}filed_on"),
+        granted_on=None if granted_on is None else check_date(granted_on, f"{prefix}granted_on"),
+        fee_reduction_bps=fee_reduction_bps,
+    )
+
+
+class PatentFactsIn(msgspec.Struct, forbid_unknown_fields=True):
+    """PATCH /loans/{id}/collateral/{cid}: the facts given replace the stored ones; at least one."""
+
+    filed_on: date | None = None
+    granted_on: date | None = None
+    fee_reduction_bps: ReductionBps | None = None
+
+    def to_facts(self) -> PatentFacts:
+        return patent_facts(self.filed_on, self.granted_on, self.fee_reduction_bps, "")
 
 
 class LoanCreate(msgspec.Struct, forbid_unknown_fields=True):
@@ -102,7 +134,10 @@ class CollateralOut(msgspec.Struct):
     appraised_on: date
     pledge_registration_no: str | None
     expires_on: date | None
-    # pledged | in_disposal | released | delivered
+    filed_on: date | None
+    granted_on: date | None
+    fee_reduction_bps: int | None
+    # pledged | in_disposal | released | delivered | lapsed
     state: str
 
     @classmethod
@@ -118,6 +153,9 @@ class CollateralOut(msgspec.Struct):
             appraised_on=item.appraised_on,
             pledge_registration_no=item.pledge_registration_no,
             expires_on=item.expires_on,
+            filed_on=item.filed_on,
+            granted_on=item.granted_on,
+            fee_reduction_bps=item.fee_reduction_bps,
             state=item.state,
         )
 
@@ -143,7 +181,9 @@ class LoanOut(msgspec.Struct):
     # What the debtor still owes after a disposal of the collateral; None before any disposal ended.
     remaining_claim: str | None
     is_ip_pledge: bool
+    # Both over the collateral in force: a lapsed patent backs nothing until it is restored.
     ip_share_ppm: int
+    appraisal_in_force: str
     collateral: list[CollateralOut]
     income_rights: list[IncomeRightOut]
     created_at: str
@@ -169,6 +209,7 @@ class LoanOut(msgspec.Struct):
             else format_fen(loan.remaining_claim_fen),
             is_ip_pledge=view.is_ip_pledge,
             ip_share_ppm=view.ip_share_ppm,
+            appraisal_in_force=format_fen(view.appraisal_in_force_fen),
             collateral=[CollateralOut.of(item) for item in view.collateral],
             income_rights=[
                 IncomeRightOut(holder_id, share_ppm) for holder_id, share_ppm in view.income_rights

@@ -81,7 +81,7 @@ class ParticipantController(Controller):
     ) -> StatementOut:
         wanted = day or shanghai_trade_date(ctx.clock())
         async with ctx.database.read() as session:
-            return StatementOut.of(await daily_statement(session, request.user.id, wanted))
+            return StatementOut.of(await daily_statement(session, request.user.id, wanted, ctx.calendar))
 
     @post("/{participant_id:int}/funds", guards=[requires("clearing")], summary="Record funds received")
     async def record_funds(

@@ -20,6 +20,9 @@ class StatementOut(msgspec.Struct):
     participant_id: int
     date: str
     calendar: str
+    # China's working calendar: is the day a working day, and the first working day from it.
+    working_day: bool
+    value_date: str
     opening: BalancesOut
     closing: BalancesOut
     lines: list[StatementLineOut]
@@ -31,6 +34,8 @@ class StatementOut(msgspec.Struct):
             participant_id=statement.participant_id,
             date=statement.day.isoformat(),
             calendar="Asia/Shanghai",
+            working_day=statement.working_day,
+            value_date=statement.value_date.isoformat(),
             opening=BalancesOut.of(statement.opening),
             closing=BalancesOut.of(statement.closing),
             lines=[
