@@ -25,6 +25,7 @@ def _two_patent_loan() -> dict[str, object]:
         "title": "Separator coating",
         "right_holder": "Hangzhou Lithium Separator Technology Co., Ltd.",
         "appraised_on": "2025-06-01",
+        "filed_on": "2021-04-20",
     }
     return loan_body(
         collateral=[

@@ -178,6 +178,7 @@ async def test_a_right_pledged_again_is_licensed_only_under_its_pledgees_consent
                 "right_holder": "The agency",
                 "appraisal": "900000.00",
                 "appraised_on": "2026-11-01",
+                "filed_on": "2021-04-20",
             }
         ]
     )
