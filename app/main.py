@@ -29,6 +29,7 @@ from app.http.compensation.controller import CompensationFundController, LoanCom
 from app.http.disposals.controller import DefaultController, DisposalController
 from app.http.json_request import BoundedJsonRequest
 from app.http.licenses.controller import LicenseController
+from app.http.openapi_problems import document_refusals
 from app.http.loans.controller import LoanController
 from app.http.market.controller import ListingController, OfferController, TradeController
 from app.http.market.fee_policy import FeePolicyController
@@ -155,7 +156,7 @@ def create_app(
         return context
 
     pages = page_wiring()
-    return Litestar(
+    app = Litestar(
         route_handlers=[*ROUTE_HANDLERS, *pages.route_handlers],
         dependencies={"ctx": Provide(provide_context, sync_to_thread=False)},
         middleware=[
@@ -182,6 +183,8 @@ def create_app(
         logging_config=None,  # structlog (app/logging_setup.py) owns logging
         debug=False,
     )
+    document_refusals(app)
+    return app
 
 
 def create_asgi_app(

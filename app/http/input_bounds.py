@@ -9,11 +9,12 @@ query, the schemas use the types below for bodies, and the raw ASGI bid path cal
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
-from litestar.params import Parameter
+from litestar.params import KwargDefinition, Parameter
 
 from transfer.kernel.errors import DomainError
 
@@ -55,11 +56,29 @@ def multi_line_text(max_length: int, *, min_length: int = 0) -> msgspec.Meta:
     return msgspec.Meta(min_length=min_length, max_length=max_length, pattern=MULTI_LINE_PATTERN)
 
 
+# Money in a body: a string of yuan with at most two decimals, as transfer/kernel/money.py parses
+# it. The pattern is stated in the OpenAPI document only (Litestar's KwargDefinition, which msgspec
+# ignores), so parse_yuan keeps its own refusals (negative, a third decimal, too large), each with
+# its reason. At most 13 whole digits keeps a documented amount under MAX_AMOUNT_FEN.
+_YUAN_DIGITS = r"[1-9][0-9]{0,12}(\.[0-9]{1,2})?"
+POSITIVE_YUAN_PATTERN = rf"^({_YUAN_DIGITS}|0\.([1-9][0-9]?|0[1-9]))$"
+YUAN_PATTERN = rf"^({_YUAN_DIGITS}|0(\.[0-9]{{1,2}})?)$"
+# An amount that must be more than zero (a price, a principal) ...
+Yuan = Annotated[str, KwargDefinition(pattern=POSITIVE_YUAN_PATTERN)]
+# ... and one that may be zero (a deposit, accrued interest, an upfront fee).
+YuanOrZero = Annotated[str, KwargDefinition(pattern=YUAN_PATTERN)]
+
 # A reference to another resource in a body.
 Id = Annotated[int, msgspec.Meta(ge=1, le=MAX_ID)]
 # The list routes' offset, declared with the bound so the OpenAPI document shows it; the
 # middleware applies the same bound to an `offset` whatever its declaration.
 Offset = Annotated[int, Parameter(ge=0, le=MAX_OFFSET)]
+
+
+def one_of(values: Iterable[str]) -> dict[str, Any]:
+    """The OpenAPI `enum` of a query parameter the service checks itself (refusing any other value
+    with its own problem code), so the document states the values without Litestar enforcing them."""
+    return {"enum": [str(value) for value in values]}
 
 
 def id_in_range(value: int) -> bool:

@@ -16,15 +16,15 @@ from transfer.kernel.unit_of_work import UnitOfWork
 Work = Callable[[UnitOfWork], Awaitable[Any]]
 
 
-async def run_mutation(
-    request: Request[Actor, Any, Any], context: AppContext, work: Work, *, status_code: int = 201
-) -> Response[bytes]:
-    """Run `work` in one transaction and answer with what it returns, encoded as JSON.
+async def run_mutation(request: Request[Actor, Any, Any], context: AppContext, work: Work) -> Response[bytes]:
+    """Run `work` in one transaction and answer with what it returns, encoded as JSON, with the
+    route's own status code (so the OpenAPI document states the code the answer carries).
 
     With an Idempotency-Key header the answer is stored in the same transaction; a retry with the
     same key and body gets the stored answer (and an Idempotent-Replayed header), with no effect.
     """
     actor = request.user
+    status_code = request.route_handler.status_code
     key = request.headers.get("idempotency-key")
     request_fingerprint = ""
     if key is not None:

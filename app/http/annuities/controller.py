@@ -19,7 +19,7 @@ from app.http.annuities.schemas import (
     PaymentOut,
 )
 from app.http.auth import Actor, requires
-from app.http.input_bounds import Offset
+from app.http.input_bounds import Offset, one_of
 from app.http.mutation import run_mutation
 from transfer.annuities import alerts, escrow, payments, queries
 from transfer.kernel.errors import DomainError
@@ -76,6 +76,7 @@ class AnnuityController(Controller):
 
     @post(
         "/{loan_id:int}/annuities/{annuity_id:int}/pay",
+        status_code=200,
         guards=[requires("bank")],
         summary="Creditor: pay a fee (with its late fee), or restore a lapsed patent, from its funds",
     )
@@ -89,7 +90,7 @@ class AnnuityController(Controller):
                 await payments.pay_by_creditor(unit, loan_id, annuity_id, request.user.id, policy)
             )
 
-        return await run_mutation(request, ctx, work, status_code=200)
+        return await run_mutation(request, ctx, work)
 
 
 class AlertController(Controller):
@@ -101,7 +102,9 @@ class AlertController(Controller):
         self,
         request: Request[Actor, Any, Any],
         ctx: AppContext,
-        kind: Annotated[str | None, Parameter(query="kind", max_length=40)] = None,
+        kind: Annotated[
+            str | None, Parameter(query="kind", max_length=40, schema_extra=one_of(alerts.KINDS))
+        ] = None,
         limit: Annotated[int, Parameter(ge=1, le=MAX_PAGE_SIZE)] = 50,
         offset: Offset = 0,
     ) -> AlertPage:

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import msgspec
 
+from app.http.input_bounds import Yuan
 from transfer.annuities.alerts import AlertView
 from transfer.annuities.escrow import EscrowDeposit
 from transfer.annuities.payments import Payment
@@ -22,7 +23,7 @@ def _money(value: int | None) -> str | None:
 
 
 class EscrowIn(msgspec.Struct, forbid_unknown_fields=True):
-    amount: str
+    amount: Yuan
     # The bank's reference of the prepayment (clearing) or the creditor's own: booked once.
     reference: Annotated[
         str, msgspec.Meta(min_length=1, max_length=MAX_REFERENCE_LENGTH, pattern=r"^[\x21-\x7e]+$")

@@ -13,7 +13,7 @@ from litestar.params import Parameter
 
 from app.context import AppContext
 from app.http.auth import Actor, requires
-from app.http.input_bounds import Offset, multi_line_text
+from app.http.input_bounds import Offset, multi_line_text, one_of
 from app.http.mutation import run_mutation
 from auction.disposal import cases, proceeds
 from transfer.clearing import approvals
@@ -91,7 +91,9 @@ class ApprovalController(Controller):
     async def list_approvals(
         self,
         ctx: AppContext,
-        approval_state: Annotated[str | None, Parameter(query="state", max_length=16)] = None,
+        approval_state: Annotated[
+            str | None, Parameter(query="state", max_length=16, schema_extra=one_of(approvals.STATES))
+        ] = None,
         limit: Annotated[int, Parameter(ge=1, le=MAX_PAGE_SIZE)] = 20,
         offset: Offset = 0,
     ) -> ApprovalPage:
@@ -120,6 +122,7 @@ class ApprovalController(Controller):
 
     @post(
         "/{approval_id:int}/reject",
+        status_code=200,
         guards=[requires("clearing")],
         summary="Clearing (the maker too): reject, and a held withdrawal is released",
     )
@@ -144,4 +147,4 @@ class ApprovalController(Controller):
             await CARRY_OUT[approval.kind](unit, approval)
             return ApprovalOut.of(approval)
 
-        return await run_mutation(request, ctx, work, status_code=200)
+        return await run_mutation(request, ctx, work)

@@ -26,7 +26,7 @@ from app.http.auctions.schemas import (
 )
 from app.http.auctions.views import lot_collateral, participant_auction, public_auction
 from app.http.auth import Actor, ensure_roles, requires
-from app.http.input_bounds import Offset
+from app.http.input_bounds import Offset, one_of
 from app.http.mutation import run_mutation
 from app.http.public_reads import ANONYMOUS_READ
 from app.live.stream import event_stream
@@ -35,7 +35,7 @@ from auction.bidding.place import place_bid
 from auction.creation import AuctionSpec, cancel_auction, create_auction
 from auction.origins import OriginKind
 from auction.payment import pay
-from auction.policy import RUNNING_STATES, SEALED_KINDS
+from auction.policy import RUNNING_STATES, SEALED_KINDS, AuctionState
 from auction.registration import register
 from transfer.kernel.money import format_fen, parse_yuan
 from transfer.kernel.unit_of_work import UnitOfWork
@@ -92,7 +92,9 @@ class AuctionController(Controller):
         self,
         request: Request[Actor | None, Any, Any],
         ctx: AppContext,
-        state_filter: Annotated[str | None, Parameter(query="state")] = None,
+        state_filter: Annotated[
+            str | None, Parameter(query="state", schema_extra=one_of(AuctionState))
+        ] = None,
         limit: Annotated[int, Parameter(ge=1, le=MAX_PAGE_SIZE)] = 50,
         offset: Offset = 0,
     ) -> AuctionPage:
@@ -240,7 +242,10 @@ class AuctionController(Controller):
         return await run_mutation(request, ctx, work)
 
     @post(
-        "/{auction_id:int}/cancel", guards=[requires("bank", "admin")], summary="Cancel before the first bid"
+        "/{auction_id:int}/cancel",
+        status_code=200,
+        guards=[requires("bank", "admin")],
+        summary="Cancel before the first bid",
     )
     async def cancel(
         self, request: Request[Actor, Any, Any], ctx: AppContext, auction_id: int, data: CancelIn
@@ -256,4 +261,4 @@ class AuctionController(Controller):
             )
             return participant_auction(auction, await lot_collateral(unit.session, [auction]), unit.now)
 
-        return await run_mutation(request, ctx, work, status_code=200)
+        return await run_mutation(request, ctx, work)

@@ -5,7 +5,7 @@ from typing import Annotated
 
 import msgspec
 
-from app.http.input_bounds import Id, check_datetime, multi_line_text, text
+from app.http.input_bounds import Id, Yuan, YuanOrZero, check_datetime, multi_line_text, text
 from auction.bidding.lot import BidResult
 from auction.models import Bid, Registration
 from auction.policy import SEALED_KINDS
@@ -25,12 +25,12 @@ class LotIn(msgspec.Struct, forbid_unknown_fields=True):
 class AuctionCreate(msgspec.Struct, forbid_unknown_fields=True):
     lot: LotIn
     kind: Annotated[str, text(64)]
-    start_price: str
-    increment: str
-    deposit: str
+    start_price: Yuan
+    increment: Yuan
+    deposit: YuanOrZero
     starts_at: datetime
     ends_at: datetime
-    reserve_price: str | None = None
+    reserve_price: Yuan | None = None
     extension_window_s: Seconds | None = None
     extension_s: Seconds | None = None
     decrement: str | None = None
@@ -44,8 +44,8 @@ class CancelIn(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class BidIn(msgspec.Struct, forbid_unknown_fields=True):
-    amount: str
-    max_amount: str | None = None
+    amount: Yuan
+    max_amount: Yuan | None = None
 
 
 class PaymentIn(msgspec.Struct, forbid_unknown_fields=True):

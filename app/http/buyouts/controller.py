@@ -68,6 +68,7 @@ class BuyoutOfferController(Controller):
 
     @post(
         "/buyout-offers/{offer_id:int}/withdraw",
+        status_code=200,
         guards=[requires("agency")],
         summary="Agency: withdraw its live offer; the hold is released",
     )
@@ -77,10 +78,11 @@ class BuyoutOfferController(Controller):
         async def work(unit: UnitOfWork) -> OfferOut:
             return OfferOut.of(await offers.withdraw_offer(unit, offer_id, request.user.id))
 
-        return await run_mutation(request, ctx, work, status_code=200)
+        return await run_mutation(request, ctx, work)
 
     @post(
         "/buyout-offers/{offer_id:int}/accept",
+        status_code=200,
         guards=[requires("bank")],
         summary="Creditor: accept an offer; the sale settles by DvP into the agency's pool",
     )
@@ -93,7 +95,7 @@ class BuyoutOfferController(Controller):
             case = await buyout.accept_offer(unit, offer_id, request.user.id, policy)
             return await answer_case(unit, case.id, request.user)
 
-        return await run_mutation(request, ctx, work, status_code=200)
+        return await run_mutation(request, ctx, work)
 
 
 class CommitmentController(Controller):
@@ -128,6 +130,7 @@ class CommitmentController(Controller):
 
     @post(
         "/{commitment_id:int}/withdraw",
+        status_code=200,
         guards=[requires("agency")],
         summary="Agency: withdraw a commitment; its unheld budget is released",
     )
@@ -139,4 +142,4 @@ class CommitmentController(Controller):
                 await commitments.withdraw_commitment(unit, commitment_id, request.user.id)
             )
 
-        return await run_mutation(request, ctx, work, status_code=200)
+        return await run_mutation(request, ctx, work)

@@ -8,7 +8,7 @@ from typing import Annotated
 import msgspec
 
 from app.http.auctions.schemas import require_aware
-from app.http.input_bounds import Id
+from app.http.input_bounds import Id, Yuan
 from auction.operation.commitments import CommitmentSpec, earn_out_of, kinds_of
 from auction.operation.models import BuyoutCommitment, BuyoutOffer
 from auction.operation.offers import OfferSpec
@@ -20,7 +20,7 @@ Bps = Annotated[int, msgspec.Meta(ge=0, le=10_000)]
 
 class EarnOutIn(msgspec.Struct, forbid_unknown_fields=True):
     revenue_share_bps: Bps
-    cap: str
+    cap: Yuan
     until: datetime
 
     def to_terms(self) -> EarnOutTerms:
@@ -32,7 +32,7 @@ class EarnOutIn(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class OfferIn(msgspec.Struct, forbid_unknown_fields=True):
-    price: str
+    price: Yuan
     pool_id: Id
     valid_until: datetime
     earn_out: EarnOutIn | None = None
@@ -107,8 +107,8 @@ class CommitmentIn(msgspec.Struct, forbid_unknown_fields=True):
         list[Annotated[str, msgspec.Meta(max_length=40)]], msgspec.Meta(min_length=1, max_length=20)
     ]
     price_bps_of_appraisal: Bps
-    max_price_per_case: str
-    budget: str
+    max_price_per_case: Yuan
+    budget: Yuan
     valid_until: datetime
     earn_out: EarnOutIn | None = None
 

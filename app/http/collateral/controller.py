@@ -11,7 +11,9 @@ from litestar.params import Parameter
 
 from app.context import AppContext
 from app.http.auth import Actor
+from app.http.input_bounds import one_of
 from transfer.annuities.collateral_status import CollateralStatus, collateral_status
+from transfer.rules.collateral import ALL_KINDS
 
 
 class CreditorOut(msgspec.Struct):
@@ -62,7 +64,7 @@ class CollateralStatusController(Controller):
         self,
         request: Request[Actor, Any, Any],
         ctx: AppContext,
-        kind: Annotated[str, Parameter(query="kind", max_length=64)],
+        kind: Annotated[str, Parameter(query="kind", max_length=64, schema_extra=one_of(sorted(ALL_KINDS)))],
         registry_number: Annotated[str, Parameter(query="registry_number", max_length=200)],
     ) -> CollateralStatusOut:
         async with ctx.database.read() as session:

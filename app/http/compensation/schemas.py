@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from app.http.input_bounds import Id, text
+from app.http.input_bounds import Id, Yuan, text
 from transfer.compensation.funds import MAX_NAME_LENGTH, MAX_REGION_LENGTH, FundSpec
 from transfer.compensation.queries import FundView, LineRow
 from transfer.kernel.money import format_fen, parse_yuan
@@ -28,7 +28,7 @@ class FundIn(msgspec.Struct, forbid_unknown_fields=True):
     name: Annotated[str, text(MAX_NAME_LENGTH, min_length=1)]
     region: Annotated[str, text(MAX_REGION_LENGTH, min_length=1)]
     fund_share_bps: Annotated[int, msgspec.Meta(ge=1, le=10_000)]
-    per_loan_cap: str
+    per_loan_cap: Yuan
     ip_share_min_bps: Bps | None = None
     covers: Literal["principal"] = "principal"
 

@@ -18,7 +18,7 @@ from app.http.disposals.schemas import (
     SurplusPayoutIn,
     TakeInPaymentIn,
 )
-from app.http.input_bounds import Offset
+from app.http.input_bounds import Offset, one_of
 from app.http.mutation import run_mutation
 from auction.disposal import cases, commitment_offers, proceeds, queries, steps
 from transfer.kernel.money import parse_yuan
@@ -68,7 +68,9 @@ class DisposalController(Controller):
         self,
         request: Request[Actor, Any, Any],
         ctx: AppContext,
-        case_state: Annotated[str | None, Parameter(query="state", max_length=40)] = None,
+        case_state: Annotated[
+            str | None, Parameter(query="state", max_length=40, schema_extra=one_of(cases.CaseState))
+        ] = None,
         limit: Annotated[int, Parameter(ge=1, le=MAX_PAGE_SIZE)] = 20,
         offset: Offset = 0,
     ) -> DisposalPage:
@@ -121,6 +123,7 @@ class DisposalController(Controller):
 
     @post(
         "/{case_id:int}/take-in-payment",
+        status_code=200,
         guards=[requires("bank")],
         summary="Creditor: take the collateral in payment, or decline",
     )
@@ -135,10 +138,11 @@ class DisposalController(Controller):
             )
             return await answer_case(unit, case_id, request.user)
 
-        return await run_mutation(request, ctx, work, status_code=200)
+        return await run_mutation(request, ctx, work)
 
     @post(
         "/{case_id:int}/surplus-payout",
+        status_code=200,
         guards=[requires("clearing")],
         summary="Clearing: pay the pledgor its surplus",
     )
@@ -152,4 +156,4 @@ class DisposalController(Controller):
             )
             return await answer_case(unit, case_id, request.user)
 
-        return await run_mutation(request, ctx, work, status_code=200)
+        return await run_mutation(request, ctx, work)

@@ -9,7 +9,7 @@ import msgspec
 
 from app.http.auctions.schemas import Seconds, require_aware
 from app.http.compensation.schemas import CompensationLineOut
-from app.http.input_bounds import multi_line_text, text
+from app.http.input_bounds import Yuan, YuanOrZero, multi_line_text, text
 from auction.disposal.cases import MAX_DESCRIPTION_LENGTH, MAX_REASON_LENGTH, DefaultSpec
 from auction.disposal.queries import CaseView
 from auction.disposal.steps import RoundSpec
@@ -26,9 +26,9 @@ def _money(value: int | None) -> str | None:
 
 class DefaultIn(msgspec.Struct, forbid_unknown_fields=True):
     reason: Annotated[str, multi_line_text(MAX_REASON_LENGTH + 20, min_length=1)]
-    accrued_interest: str
-    penalty_interest: str | None = None
-    realization_costs: str | None = None
+    accrued_interest: YuanOrZero
+    penalty_interest: YuanOrZero | None = None
+    realization_costs: YuanOrZero | None = None
     auto_advance: bool | None = None
     accept_commitments_at_or_above: Annotated[int, msgspec.Meta(ge=1, le=10_000)] | None = None
 
@@ -48,16 +48,16 @@ class DefaultIn(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class CostIn(msgspec.Struct, forbid_unknown_fields=True):
-    amount: str
+    amount: Yuan
     description: Annotated[str, text(MAX_DESCRIPTION_LENGTH + 20, min_length=1)]
 
 
 class RoundIn(msgspec.Struct, forbid_unknown_fields=True):
     starts_at: datetime
     ends_at: datetime
-    increment: str
-    deposit: str
-    start_price: str | None = None
+    increment: Yuan
+    deposit: YuanOrZero
+    start_price: Yuan | None = None
     extension_window_s: Seconds | None = None
     extension_s: Seconds | None = None
 

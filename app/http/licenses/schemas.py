@@ -7,7 +7,7 @@ from typing import Annotated
 
 import msgspec
 
-from app.http.input_bounds import Id, check_date, text
+from app.http.input_bounds import Id, YuanOrZero, check_date, text
 from auction.operation.consents import ConsentSpec
 from auction.operation.licences import (
     MAX_FIELD_LENGTH,
@@ -40,7 +40,7 @@ class LicenseIn(msgspec.Struct, forbid_unknown_fields=True):
     field: FieldOfUse
     starts_on: date
     ends_on: date
-    upfront: str = "0.00"
+    upfront: YuanOrZero = "0.00"
     running_royalty_bps: Annotated[int, msgspec.Meta(ge=0, le=10_000)] = 0
     licensee_name: Name | None = None
     licensee_credit_code: CreditCode | None = None

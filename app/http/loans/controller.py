@@ -71,7 +71,7 @@ class LoanController(Controller):
                 )
             )
 
-        return await run_mutation(request, ctx, work, status_code=200)
+        return await run_mutation(request, ctx, work)
 
     @get("/", summary="Own loans (as creditor), paginated")
     async def list_own(

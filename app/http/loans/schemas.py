@@ -11,7 +11,7 @@ from typing import Annotated
 
 import msgspec
 
-from app.http.input_bounds import Id, check_date, text
+from app.http.input_bounds import Id, Yuan, YuanOrZero, check_date, text
 from transfer.kernel.money import format_fen, parse_yuan
 from transfer.models.loans import CollateralItem
 from transfer.registry.loans import (
@@ -45,7 +45,7 @@ class CollateralIn(msgspec.Struct, forbid_unknown_fields=True):
     registry_number: Annotated[str, _text(MAX_REGISTRY_NUMBER_LENGTH)]
     title: Annotated[str, _text(MAX_TITLE_LENGTH)]
     right_holder: Annotated[str, _text(MAX_RIGHT_HOLDER_LENGTH)]
-    appraisal: str
+    appraisal: Yuan
     appraised_on: date
     pledge_registration_no: Annotated[str, _text(MAX_PLEDGE_REGISTRATION_NO_LENGTH)] | None = None
     expires_on: date | None = None
@@ -96,8 +96,8 @@ class PatentFactsIn(msgspec.Struct, forbid_unknown_fields=True):
 class LoanCreate(msgspec.Struct, forbid_unknown_fields=True):
     borrower_name: Annotated[str, _text(MAX_BORROWER_NAME_LENGTH)]
     borrower_credit_code: Annotated[str, text(64)]
-    principal: str
-    outstanding_principal: str
+    principal: Yuan
+    outstanding_principal: YuanOrZero
     rate_bps: Annotated[int, msgspec.Meta(ge=0, le=MAX_RATE_BPS)]
     originated_on: date
     matures_on: date

@@ -11,7 +11,7 @@ from app.context import AppContext
 from app.http.auctions.controller import _spec as auction_spec
 from app.http.auctions.schemas import AuctionCreate, require_aware
 from app.http.auth import Actor, requires
-from app.http.input_bounds import Offset
+from app.http.input_bounds import Offset, one_of
 from app.http.market.schemas import (
     ListingCreate,
     ListingOut,
@@ -85,7 +85,9 @@ class ListingController(Controller):
     async def list_all(
         self,
         ctx: AppContext,
-        status_filter: Annotated[str | None, Parameter(query="status")] = None,
+        status_filter: Annotated[
+            str | None, Parameter(query="status", schema_extra=one_of(market_queries.LISTING_STATUSES))
+        ] = None,
         limit: Annotated[int, Parameter(ge=1, le=MAX_PAGE_SIZE)] = 50,
         offset: Offset = 0,
     ) -> ListingPage:
@@ -125,7 +127,9 @@ class ListingController(Controller):
 
         return await run_mutation(request, ctx, work)
 
-    @post("/{listing_id:int}/close", summary="Close a subscription book early; allocation runs")
+    @post(
+        "/{listing_id:int}/close", status_code=200, summary="Close a subscription book early; allocation runs"
+    )
     async def close(
         self, request: Request[Actor, Any, Any], ctx: AppContext, listing_id: int
     ) -> Response[bytes]:
@@ -135,7 +139,7 @@ class ListingController(Controller):
             )
             return TradeList([TradeOut.of(t, await fee_lines_of(unit.session, t.id)) for t in trades])
 
-        return await run_mutation(request, ctx, work, status_code=200)
+        return await run_mutation(request, ctx, work)
 
 
 class OfferController(Controller):
@@ -163,7 +167,9 @@ class TradeController(Controller):
         request: Request[Actor, Any, Any],
         ctx: AppContext,
         listing_id: int | None = None,
-        status_filter: Annotated[str | None, Parameter(query="status")] = None,
+        status_filter: Annotated[
+            str | None, Parameter(query="status", schema_extra=one_of(market_queries.TRADE_STATUSES))
+        ] = None,
         limit: Annotated[int, Parameter(ge=1, le=MAX_PAGE_SIZE)] = 50,
         offset: Offset = 0,
     ) -> TradePage:
@@ -190,7 +196,12 @@ class TradeController(Controller):
             )
             return TradeOut.of(trade, await fee_lines_of(session, trade.id))
 
-    @post("/{trade_id:int}/settle", guards=[requires("clearing")], summary="Delivery versus payment")
+    @post(
+        "/{trade_id:int}/settle",
+        status_code=200,
+        guards=[requires("clearing")],
+        summary="Delivery versus payment",
+    )
     async def settle(
         self, request: Request[Actor, Any, Any], ctx: AppContext, trade_id: int
     ) -> Response[bytes]:
@@ -198,4 +209,4 @@ class TradeController(Controller):
             trade = await settle_trade(unit, trade_id)
             return TradeOut.of(trade, await fee_lines_of(unit.session, trade.id))
 
-        return await run_mutation(request, ctx, work, status_code=200)
+        return await run_mutation(request, ctx, work)

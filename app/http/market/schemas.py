@@ -5,7 +5,7 @@ from typing import Annotated
 
 import msgspec
 
-from app.http.input_bounds import Id, text
+from app.http.input_bounds import Id, Yuan, text
 from transfer.kernel.money import format_fen
 from transfer.models.market import FeeLine, Listing, Offer, Trade
 
@@ -16,7 +16,7 @@ class ListingCreate(msgspec.Struct, forbid_unknown_fields=True):
     loan_id: Id
     kind: Annotated[str, text(64)]
     mode: Annotated[str, text(64)]
-    asking_price: str
+    asking_price: Yuan
     share_ppm: SharePpm | None = None
     min_unit_ppm: SharePpm | None = None
     closes_at: datetime | None = None
@@ -26,7 +26,7 @@ class ListingCreate(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class OfferCreate(msgspec.Struct, forbid_unknown_fields=True):
-    price: str | None = None
+    price: Yuan | None = None
     share_ppm: SharePpm | None = None
 
 

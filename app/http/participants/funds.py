@@ -4,6 +4,7 @@ from typing import Annotated
 
 import msgspec
 
+from app.http.input_bounds import Yuan
 from transfer.kernel.money import format_fen
 from transfer.ledger import Balances
 from transfer.models import LedgerTransfer
@@ -11,7 +12,7 @@ from transfer.models import LedgerTransfer
 
 class FundsMovement(msgspec.Struct, forbid_unknown_fields=True):
     # A string of yuan with two decimals; parsed into fen by transfer.kernel.money.parse_yuan.
-    amount: str
+    amount: Yuan
     # The bank's own reference for the movement: the same reference is never booked twice.
     reference: Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=r"^[\x21-\x7e]+$")]
 

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import msgspec
 
-from app.http.input_bounds import Id, check_date, multi_line_text, text
+from app.http.input_bounds import Id, Yuan, check_date, multi_line_text, text
 from app.http.licenses.schemas import LicenseOut
 from auction.operation.models import OperationPool, PoolAsset, PoolLine, PoolRevenue
 from auction.operation.pools import MAX_DESCRIPTION_LENGTH, MAX_NAME_LENGTH
@@ -113,7 +113,7 @@ class PoolPage(msgspec.Struct):
 
 
 class RevenueIn(msgspec.Struct, forbid_unknown_fields=True):
-    amount: str
+    amount: Yuan
     received_on: date
     reference: Annotated[str, text(MAX_REFERENCE_LENGTH + 20, min_length=1)]
     license_id: Id | None = None

@@ -8,7 +8,7 @@ from litestar import Controller, Request, Response, post
 
 from app.context import AppContext
 from app.http.auth import Actor
-from app.http.input_bounds import check_date
+from app.http.input_bounds import YuanOrZero, check_date
 from app.http.mutation import run_mutation
 from auction.disposal.steps import after_repayment
 from transfer.kernel.money import format_fen, parse_yuan
@@ -18,8 +18,8 @@ from transfer.servicing.repayments import record_repayment
 
 
 class RepaymentIn(msgspec.Struct, forbid_unknown_fields=True):
-    principal: str
-    interest: str
+    principal: YuanOrZero
+    interest: YuanOrZero
     received_on: date
 
 

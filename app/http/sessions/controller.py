@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.context import AppContext
 from app.http.auctions.views import lot_collateral, public_auction
 from app.http.auth import Actor, requires
-from app.http.input_bounds import Offset
+from app.http.input_bounds import Offset, one_of
 from app.http.mutation import run_mutation
 from app.http.public_reads import ANONYMOUS_READ
 from app.http.sessions.schemas import (
@@ -96,7 +96,9 @@ class SessionController(Controller):
     async def list_sessions(
         self,
         ctx: AppContext,
-        phase: Annotated[str | None, Parameter(query="state", max_length=20)] = None,
+        phase: Annotated[
+            str | None, Parameter(query="state", max_length=20, schema_extra=one_of(sessions.SessionPhase))
+        ] = None,
         limit: Annotated[int, Parameter(ge=1, le=MAX_PAGE_SIZE)] = 20,
         offset: Offset = 0,
     ) -> SessionPage:

@@ -8,16 +8,16 @@ from typing import Annotated
 import msgspec
 
 from app.http.auctions.schemas import AuctionOut, require_aware
-from app.http.input_bounds import Id, text
+from app.http.input_bounds import Id, Yuan, YuanOrZero, text
 from auction.disposal.sessions import MAX_CASES_PER_LOT, MAX_LOTS, MAX_TITLE_LENGTH, LotSpec, SessionSpec
 from transfer.kernel.money import parse_yuan
 
 
 class LotIn(msgspec.Struct, forbid_unknown_fields=True):
     disposal_ids: Annotated[list[Id], msgspec.Meta(min_length=1, max_length=MAX_CASES_PER_LOT)]
-    increment: str
-    deposit: str
-    start_price: str | None = None
+    increment: Yuan
+    deposit: YuanOrZero
+    start_price: Yuan | None = None
 
 
 class SessionIn(msgspec.Struct, forbid_unknown_fields=True):
