@@ -29,10 +29,11 @@ from app.http.compensation.controller import CompensationFundController, LoanCom
 from app.http.disposals.controller import DefaultController, DisposalController
 from app.http.json_request import BoundedJsonRequest
 from app.http.licenses.controller import LicenseController
-from app.http.openapi_problems import document_refusals
 from app.http.loans.controller import LoanController
 from app.http.market.controller import ListingController, OfferController, TradeController
 from app.http.market.fee_policy import FeePolicyController
+from app.http.openapi_bounds import ClosedStructSchemaPlugin
+from app.http.openapi_problems import document_refusals
 from app.http.participants.controller import ParticipantController
 from app.http.pools.controller import PoolController
 from app.http.problems import exception_handlers
@@ -167,7 +168,7 @@ def create_app(
         ],
         request_class=BoundedJsonRequest,
         request_max_body_size=settings.max_body_bytes,
-        plugins=[channels],
+        plugins=[channels, ClosedStructSchemaPlugin()],
         template_config=pages.template_config,
         stores=pages.stores,
         exception_handlers=exception_handlers,

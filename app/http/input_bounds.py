@@ -44,16 +44,56 @@ TEXT_REASON = (
 )
 MULTI_LINE_REASON = TEXT_REASON.replace("control characters", "control characters other than tab, CR, LF")
 _SINGLE_LINE = re.compile(SINGLE_LINE_PATTERN)
+# One line with at least one character that is not whitespace.
+NOT_BLANK_PATTERN = (
+    rf"^[^\x00-\x1f\x7f-\x9f{_BIDI}]*[^\s\x00-\x1f\x7f-\x9f{_BIDI}][^\x00-\x1f\x7f-\x9f{_BIDI}]*$"
+)
 
 
-def text(max_length: int, *, min_length: int = 0) -> msgspec.Meta:
-    """A name, title, reason or reference: one line of printable text."""
-    return msgspec.Meta(min_length=min_length, max_length=max_length, pattern=SINGLE_LINE_PATTERN)
+# Room for surrounding whitespace in fields the service strips before applying its own limit.
+WHITESPACE_SLACK = 20
 
 
-def multi_line_text(max_length: int, *, min_length: int = 0) -> msgspec.Meta:
+def one_of_values(values: Iterable[str], **meta: Any) -> msgspec.Meta:
+    """A body field the service checks against a set of values itself (refusing any other with its
+    own problem code): the OpenAPI document states the set as an `enum`."""
+    return msgspec.Meta(**meta, extra_json_schema={"extra": one_of(values)})
+
+
+def _documented(max_length: int, min_length: int, pattern: str, stripped: bool) -> dict[str, Any] | None:
+    """For a stripped field, what the OpenAPI document states: the service's own limit, and (when
+    the field is required) at least one character that is not whitespace, so every value the
+    document admits is one the service accepts."""
+    if not stripped:
+        return None
+    extra: dict[str, Any] = {"maxLength": max_length}
+    if min_length:
+        allowed = pattern[1:-2]  # the character class of ^[^...]*$
+        not_blank = allowed.replace("[^", r"[^\s", 1)
+        extra["pattern"] = f"^{allowed}*{not_blank}{allowed}*$"  # NOT_BLANK_PATTERN for one line
+    return {"extra": extra}
+
+
+def text(max_length: int, *, min_length: int = 0, stripped: bool = False) -> msgspec.Meta:
+    """A name, title, reason or reference: one line of printable text. `stripped`: the service
+    strips surrounding whitespace and applies `max_length` itself, so the decoder allows a little
+    more (WHITESPACE_SLACK) and leaves the refusal to the service's clearer message."""
+    return msgspec.Meta(
+        min_length=min_length,
+        max_length=max_length + (WHITESPACE_SLACK if stripped else 0),
+        pattern=SINGLE_LINE_PATTERN,
+        extra_json_schema=_documented(max_length, min_length, SINGLE_LINE_PATTERN, stripped),
+    )
+
+
+def multi_line_text(max_length: int, *, min_length: int = 0, stripped: bool = False) -> msgspec.Meta:
     """A description or a reason: text that may keep its tabs and line breaks."""
-    return msgspec.Meta(min_length=min_length, max_length=max_length, pattern=MULTI_LINE_PATTERN)
+    return msgspec.Meta(
+        min_length=min_length,
+        max_length=max_length + (WHITESPACE_SLACK if stripped else 0),
+        pattern=MULTI_LINE_PATTERN,
+        extra_json_schema=_documented(max_length, min_length, MULTI_LINE_PATTERN, stripped),
+    )
 
 
 # Money in a body: a string of yuan with at most two decimals, as transfer/kernel/money.py parses

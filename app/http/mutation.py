@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import msgspec
 from litestar import Request, Response
@@ -13,10 +13,11 @@ from app.http import idempotency
 from app.http.auth import Actor
 from transfer.kernel.unit_of_work import UnitOfWork
 
-Work = Callable[[UnitOfWork], Awaitable[Any]]
+T = TypeVar("T")
+Work = Callable[[UnitOfWork], Awaitable[T]]
 
 
-async def run_mutation(request: Request[Actor, Any, Any], context: AppContext, work: Work) -> Response[bytes]:
+async def run_mutation(request: Request[Actor, Any, Any], context: AppContext, work: Work[T]) -> Response[T]:
     """Run `work` in one transaction and answer with what it returns, encoded as JSON, with the
     route's own status code (so the OpenAPI document states the code the answer carries).
 
@@ -43,6 +44,9 @@ async def run_mutation(request: Request[Actor, Any, Any], context: AppContext, w
 
     answer = await context.transact(in_transaction, actor_id=actor.id)
     headers = {"Idempotent-Replayed": "true"} if answer.replayed else None
-    return Response(
-        answer.body, status_code=answer.status_code, media_type="application/json", headers=headers
+    # The body is the work's answer already encoded (or replayed); typed as the work's answer so
+    # the route's OpenAPI document shows its schema.
+    return cast(
+        Response[T],
+        Response(answer.body, status_code=answer.status_code, media_type="application/json", headers=headers),
     )

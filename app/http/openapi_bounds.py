@@ -12,8 +12,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from litestar._openapi.schema_generation import SchemaCreator
+from litestar._openapi.schema_generation.plugins.struct import StructSchemaPlugin
 from litestar.openapi.spec import Operation, Parameter, Schema
 from litestar.openapi.spec.enums import OpenAPIFormat, OpenAPIType
+from litestar.typing import FieldDefinition
 
 from app.http.input_bounds import (
     EARLIEST_DATE,
@@ -69,3 +72,41 @@ class BoundedOperation(Operation):
         for parameter in self.parameters or ():
             if isinstance(parameter, Parameter):
                 _bound(parameter)
+
+
+class ClosedStructSchemaPlugin(StructSchemaPlugin):
+    """A body struct that refuses unknown fields (`forbid_unknown_fields=True`, as every input
+    struct here does) says so in its schema (`additionalProperties: false`), so a client is told
+    that an extra field is refused rather than ignored."""
+
+    def is_plugin_supported_field(self, field_definition: FieldDefinition) -> bool:
+        return super().is_plugin_supported_field(field_definition) and bool(
+            field_definition.type_.__struct_config__.forbid_unknown_fields
+        )
+
+    def to_openapi_schema(self, field_definition: FieldDefinition, schema_creator: SchemaCreator) -> Schema:
+        schema = super().to_openapi_schema(field_definition, schema_creator)
+        schema.additional_properties = False
+        for prop in (schema.properties or {}).values():
+            if isinstance(prop, Schema):
+                _tighten(prop)
+        return schema
+
+
+def _tighten(schema: Schema) -> None:
+    """A body field's schema, as the service bounds it: 64-bit integers stated exactly (the
+    generator writes them as floats, and 2^63 - 1 as a float rounds up past the bound), and dates
+    in the calendar's range."""
+    for value in _value_schemas(schema):
+        if value.type == OpenAPIType.INTEGER:
+            if isinstance(value.maximum, float) and value.maximum >= MAX_ID:
+                value.maximum = MAX_ID
+            if isinstance(value.minimum, float) and value.minimum.is_integer():
+                value.minimum = int(value.minimum)
+        elif value.type == OpenAPIType.STRING and value.pattern is None:
+            if value.format == OpenAPIFormat.DATE:
+                value.pattern = DATE_PATTERN
+            elif value.format == OpenAPIFormat.DATE_TIME:
+                value.pattern = DATE_TIME_PATTERN
+        elif value.type == OpenAPIType.ARRAY and isinstance(value.items, Schema):
+            _tighten(value.items)

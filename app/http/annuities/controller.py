@@ -41,7 +41,7 @@ class AnnuityController(Controller):
     )
     async def fund_escrow(
         self, request: Request[Actor, Any, Any], ctx: AppContext, loan_id: int, data: EscrowIn
-    ) -> Response[bytes]:
+    ) -> Response[EscrowOut]:
         amount_fen = parse_yuan(data.amount, "amount")
         is_clearing = "clearing" in request.user.roles
 
@@ -82,7 +82,7 @@ class AnnuityController(Controller):
     )
     async def pay(
         self, request: Request[Actor, Any, Any], ctx: AppContext, loan_id: int, annuity_id: int, data: PayIn
-    ) -> Response[bytes]:
+    ) -> Response[PaymentOut]:
         policy = ctx.annuity_policy
 
         async def work(unit: UnitOfWork) -> PaymentOut:

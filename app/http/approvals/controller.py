@@ -117,7 +117,7 @@ class ApprovalController(Controller):
     )
     async def approve(
         self, request: Request[Actor, Any, Any], ctx: AppContext, approval_id: int
-    ) -> Response[bytes]:
+    ) -> Response[ApprovalOut]:
         return await self._decide(request, ctx, approval_id, approve=True, reason=None)
 
     @post(
@@ -128,7 +128,7 @@ class ApprovalController(Controller):
     )
     async def reject(
         self, request: Request[Actor, Any, Any], ctx: AppContext, approval_id: int, data: RejectIn
-    ) -> Response[bytes]:
+    ) -> Response[ApprovalOut]:
         return await self._decide(request, ctx, approval_id, approve=False, reason=data.reason)
 
     async def _decide(
@@ -139,7 +139,7 @@ class ApprovalController(Controller):
         *,
         approve: bool,
         reason: str | None,
-    ) -> Response[bytes]:
+    ) -> Response[ApprovalOut]:
         async def work(unit: UnitOfWork) -> ApprovalOut:
             approval = await approvals.decide(
                 unit, approval_id, request.user.id, approve=approve, reason=reason

@@ -78,7 +78,7 @@ class AuctionController(Controller):
     @post("/", guards=[requires("bank", "admin")], summary="Put a lot up for auction")
     async def create(
         self, request: Request[Actor, Any, Any], ctx: AppContext, data: AuctionCreate
-    ) -> Response[bytes]:
+    ) -> Response[AuctionOut]:
         spec = _spec(data)
 
         async def work(unit: UnitOfWork) -> AuctionOut:
@@ -134,7 +134,7 @@ class AuctionController(Controller):
     )
     async def register(
         self, request: Request[Actor, Any, Any], ctx: AppContext, auction_id: int
-    ) -> Response[bytes]:
+    ) -> Response[RegistrationOut]:
         async def work(unit: UnitOfWork) -> RegistrationOut:
             return RegistrationOut.of(await register(unit, auction_id, request.user.id, ctx.auction_policy))
 
@@ -143,7 +143,7 @@ class AuctionController(Controller):
     @post("/{auction_id:int}/bids", summary="Bid (with an optional proxy maximum); bidder role")
     async def bid(
         self, request: Request[Actor, Any, Any], ctx: AppContext, auction_id: int, data: BidIn
-    ) -> Response[bytes]:
+    ) -> Response[BidOut]:
         ensure_roles(request.user, BIDDER)  # not a guard: see ensure_roles
         amount_fen = parse_yuan(data.amount, "amount")
         max_amount_fen = _optional_yuan(data.max_amount, "max_amount")
@@ -227,7 +227,7 @@ class AuctionController(Controller):
     @post("/{auction_id:int}/payments", summary="The winner pays the balance from available funds")
     async def payment(
         self, request: Request[Actor, Any, Any], ctx: AppContext, auction_id: int, data: PaymentIn
-    ) -> Response[bytes]:
+    ) -> Response[PaymentOut]:
         async def work(unit: UnitOfWork) -> PaymentOut:
             paid = await pay(unit, auction_id, request.user.id, ctx.auction_policy)
             return PaymentOut(
@@ -249,7 +249,7 @@ class AuctionController(Controller):
     )
     async def cancel(
         self, request: Request[Actor, Any, Any], ctx: AppContext, auction_id: int, data: CancelIn
-    ) -> Response[bytes]:
+    ) -> Response[AuctionOut]:
         async def work(unit: UnitOfWork) -> AuctionOut:
             auction = await cancel_auction(
                 unit,

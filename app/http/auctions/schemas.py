@@ -5,10 +5,10 @@ from typing import Annotated
 
 import msgspec
 
-from app.http.input_bounds import Id, Yuan, YuanOrZero, check_datetime, multi_line_text, text
+from app.http.input_bounds import Id, Yuan, YuanOrZero, check_datetime, multi_line_text, one_of_values, text
 from auction.bidding.lot import BidResult
 from auction.models import Bid, Registration
-from auction.policy import SEALED_KINDS
+from auction.policy import SEALED_KINDS, AuctionKind
 from transfer.kernel.errors import DomainError
 from transfer.kernel.money import format_fen
 
@@ -24,7 +24,7 @@ class LotIn(msgspec.Struct, forbid_unknown_fields=True):
 
 class AuctionCreate(msgspec.Struct, forbid_unknown_fields=True):
     lot: LotIn
-    kind: Annotated[str, text(64)]
+    kind: Annotated[str, one_of_values(AuctionKind, max_length=64)]
     start_price: Yuan
     increment: Yuan
     deposit: YuanOrZero

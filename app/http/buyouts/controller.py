@@ -39,7 +39,7 @@ class BuyoutOfferController(Controller):
     )
     async def make(
         self, request: Request[Actor, Any, Any], ctx: AppContext, case_id: int, data: OfferIn
-    ) -> Response[bytes]:
+    ) -> Response[OfferOut]:
         spec = data.to_spec()
         policy = ctx.operation_policy
 
@@ -74,7 +74,7 @@ class BuyoutOfferController(Controller):
     )
     async def withdraw(
         self, request: Request[Actor, Any, Any], ctx: AppContext, offer_id: int
-    ) -> Response[bytes]:
+    ) -> Response[OfferOut]:
         async def work(unit: UnitOfWork) -> OfferOut:
             return OfferOut.of(await offers.withdraw_offer(unit, offer_id, request.user.id))
 
@@ -88,7 +88,7 @@ class BuyoutOfferController(Controller):
     )
     async def accept(
         self, request: Request[Actor, Any, Any], ctx: AppContext, offer_id: int
-    ) -> Response[bytes]:
+    ) -> Response[DisposalOut]:
         policy = ctx.disposal_policy
 
         async def work(unit: UnitOfWork) -> DisposalOut:
@@ -105,7 +105,7 @@ class CommitmentController(Controller):
     @post("/", guards=[requires("agency")], summary="Agency: a standing commitment (the budget is held)")
     async def create(
         self, request: Request[Actor, Any, Any], ctx: AppContext, data: CommitmentIn
-    ) -> Response[bytes]:
+    ) -> Response[CommitmentOut]:
         spec = data.to_spec()
         policy = ctx.operation_policy
 
@@ -136,7 +136,7 @@ class CommitmentController(Controller):
     )
     async def withdraw(
         self, request: Request[Actor, Any, Any], ctx: AppContext, commitment_id: int
-    ) -> Response[bytes]:
+    ) -> Response[CommitmentOut]:
         async def work(unit: UnitOfWork) -> CommitmentOut:
             return CommitmentOut.of(
                 await commitments.withdraw_commitment(unit, commitment_id, request.user.id)

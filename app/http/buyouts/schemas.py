@@ -6,10 +6,11 @@ from datetime import datetime
 from typing import Annotated
 
 import msgspec
+from litestar.openapi.spec import OpenAPIType, Schema
 
 from app.http.auctions.schemas import require_aware
 from app.http.input_bounds import Id, Yuan
-from auction.operation.commitments import CommitmentSpec, earn_out_of, kinds_of
+from auction.operation.commitments import COLLATERAL_KINDS, CommitmentSpec, earn_out_of, kinds_of
 from auction.operation.models import BuyoutCommitment, BuyoutOffer
 from auction.operation.offers import OfferSpec
 from auction.operation.pools import EarnOutTerms
@@ -103,8 +104,16 @@ class OfferPage(msgspec.Struct):
 
 class CommitmentIn(msgspec.Struct, forbid_unknown_fields=True):
     pool_id: Id
+    # The generator does not read an item's own Meta, so the list states its items' values.
     kinds: Annotated[
-        list[Annotated[str, msgspec.Meta(max_length=40)]], msgspec.Meta(min_length=1, max_length=20)
+        list[Annotated[str, msgspec.Meta(max_length=40)]],
+        msgspec.Meta(
+            min_length=1,
+            max_length=20,
+            extra_json_schema={
+                "extra": {"items": Schema(type=OpenAPIType.STRING, enum=sorted(COLLATERAL_KINDS))}
+            },
+        ),
     ]
     price_bps_of_appraisal: Bps
     max_price_per_case: Yuan

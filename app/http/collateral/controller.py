@@ -11,8 +11,9 @@ from litestar.params import Parameter
 
 from app.context import AppContext
 from app.http.auth import Actor
-from app.http.input_bounds import one_of
+from app.http.input_bounds import NOT_BLANK_PATTERN, one_of
 from transfer.annuities.collateral_status import CollateralStatus, collateral_status
+from transfer.registry.loans import MAX_REGISTRY_NUMBER_LENGTH
 from transfer.rules.collateral import ALL_KINDS
 
 
@@ -65,7 +66,15 @@ class CollateralStatusController(Controller):
         request: Request[Actor, Any, Any],
         ctx: AppContext,
         kind: Annotated[str, Parameter(query="kind", max_length=64, schema_extra=one_of(sorted(ALL_KINDS)))],
-        registry_number: Annotated[str, Parameter(query="registry_number", max_length=200)],
+        registry_number: Annotated[
+            str,
+            Parameter(
+                query="registry_number",
+                max_length=200,
+                # The service's own limit, after it drops whitespace (the document cannot count so).
+                schema_extra={"maxLength": MAX_REGISTRY_NUMBER_LENGTH, "pattern": NOT_BLANK_PATTERN},
+            ),
+        ],
     ) -> CollateralStatusOut:
         async with ctx.database.read() as session:
             return CollateralStatusOut.of(await collateral_status(session, kind, registry_number))

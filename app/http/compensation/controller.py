@@ -72,7 +72,7 @@ class CompensationFundController(Controller):
     @post("/", guards=[requires("admin")], summary="Admin: a risk-compensation fund with its own account")
     async def create(
         self, request: Request[Actor, Any, Any], ctx: AppContext, data: FundIn
-    ) -> Response[bytes]:
+    ) -> Response[FundOut]:
         spec = data.to_spec()
 
         async def work(unit: UnitOfWork) -> FundOut:
@@ -110,7 +110,7 @@ class CompensationFundController(Controller):
     @post("/{fund_id:int}/funds", guards=[requires("clearing")], summary="Clearing: money paid into a fund")
     async def fund(
         self, request: Request[Actor, Any, Any], ctx: AppContext, fund_id: int, data: FundsMovement
-    ) -> Response[bytes]:
+    ) -> Response[FundedOut]:
         amount_fen = parse_yuan(data.amount, "amount")
 
         async def work(unit: UnitOfWork) -> FundedOut:
@@ -161,7 +161,7 @@ class LoanCompensationController(Controller):
     )
     async def enrol(
         self, request: Request[Actor, Any, Any], ctx: AppContext, loan_id: int, data: EnrolIn
-    ) -> Response[bytes]:
+    ) -> Response[EnrolmentOut]:
         async def work(unit: UnitOfWork) -> EnrolmentOut:
             return EnrolmentOut.of(await enrolment.enrol(unit, loan_id, request.user.id, data.fund_id))
 

@@ -45,7 +45,7 @@ class DefaultController(Controller):
     )
     async def declare(
         self, request: Request[Actor, Any, Any], ctx: AppContext, loan_id: int, data: DefaultIn
-    ) -> Response[bytes]:
+    ) -> Response[DisposalOut]:
         spec = data.to_spec()
         auto_advance = ctx.settings.disposal_auto_advance
         policy = ctx.disposal_policy
@@ -97,7 +97,7 @@ class DisposalController(Controller):
     @post("/{case_id:int}/costs", guards=[requires("bank")], summary="Creditor: a realization cost borne")
     async def add_cost(
         self, request: Request[Actor, Any, Any], ctx: AppContext, case_id: int, data: CostIn
-    ) -> Response[bytes]:
+    ) -> Response[DisposalOut]:
         amount_fen = parse_yuan(data.amount, "amount")
 
         async def work(unit: UnitOfWork) -> DisposalOut:
@@ -111,7 +111,7 @@ class DisposalController(Controller):
     )
     async def create_round(
         self, request: Request[Actor, Any, Any], ctx: AppContext, case_id: int, data: RoundIn
-    ) -> Response[bytes]:
+    ) -> Response[DisposalOut]:
         spec = data.to_spec()
         policy = ctx.disposal_policy
 
@@ -129,7 +129,7 @@ class DisposalController(Controller):
     )
     async def take_in_payment(
         self, request: Request[Actor, Any, Any], ctx: AppContext, case_id: int, data: TakeInPaymentIn
-    ) -> Response[bytes]:
+    ) -> Response[DisposalOut]:
         policy = ctx.disposal_policy
 
         async def work(unit: UnitOfWork) -> DisposalOut:
@@ -148,7 +148,7 @@ class DisposalController(Controller):
     )
     async def surplus_payout(
         self, request: Request[Actor, Any, Any], ctx: AppContext, case_id: int, data: SurplusPayoutIn
-    ) -> Response[bytes]:
+    ) -> Response[DisposalOut]:
         async def work(unit: UnitOfWork) -> DisposalOut:
             case = await cases.lock_case(unit, case_id)
             await proceeds.pay_out_surplus(

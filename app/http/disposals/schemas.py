@@ -25,7 +25,7 @@ def _money(value: int | None) -> str | None:
 
 
 class DefaultIn(msgspec.Struct, forbid_unknown_fields=True):
-    reason: Annotated[str, multi_line_text(MAX_REASON_LENGTH + 20, min_length=1)]
+    reason: Annotated[str, multi_line_text(MAX_REASON_LENGTH, min_length=1, stripped=True)]
     accrued_interest: YuanOrZero
     penalty_interest: YuanOrZero | None = None
     realization_costs: YuanOrZero | None = None
@@ -49,7 +49,7 @@ class DefaultIn(msgspec.Struct, forbid_unknown_fields=True):
 
 class CostIn(msgspec.Struct, forbid_unknown_fields=True):
     amount: Yuan
-    description: Annotated[str, text(MAX_DESCRIPTION_LENGTH + 20, min_length=1)]
+    description: Annotated[str, text(MAX_DESCRIPTION_LENGTH, min_length=1, stripped=True)]
 
 
 class RoundIn(msgspec.Struct, forbid_unknown_fields=True):

@@ -39,7 +39,7 @@ class LicenseController(Controller):
     )
     async def grant(
         self, request: Request[Actor, Any, Any], ctx: AppContext, pool_id: int, data: LicenseIn
-    ) -> Response[bytes]:
+    ) -> Response[LicenseOut]:
         spec = data.to_spec()
 
         async def work(unit: UnitOfWork) -> LicenseOut:
@@ -65,7 +65,7 @@ class LicenseController(Controller):
     )
     async def take(
         self, request: Request[Actor, Any, Any], ctx: AppContext, license_id: int, data: TakeIn
-    ) -> Response[bytes]:
+    ) -> Response[LicenseOut]:
         licensee = data.to_licensee()
 
         async def work(unit: UnitOfWork) -> LicenseOut:
@@ -80,7 +80,7 @@ class LicenseController(Controller):
     )
     async def consent(
         self, request: Request[Actor, Any, Any], ctx: AppContext, loan_id: int, cid: int, data: ConsentIn
-    ) -> Response[bytes]:
+    ) -> Response[ConsentOut]:
         spec = data.to_spec()
 
         async def work(unit: UnitOfWork) -> ConsentOut:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import msgspec
 
-from app.http.input_bounds import Id, YuanOrZero, check_date, text
+from app.http.input_bounds import Id, YuanOrZero, check_date, one_of_values, text
 from auction.operation.consents import ConsentSpec
 from auction.operation.licences import (
     MAX_FIELD_LENGTH,
@@ -17,14 +17,15 @@ from auction.operation.licences import (
     Licensee,
 )
 from auction.operation.models import LicenseConsent, PoolLicense
+from auction.operation.rules.licence_overlap import LicenceKind
 from transfer.kernel.money import format_fen, parse_yuan
 from transfer.models.loans import CollateralItem
 
-Name = Annotated[str, text(MAX_NAME_LENGTH + 20, min_length=1)]
+Name = Annotated[str, text(MAX_NAME_LENGTH, min_length=1, stripped=True)]
 CreditCode = Annotated[str, text(40, min_length=1)]
-Territory = Annotated[str, text(MAX_TERRITORY_LENGTH + 20, min_length=1)]
-FieldOfUse = Annotated[str, text(MAX_FIELD_LENGTH + 20, min_length=1)]
-Kind = Annotated[str, msgspec.Meta(max_length=20)]
+Territory = Annotated[str, text(MAX_TERRITORY_LENGTH, min_length=1, stripped=True)]
+FieldOfUse = Annotated[str, text(MAX_FIELD_LENGTH, min_length=1, stripped=True)]
+Kind = Annotated[str, one_of_values(LicenceKind, max_length=20)]
 
 
 def _licensee(name: str | None, credit_code: str | None) -> Licensee | None:

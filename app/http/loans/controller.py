@@ -28,7 +28,7 @@ class LoanController(Controller):
     )
     async def register(
         self, request: Request[Actor, Any, Any], ctx: AppContext, data: LoanCreate
-    ) -> Response[bytes]:
+    ) -> Response[LoanOut]:
         spec = data.to_spec()  # money to fen before the transaction: a bad amount is a 422 at once
         calendar, policy = ctx.calendar, ctx.annuity_policy
 
@@ -54,7 +54,7 @@ class LoanController(Controller):
         loan_id: int,
         collateral_id: int,
         data: PatentFactsIn,
-    ) -> Response[bytes]:
+    ) -> Response[LoanOut]:
         given = data.to_facts()
         if given.empty:
             raise DomainError("nothing_to_change", "give filed_on, granted_on or fee_reduction_bps")

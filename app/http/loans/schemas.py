@@ -11,7 +11,7 @@ from typing import Annotated
 
 import msgspec
 
-from app.http.input_bounds import Id, Yuan, YuanOrZero, check_date, text
+from app.http.input_bounds import Id, Yuan, YuanOrZero, check_date, one_of_values, text
 from transfer.kernel.money import format_fen, parse_yuan
 from transfer.models.loans import CollateralItem
 from transfer.registry.loans import (
@@ -26,28 +26,29 @@ from transfer.registry.loans import (
     LoanSpec,
     LoanView,
 )
+from transfer.registry.loans import STATUSES as LOAN_STATUSES
 from transfer.registry.patent_facts import PatentFacts
-from transfer.rules.collateral import is_ip_kind
+from transfer.rules.collateral import ALL_KINDS, is_ip_kind
 
 # Basis points of the fee reduction; which values the rule knows is the service's check.
 ReductionBps = Annotated[int, msgspec.Meta(ge=0, le=10_000)]
 
-# Room for surrounding whitespace, which the service strips before applying its own limits.
-_SLACK = 20
-
 
 def _text(max_length: int) -> msgspec.Meta:
-    return text(max_length + _SLACK)
+    """Required text the service strips (an empty one is refused as `empty_field`)."""
+    return text(max_length, min_length=1, stripped=True)
 
 
 class CollateralIn(msgspec.Struct, forbid_unknown_fields=True):
-    kind: Annotated[str, text(64)]
+    kind: Annotated[str, one_of_values(sorted(ALL_KINDS), max_length=64)]
     registry_number: Annotated[str, _text(MAX_REGISTRY_NUMBER_LENGTH)]
     title: Annotated[str, _text(MAX_TITLE_LENGTH)]
     right_holder: Annotated[str, _text(MAX_RIGHT_HOLDER_LENGTH)]
     appraisal: Yuan
     appraised_on: date
-    pledge_registration_no: Annotated[str, _text(MAX_PLEDGE_REGISTRATION_NO_LENGTH)] | None = None
+    pledge_registration_no: Annotated[str, text(MAX_PLEDGE_REGISTRATION_NO_LENGTH, stripped=True)] | None = (
+        None
+    )
     expires_on: date | None = None
     # Patents only: required for a patent, refused for anything else (transfer.registry.patent_facts).
     filed_on: date | None = None
@@ -101,7 +102,7 @@ class LoanCreate(msgspec.Struct, forbid_unknown_fields=True):
     rate_bps: Annotated[int, msgspec.Meta(ge=0, le=MAX_RATE_BPS)]
     originated_on: date
     matures_on: date
-    status: Annotated[str, text(64)]
+    status: Annotated[str, one_of_values(LOAN_STATUSES, max_length=64)]
     collateral: Annotated[list[CollateralIn], msgspec.Meta(max_length=MAX_COLLATERAL_ITEMS)]
     servicer_id: Id | None = None
 

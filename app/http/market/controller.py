@@ -55,7 +55,7 @@ class ListingController(Controller):
     @post("/", summary="List a whole loan or an income-right share (negotiated, auction, subscription)")
     async def create(
         self, request: Request[Actor, Any, Any], ctx: AppContext, data: ListingCreate
-    ) -> Response[bytes]:
+    ) -> Response[ListingOut]:
         spec = listings.ListingSpec(
             loan_id=data.loan_id,
             kind=data.kind,
@@ -116,7 +116,7 @@ class ListingController(Controller):
     @post("/{listing_id:int}/offers", summary="Offer on a negotiated listing, or subscribe to a book")
     async def offer(
         self, request: Request[Actor, Any, Any], ctx: AppContext, listing_id: int, data: OfferCreate
-    ) -> Response[bytes]:
+    ) -> Response[OfferOut]:
         price_fen = None if data.price is None else parse_yuan(data.price, "price")
 
         async def work(unit: UnitOfWork) -> OfferOut:
@@ -132,7 +132,7 @@ class ListingController(Controller):
     )
     async def close(
         self, request: Request[Actor, Any, Any], ctx: AppContext, listing_id: int
-    ) -> Response[bytes]:
+    ) -> Response[TradeList]:
         async def work(unit: UnitOfWork) -> TradeList:
             trades = await listings.close_subscription(
                 unit, listing_id, ctx.market_policy, seller_id=request.user.id
@@ -149,7 +149,7 @@ class OfferController(Controller):
     @post("/{offer_id:int}/accept", summary="The seller accepts an offer: a trade")
     async def accept(
         self, request: Request[Actor, Any, Any], ctx: AppContext, offer_id: int
-    ) -> Response[bytes]:
+    ) -> Response[TradeOut]:
         async def work(unit: UnitOfWork) -> TradeOut:
             trade = await listings.accept_offer(unit, offer_id, request.user.id, ctx.market_policy)
             return TradeOut.of(trade, await fee_lines_of(unit.session, trade.id))
@@ -204,7 +204,7 @@ class TradeController(Controller):
     )
     async def settle(
         self, request: Request[Actor, Any, Any], ctx: AppContext, trade_id: int
-    ) -> Response[bytes]:
+    ) -> Response[TradeOut]:
         async def work(unit: UnitOfWork) -> TradeOut:
             trade = await settle_trade(unit, trade_id)
             return TradeOut.of(trade, await fee_lines_of(unit.session, trade.id))

@@ -5,8 +5,10 @@ from typing import Annotated
 
 import msgspec
 
-from app.http.input_bounds import Id, Yuan, text
+from app.http.input_bounds import Id, Yuan, one_of_values
 from transfer.kernel.money import format_fen
+from transfer.market.listings import KINDS as LISTING_KINDS
+from transfer.market.listings import MODES as LISTING_MODES
 from transfer.models.market import FeeLine, Listing, Offer, Trade
 
 SharePpm = Annotated[int, msgspec.Meta(ge=1, le=1_000_000)]
@@ -14,8 +16,8 @@ SharePpm = Annotated[int, msgspec.Meta(ge=1, le=1_000_000)]
 
 class ListingCreate(msgspec.Struct, forbid_unknown_fields=True):
     loan_id: Id
-    kind: Annotated[str, text(64)]
-    mode: Annotated[str, text(64)]
+    kind: Annotated[str, one_of_values(LISTING_KINDS, max_length=64)]
+    mode: Annotated[str, one_of_values(LISTING_MODES, max_length=64)]
     asking_price: Yuan
     share_ppm: SharePpm | None = None
     min_unit_ppm: SharePpm | None = None

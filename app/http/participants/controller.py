@@ -36,7 +36,7 @@ class ParticipantController(Controller):
     @post("/", guards=[requires("admin")], summary="Create a participant; the API key is shown once")
     async def create(
         self, request: Request[Actor, Any, Any], ctx: AppContext, data: ParticipantCreate
-    ) -> Response[bytes]:
+    ) -> Response[ParticipantCreated]:
         async def work(unit: UnitOfWork) -> ParticipantCreated:
             created = await participants.create_participant(
                 unit,
@@ -86,7 +86,7 @@ class ParticipantController(Controller):
     @post("/{participant_id:int}/funds", guards=[requires("clearing")], summary="Record funds received")
     async def record_funds(
         self, request: Request[Actor, Any, Any], ctx: AppContext, participant_id: int, data: FundsMovement
-    ) -> Response[bytes]:
+    ) -> Response[FundsRecorded]:
         amount_fen = parse_yuan(data.amount, "amount")
 
         async def work(unit: UnitOfWork) -> FundsRecorded:
@@ -102,7 +102,7 @@ class ParticipantController(Controller):
     )
     async def withdraw(
         self, request: Request[Actor, Any, Any], ctx: AppContext, participant_id: int, data: FundsMovement
-    ) -> Response[bytes]:
+    ) -> Response[FundsRecorded]:
         amount_fen = parse_yuan(data.amount, "amount")
 
         async def work(unit: UnitOfWork) -> FundsRecorded:

@@ -36,7 +36,7 @@ class PoolController(Controller):
     @post("/", guards=[requires("agency")], summary="Agency: a new operation pool")
     async def create(
         self, request: Request[Actor, Any, Any], ctx: AppContext, data: PoolIn
-    ) -> Response[bytes]:
+    ) -> Response[PoolSummary]:
         async def work(unit: UnitOfWork) -> PoolSummary:
             return PoolSummary.of(await pools.create_pool(unit, request.user.id, data.name, data.description))
 
@@ -83,7 +83,7 @@ class PoolController(Controller):
     )
     async def book_revenue(
         self, request: Request[Actor, Any, Any], ctx: AppContext, pool_id: int, data: RevenueIn
-    ) -> Response[bytes]:
+    ) -> Response[RevenueOut]:
         spec = data.to_spec()
 
         async def work(unit: UnitOfWork) -> RevenueOut:

@@ -17,8 +17,8 @@ from transfer.kernel.money import format_fen, parse_yuan
 
 
 class PoolIn(msgspec.Struct, forbid_unknown_fields=True):
-    name: Annotated[str, text(MAX_NAME_LENGTH + 20, min_length=1)]
-    description: Annotated[str, multi_line_text(MAX_DESCRIPTION_LENGTH + 20)] | None = None
+    name: Annotated[str, text(MAX_NAME_LENGTH, min_length=1, stripped=True)]
+    description: Annotated[str, multi_line_text(MAX_DESCRIPTION_LENGTH, stripped=True)] | None = None
 
 
 class EarnOutOut(msgspec.Struct):
@@ -115,7 +115,7 @@ class PoolPage(msgspec.Struct):
 class RevenueIn(msgspec.Struct, forbid_unknown_fields=True):
     amount: Yuan
     received_on: date
-    reference: Annotated[str, text(MAX_REFERENCE_LENGTH + 20, min_length=1)]
+    reference: Annotated[str, text(MAX_REFERENCE_LENGTH, min_length=1, stripped=True)]
     license_id: Id | None = None
 
     def to_spec(self) -> RevenueSpec:

@@ -53,7 +53,7 @@ class ServicingController(Controller):
     @post("/{loan_id:int}/repayments", summary="Servicer: a repayment, distributed to holders to the fen")
     async def repay(
         self, request: Request[Actor, Any, Any], ctx: AppContext, loan_id: int, data: RepaymentIn
-    ) -> Response[bytes]:
+    ) -> Response[RepaymentOut]:
         principal_fen = parse_yuan(data.principal, "principal", allow_zero=True)
         interest_fen = parse_yuan(data.interest, "interest", allow_zero=True)
         check_date(data.received_on, "received_on")

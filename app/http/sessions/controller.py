@@ -80,7 +80,7 @@ class SessionController(Controller):
     )
     async def create(
         self, request: Request[Actor, Any, Any], ctx: AppContext, data: SessionIn
-    ) -> Response[bytes]:
+    ) -> Response[SessionOut]:
         spec = data.to_spec()
         policy = ctx.disposal_policy
         stagger_s = ctx.settings.session_stagger_s
@@ -124,7 +124,7 @@ class SessionController(Controller):
     )
     async def register(
         self, request: Request[Actor, Any, Any], ctx: AppContext, session_id: int, data: SessionRegistrationIn
-    ) -> Response[bytes]:
+    ) -> Response[SessionRegistrationOut]:
         policy = ctx.disposal_policy
 
         async def work(unit: UnitOfWork) -> SessionRegistrationOut:

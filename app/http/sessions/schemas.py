@@ -21,7 +21,7 @@ class LotIn(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class SessionIn(msgspec.Struct, forbid_unknown_fields=True):
-    title: Annotated[str, text(MAX_TITLE_LENGTH + 20, min_length=1)]
+    title: Annotated[str, text(MAX_TITLE_LENGTH, min_length=1, stripped=True)]
     starts_at: datetime
     first_lot_ends_at: datetime
     lots: Annotated[list[LotIn], msgspec.Meta(min_length=1, max_length=MAX_LOTS)]
