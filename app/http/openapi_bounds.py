@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import msgspec
+import msgspec.inspect
 from litestar._openapi.schema_generation import SchemaCreator
 from litestar._openapi.schema_generation.plugins.struct import StructSchemaPlugin
 from litestar.openapi.spec import Operation, Parameter, Schema
@@ -87,26 +89,45 @@ class ClosedStructSchemaPlugin(StructSchemaPlugin):
     def to_openapi_schema(self, field_definition: FieldDefinition, schema_creator: SchemaCreator) -> Schema:
         schema = super().to_openapi_schema(field_definition, schema_creator)
         schema.additional_properties = False
-        for prop in (schema.properties or {}).values():
+        info = msgspec.inspect.type_info(field_definition.type_)
+        assert isinstance(info, msgspec.inspect.StructType)
+        for field in info.fields:
+            prop = (schema.properties or {}).get(field.encode_name)
             if isinstance(prop, Schema):
-                _tighten(prop)
+                _exact(prop, field.type)
         return schema
 
 
-def _tighten(schema: Schema) -> None:
-    """A body field's schema, as the service bounds it: 64-bit integers stated exactly (the
-    generator writes them as floats, and 2^63 - 1 as a float rounds up past the bound), and dates
-    in the calendar's range."""
-    for value in _value_schemas(schema):
-        if value.type == OpenAPIType.INTEGER:
-            if isinstance(value.maximum, float) and value.maximum >= MAX_ID:
-                value.maximum = MAX_ID
-            if isinstance(value.minimum, float) and value.minimum.is_integer():
-                value.minimum = int(value.minimum)
-        elif value.type == OpenAPIType.STRING and value.pattern is None:
-            if value.format == OpenAPIFormat.DATE:
-                value.pattern = DATE_PATTERN
-            elif value.format == OpenAPIFormat.DATE_TIME:
-                value.pattern = DATE_TIME_PATTERN
-        elif value.type == OpenAPIType.ARRAY and isinstance(value.items, Schema):
-            _tighten(value.items)
+def _exact(schema: Schema, info: msgspec.inspect.Type) -> None:
+    """Write a body field's msgspec constraints into its schema where the generator left them out
+    (an optional field's, a list item's) or wrote them inexactly (64-bit bounds as floats: 2^63 - 1
+    rounds up past the bound). A value the document already states is kept: a stripped text's
+    documented limit is the service's, tighter than the decoder's."""
+    if isinstance(info, msgspec.inspect.Metadata):
+        info = info.type
+    if isinstance(info, msgspec.inspect.UnionType):
+        present = [t for t in info.types if not isinstance(t, msgspec.inspect.NoneType)]
+        for value in _value_schemas(schema):
+            for member in present:
+                _exact(value, member)
+        return
+    if isinstance(info, msgspec.inspect.IntType) and schema.type == OpenAPIType.INTEGER:
+        low = info.ge if info.ge is not None else None if info.gt is None else info.gt + 1
+        high = info.le if info.le is not None else None if info.lt is None else info.lt - 1
+        if low is not None and (schema.minimum is None or isinstance(schema.minimum, float)):
+            schema.minimum = low
+        if high is not None and (schema.maximum is None or isinstance(schema.maximum, float)):
+            schema.maximum = high
+    elif isinstance(info, msgspec.inspect.StrType) and schema.type == OpenAPIType.STRING:
+        schema.min_length = info.min_length if schema.min_length is None else schema.min_length
+        schema.max_length = info.max_length if schema.max_length is None else schema.max_length
+        schema.pattern = info.pattern if schema.pattern is None else schema.pattern
+    elif isinstance(info, msgspec.inspect.DateType | msgspec.inspect.DateTimeType):
+        if schema.type == OpenAPIType.STRING and schema.pattern is None:
+            date_only = isinstance(info, msgspec.inspect.DateType)
+            schema.pattern = DATE_PATTERN if date_only else DATE_TIME_PATTERN
+    elif isinstance(info, msgspec.inspect.ListType) and schema.type == OpenAPIType.ARRAY:
+        schema.min_items = info.min_length if schema.min_items is None else schema.min_items
+        schema.max_items = info.max_length if schema.max_items is None else schema.max_items
+        if isinstance(schema.items, Schema):
+            _exact(schema.items, info.item_type)

@@ -33,9 +33,9 @@ class AuctionCreate(msgspec.Struct, forbid_unknown_fields=True):
     reserve_price: Yuan | None = None
     extension_window_s: Seconds | None = None
     extension_s: Seconds | None = None
-    decrement: str | None = None
+    decrement: Yuan | None = None
     step_s: Annotated[int, msgspec.Meta(ge=1, le=86_400)] | None = None
-    floor_price: str | None = None
+    floor_price: Yuan | None = None
     rerun_of: Id | None = None
 
 

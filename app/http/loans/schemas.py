@@ -28,10 +28,15 @@ from transfer.registry.loans import (
 )
 from transfer.registry.loans import STATUSES as LOAN_STATUSES
 from transfer.registry.patent_facts import PatentFacts
+from transfer.rules.annuity_fees import FEE_REDUCTION_BPS
 from transfer.rules.collateral import ALL_KINDS, is_ip_kind
 
-# Basis points of the fee reduction; which values the rule knows is the service's check.
-ReductionBps = Annotated[int, msgspec.Meta(ge=0, le=10_000)]
+# Basis points of the fee reduction; the values the rule knows (or null: none given), stated in the
+# document, checked by the service.
+ReductionBps = Annotated[
+    int,
+    msgspec.Meta(ge=0, le=10_000, extra_json_schema={"extra": {"enum": [*sorted(FEE_REDUCTION_BPS), None]}}),
+]
 
 
 def _text(max_length: int) -> msgspec.Meta:
