@@ -30,6 +30,19 @@ RULES_BEYOND_SCHEMA = {
     "auction_terms_required": "a field required by another field's value (an auction listing's terms)",
     "nothing_to_change": "a change that names no field (all of them are optional)",
     "start_price_below_minimum": "a start price against the case's appraisal and earlier rounds",
+    "starts_too_far_ahead": "a time relative to the server's clock (IPX_AUCTION_MAX_LEAD_S)",
+    "ends_too_far_ahead": "a time relative to the server's clock (IPX_AUCTION_MAX_LEAD_S)",
+    "subscription_only_income_right": "one field's value allowed only with another's (an income right by subscription)",
+    "outstanding_exceeds_principal": "one amount of the body against another",
+    "case_repeated": "one item of a list against the others (a case in two lots)",
+    "deposit_out_of_range": "a deposit against the lot's start price (a share of it)",
+    "share_out_of_range": "a share against what the seller holds",
+    "licensee_not_allowed": "a field allowed only with another's value (a licensee for a licence kind)",
+    "licensee_required": "a field required by another field's value (a licence kind)",
+    "valid_until_past": "a time relative to the server's clock",
+    "date_in_future": "a date relative to the server's clock (a filing or grant date after today)",
+    "valid_until_too_far": "a time relative to the server's clock (IPX_BUYOUT_MAX_VALIDITY_S)",
+    "filed_on_required": "a field required by another field's value (a patent's filing date)",
 }
 # As schemathesis's positive_data_acceptance: answers that say nothing about the data.
 ACCEPTED = {401, 403, 404, 409, 429}

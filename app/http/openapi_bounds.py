@@ -16,10 +16,11 @@ import msgspec
 import msgspec.inspect
 from litestar._openapi.schema_generation import SchemaCreator
 from litestar._openapi.schema_generation.plugins.struct import StructSchemaPlugin
-from litestar.openapi.spec import Operation, Parameter, Schema
+from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, Operation, Parameter, Schema
 from litestar.openapi.spec.enums import OpenAPIFormat, OpenAPIType
 from litestar.typing import FieldDefinition
 
+from app.http.csv_stream import CSV_MEDIA_TYPE
 from app.http.input_bounds import (
     EARLIEST_DATE,
     LATEST_DATE,
@@ -74,6 +75,16 @@ class BoundedOperation(Operation):
         for parameter in self.parameters or ():
             if isinstance(parameter, Parameter):
                 _bound(parameter)
+                if parameter.name == "format" and parameter.param_in == "query":
+                    self._also_csv()
+
+    def _also_csv(self) -> None:
+        """A report with `?format=csv` answers its table as CSV (app/http/csv_stream.py) besides JSON."""
+        for status, response in (self.responses or {}).items():
+            if status.startswith("2") and isinstance(response, OpenAPIResponse) and response.content:
+                response.content.setdefault(
+                    CSV_MEDIA_TYPE, OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING))
+                )
 
 
 class ClosedStructSchemaPlugin(StructSchemaPlugin):

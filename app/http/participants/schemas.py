@@ -3,16 +3,26 @@ from __future__ import annotations
 from typing import Annotated
 
 import msgspec
+from litestar.openapi.spec import OpenAPIType, Schema
 
 from app.http.input_bounds import text
 from transfer.kernel.money import format_fen
 from transfer.ledger import Balances
 from transfer.models import Participant
+from transfer.registry.participants import ROLES
 
 
 class ParticipantCreate(msgspec.Struct, forbid_unknown_fields=True):
     name: Annotated[str, text(200, min_length=1)]
-    roles: Annotated[list[Annotated[str, text(32)]], msgspec.Meta(min_length=1, max_length=5)]
+    # The generator does not read an item's own Meta, so the list states its items' values.
+    roles: Annotated[
+        list[Annotated[str, text(32)]],
+        msgspec.Meta(
+            min_length=1,
+            max_length=5,
+            extra_json_schema={"extra": {"items": Schema(type=OpenAPIType.STRING, enum=list(ROLES))}},
+        ),
+    ]
     credit_code: Annotated[str, text(18, min_length=18)] | None = None
     qualified_investor: bool = False
 
