@@ -15,7 +15,7 @@ from app.context import AppContext
 from app.http.auth import Actor, requires
 from app.http.input_bounds import Offset, multi_line_text
 from app.http.mutation import run_mutation
-from auction.disposal import cases, proceeds
+from auction.disposal import cases, surplus
 from transfer.clearing import approvals
 from transfer.kernel.money import format_fen
 from transfer.kernel.unit_of_work import UnitOfWork
@@ -73,7 +73,7 @@ async def _surplus_payout(unit: UnitOfWork, approval: Approval) -> None:
     if approval.state != approvals.APPROVED:
         return  # the money stays in the pledgor account; clearing may ask again
     case = await cases.lock_case(unit, int(approval.subject.removeprefix("disposal:")))
-    await proceeds.pay_surplus_now(unit, case, approval.reference)
+    await surplus.pay_approved(unit, case, approval)
 
 
 # What each kind of request sets moving once decided, in the decision's transaction.
