@@ -22,6 +22,7 @@ from auction.disposal.cases import (
     refuse_ended,
     refuse_stranger,
 )
+from auction.disposal import opening_bid
 from auction.disposal.commitment_offers import buyout_window_opened
 from auction.disposal.models import DisposalCase, DisposalStep
 from auction.disposal.policy import DisposalPolicy
@@ -206,6 +207,8 @@ async def _create_round(
     case.state = CaseState.IN_ROUND.value
     case.round_count = round_no
     case.deadline_at = None
+    # A stalking horse stands from the round's first instant, so no bid can come before it.
+    await opening_bid.stand_live_offers(unit, case, policy)
     unit.record(
         "disposal.round_created",
         f"disposal:{case.id}",
