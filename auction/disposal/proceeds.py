@@ -24,6 +24,7 @@ from auction.disposal.policy import DisposalPolicy
 from auction.disposal.proceeds_facts import read_facts
 from auction.disposal.rules.waterfall import Claim, Part, Waterfall, waterfall
 from transfer import ledger
+from transfer.annuities.escrow_close import close_escrows
 from transfer.compensation import clearing as compensation
 from transfer.kernel.bulk import insert_rows
 from transfer.kernel.unit_of_work import UnitOfWork
@@ -199,6 +200,9 @@ async def end_cases(
     await ledger.post_movements(unit, movements)
     await insert_rows(unit.session, cast(Table, WaterfallLine.__table__), lines)
     await _collateral(unit, cases)
+    # The pledges have ended: what each loan's annuity escrow holds goes back (its creditors'
+    # unspent money now, the enterprise's once clearing pays it out).
+    await close_escrows(unit, sorted({case.loan_id for case in cases}))
     # The funds' final clearing, on the principal the waterfall (or a cure) recovered.
     await compensation.clear_on_end(unit, [facts.loans[case.loan_id] for case in cases])
     return splits

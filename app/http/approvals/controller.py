@@ -16,7 +16,7 @@ from app.http.auth import Actor, requires
 from app.http.input_bounds import Offset, multi_line_text
 from app.http.mutation import run_mutation
 from auction.disposal import cases, surplus
-from transfer.clearing import approvals
+from transfer.clearing import approvals, escrow_payouts
 from transfer.kernel.money import format_fen
 from transfer.kernel.unit_of_work import UnitOfWork
 from transfer.models.approvals import Approval
@@ -80,6 +80,7 @@ async def _surplus_payout(unit: UnitOfWork, approval: Approval) -> None:
 CARRY_OUT: dict[str, Callable[[UnitOfWork, Approval], Awaitable[None]]] = {
     approvals.WITHDRAWAL: approvals.carry_out_withdrawal,
     approvals.SURPLUS_PAYOUT: _surplus_payout,
+    approvals.ESCROW_PAYOUT: escrow_payouts.carry_out,
 }
 
 
