@@ -177,7 +177,9 @@ async def bench_annuities(args: argparse.Namespace) -> int:
         if second.paid:
             raise BenchError(f"the second run paid {second.paid} fees again")
         if first.entered_grace != due_yesterday:
-            raise BenchError(f"{first.entered_grace} fees entered grace, not the {due_yesterday} due yesterday")
+            raise BenchError(
+                f"{first.entered_grace} fees entered grace, not the {due_yesterday} due yesterday"
+            )
         books = await check_books(ctx, due_today, due_yesterday)
     finally:
         if ctx is not None:

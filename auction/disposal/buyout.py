@@ -35,9 +35,9 @@ from auction.disposal.policy import DisposalPolicy
 from auction.disposal.proceeds import settle_sale
 from auction.disposal.rules.bundles import split_by_appraisal
 from auction.disposal.rules.rounds import round_minimum_fen
+from auction.models import Auction, Bid
 from auction.operation import offers, pools
 from auction.operation.models import BuyoutOffer, OperationPool
-from auction.models import Auction, Bid
 from auction.policy import RUNNING_STATES
 from transfer import ledger
 from transfer.kernel.errors import Conflict, Forbidden

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, select
+from sqlalchemy import Table, select
 
 from auction.disposal.models import DisposalCase
 from auction.disposal.rules.waterfall import DEFAULT_RECOVERY_ORDER, Part
@@ -53,7 +53,7 @@ class _Loan:
 async def _locked(unit: UnitOfWork, case_ids: list[int]) -> tuple[dict[int, _Case], dict[int, _Loan]]:
     """The earning cases and their loans, locked in id order (cases first, as everywhere)."""
     dialect = (await unit.session.connection()).dialect.name
-    cases_query: Select[Any] = (
+    cases_query = (
         select(DisposalCase.id, DisposalCase.loan_id, DisposalCase.shortfall_fen, DisposalCase.surplus_fen)
         .where(DisposalCase.id.in_(case_ids))
         .order_by(DisposalCase.id)
@@ -62,7 +62,7 @@ async def _locked(unit: UnitOfWork, case_ids: list[int]) -> tuple[dict[int, _Cas
         cases_query = cases_query.with_for_update()
     cases = {row[0]: _Case(*row) for row in (await unit.session.execute(cases_query)).all()}
     loan_ids = sorted({case.loan_id for case in cases.values()})
-    loans_query: Select[Any] = (
+    loans_query = (
         select(Loan.id, Loan.outstanding_principal_fen, Loan.remaining_claim_fen)
         .where(Loan.id.in_(loan_ids))
         .order_by(Loan.id)
@@ -129,13 +129,25 @@ def _split_into_cases(
             if amount_fen:
                 split.credits_fen[account_id] += amount_fen
                 split.lines.append(
-                    _line(CLAIM, one, case.id, holder_id, amount_fen, f"{why}: its remaining claim by {share_ppm} ppm")
+                    _line(
+                        CLAIM,
+                        one,
+                        case.id,
+                        holder_id,
+                        amount_fen,
+                        f"{why}: its remaining claim by {share_ppm} ppm",
+                    )
                 )
         if parts.surplus_fen:
             split.credits_fen[pledgor_account] += parts.surplus_fen
             split.lines.append(
                 _line(
-                    SURPLUS, one, case.id, None, parts.surplus_fen, f"{why}: the claim is paid, the pledgor's surplus"
+                    SURPLUS,
+                    one,
+                    case.id,
+                    None,
+                    parts.surplus_fen,
+                    f"{why}: the claim is paid, the pledgor's surplus",
                 )
             )
             case.surplus_fen = (case.surplus_fen or 0) + parts.surplus_fen
@@ -240,7 +252,10 @@ async def _claw_back(unit: UnitOfWork, loan_ids: list[int]) -> None:
         return
     loans = (
         await unit.session.execute(
-            select(Loan).where(Loan.id.in_(enrolled)).order_by(Loan.id).execution_options(populate_existing=True)
+            select(Loan)
+            .where(Loan.id.in_(enrolled))
+            .order_by(Loan.id)
+            .execution_options(populate_existing=True)
         )
     ).scalars()
     await compensation.clear_on_end(unit, list(loans))

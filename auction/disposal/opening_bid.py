@@ -65,7 +65,9 @@ async def stand(unit: UnitOfWork, case: DisposalCase, offer: BuyoutOffer, policy
     return True
 
 
-async def _bid_at_start(unit: UnitOfWork, auction: Auction, offer: BuyoutOffer, policy: DisposalPolicy) -> None:
+async def _bid_at_start(
+    unit: UnitOfWork, auction: Auction, offer: BuyoutOffer, policy: DisposalPolicy
+) -> None:
     """The maximum placed with the round's start as its receipt time: the bid judge reads the
     unit's clock, set to that instant for this one bid."""
     now = unit.now

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, and_, or_, select
 
 from auction.creation import AuctionSpec, create_auction, withdraw_auction
+from auction.disposal import opening_bid
 from auction.disposal.cases import (
     CaseState,
     Outcome,
@@ -22,7 +23,6 @@ from auction.disposal.cases import (
     refuse_ended,
     refuse_stranger,
 )
-from auction.disposal import opening_bid
 from auction.disposal.commitment_offers import buyout_window_opened
 from auction.disposal.models import DisposalCase, DisposalStep
 from auction.disposal.policy import DisposalPolicy

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auction.operation.models import OperationPool, PoolAsset, PoolLicense
@@ -51,7 +52,7 @@ class PoolStatus:
     licences: list[LicenceFact]
 
 
-def _stored_key(number: object) -> object:
+def _stored_key(number: Any) -> ColumnElement[Any]:
     """The registry key in SQL, as near as SQL gets: spaces (ASCII and ideographic) and tabs
     dropped, upper case; the rows it finds are checked again with the registry's own rule."""
     for blank in (" ", "\t", "\u3000"):
@@ -68,11 +69,13 @@ async def pool_status(session: AsyncSession, kind: str, registry_number: str, to
             .join(CollateralItem, CollateralItem.id == PoolAsset.collateral_id)
             .join(OperationPool, OperationPool.id == PoolAsset.pool_id)
             .join(Participant, Participant.id == OperationPool.agency_id)
-            .where(CollateralItem.kind == kind, _stored_key(CollateralItem.registry_number) == key)  # type: ignore[arg-type]
+            .where(CollateralItem.kind == kind, _stored_key(CollateralItem.registry_number) == key)
             .order_by(PoolAsset.acquired_at.desc(), PoolAsset.id.desc())
         )
     ).all()
-    found = [(asset, pool, agency_name) for asset, number, pool, agency_name in rows if registry_key(number) == key]
+    found = [
+        (asset, pool, agency_name) for asset, number, pool, agency_name in rows if registry_key(number) == key
+    ]
     if not found:
         return PoolStatus(None, [])
     # A right bought into a pool twice (sold on and bought back) is where it went last.

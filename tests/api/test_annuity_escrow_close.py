@@ -77,7 +77,9 @@ async def test_a_repaid_loans_escrow_gives_the_creditor_its_unspent_money_and_cl
     assert (await market.balances(bank))["available"] == "4010000.00"
     assert (await annuities(client, loan["id"], bank))["escrow_balance"] == "1001000.00"
     late = await client.post(
-        f"/api/v1/loans/{loan['id']}/annuity-escrow", json={"amount": "1.00", "reference": "LATE"}, headers=maker
+        f"/api/v1/loans/{loan['id']}/annuity-escrow",
+        json={"amount": "1.00", "reference": "LATE"},
+        headers=maker,
     )
     assert (late.status_code, late.json()["code"]) == (409, "loan_repaid"), late.text
     assert (await _payout(client, loan["id"], bank, "OUT-1")).status_code == 403

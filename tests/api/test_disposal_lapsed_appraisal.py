@@ -78,4 +78,3 @@ async def test_a_restored_patent_counts_again_in_the_cases_appraisal(
     assert {item["state"] for item in case["collateral"]} == {"in_disposal"}
     first = await desk.round_ok(case["id"], bank, 30 * DAY_S + 60)
     assert first["steps"][0]["start_price"] == "3500000.00"
-

@@ -129,7 +129,9 @@ async def test_an_offer_made_for_a_round_already_made_stands_from_its_start_and_
     case = await desk.round_ok(case["id"], bank, 30 * DAY_S + 60)
     step = case["steps"][0]
 
-    await agencies.offer_ok(case["id"], horse, (await agencies.pool(horse))["id"], "750000.00", as_opening_bid=True)
+    await agencies.offer_ok(
+        case["id"], horse, (await agencies.pool(horse))["id"], "750000.00", as_opening_bid=True
+    )
     auction = (await client.get(f"/api/v1/auctions/{step['auction_id']}")).json()
     assert (auction["bid_count"], auction["current_price"]) == (1, "700000.00"), auction
     # The horse's own maximum does not make the round the market's: another offer may still be

@@ -52,7 +52,9 @@ async def _revenue(
 async def _pledgor_account_fen(desk: DisposalDesk) -> int:
     async with desk.context.database.read() as session:
         key = ledger.center_account_key(ledger.PLEDGOR_SURPLUS)
-        return int((await session.execute(select(Account.balance_fen).where(Account.key == key))).scalar_one())
+        return int(
+            (await session.execute(select(Account.balance_fen).where(Account.key == key))).scalar_one()
+        )
 
 
 def _surplus(case: dict[str, Any]) -> tuple[str | None, str, str | None]:
@@ -93,7 +95,11 @@ async def test_a_surplus_made_by_earn_outs_after_a_payout_is_paid_out_again_unde
     )
     assert await _pledgor_account_fen(desk) == 120_000_000
     (waiting,) = (await client.get("/api/v1/approvals?state=pending", headers=checker)).json()["items"]
-    assert (waiting["kind"], waiting["amount"], waiting["reference"]) == ("surplus_payout", "1200000.00", "PAY-2")
+    assert (waiting["kind"], waiting["amount"], waiting["reference"]) == (
+        "surplus_payout",
+        "1200000.00",
+        "PAY-2",
+    )
     own = await client.post(f"/api/v1/approvals/{waiting['id']}/approve", headers=maker)
     assert (own.status_code, own.json()["code"]) == (403, "maker_cannot_approve"), own.text
     approved = await client.post(f"/api/v1/approvals/{waiting['id']}/approve", headers=checker)

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 
 from transfer import ledger
 from transfer.annuities.escrow import has_live_pledge
-from transfer.annuities.escrow_close import escrow_parts
+from transfer.annuities.escrow_close import close_escrows, escrow_parts
 from transfer.clearing import approvals
-from transfer.kernel.errors import Conflict, DomainError, NotFound
+from transfer.kernel.errors import Conflict, DomainError
 from transfer.kernel.locking import lock_row
 from transfer.kernel.unit_of_work import UnitOfWork
 from transfer.models import LedgerTransfer
@@ -45,19 +45,15 @@ async def _enterprise_fen(unit: UnitOfWork, loan_id: int) -> int:
             field="loan_id",
         )
     found = await escrow_parts(unit, loan.id, lock=True)
+    if found is not None and found[1].creditor_fen:
+        # Pledges that ended before escrows closed with them: the creditors have theirs first.
+        await close_escrows(unit, [loan.id])
+        found = await escrow_parts(unit, loan.id, lock=True)
     if found is None or found[1].enterprise_fen == 0:
         raise Conflict(
             "nothing_held", f"loan {loan.id}'s escrow holds nothing for the enterprise", field="loan_id"
         )
-    _, parts = found
-    # A close that has not given the creditors theirs yet comes first (transfer.annuities).
-    if parts.creditor_fen:
-        raise Conflict(
-            "escrow_not_closed",
-            f"loan {loan.id}'s escrow still holds its creditors' money: it is closed with the loan",
-            field="loan_id",
-        )
-    return parts.enterprise_fen
+    return found[1].enterprise_fen
 
 
 async def pay_out(
@@ -79,7 +75,9 @@ async def pay_out(
         )
     amount_fen = await _enterprise_fen(unit, loan_id)
     if amount_fen <= dual_control_above_fen:
-        return EscrowPayout(loan_id, amount_fen, cleaned, await _pay(unit, loan_id, amount_fen, cleaned), None)
+        return EscrowPayout(
+            loan_id, amount_fen, cleaned, await _pay(unit, loan_id, amount_fen, cleaned), None
+        )
     subject = f"loan:{loan_id}"
     waiting = await approvals.pending_for(unit, approvals.ESCROW_PAYOUT, subject)
     if waiting is not None and waiting.reference != cleaned:

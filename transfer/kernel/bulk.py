@@ -6,7 +6,7 @@ executemany. Both run inside the caller's transaction, so a bulk write commits o
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Table, bindparam, insert, text, update
@@ -39,7 +39,9 @@ async def _copy(
     await driver.copy_records_to_table(table.name, records=records, columns=list(columns))
 
 
-async def update_rows(session: AsyncSession, table: Table, key: str, rows: Sequence[dict[str, int | None]]) -> None:
+async def update_rows(
+    session: AsyncSession, table: Table, key: str, rows: Sequence[Mapping[str, int | None]]
+) -> None:
     """Set integer columns of many rows by their key, each row its own values (`key` names the key
     column; every row has the same columns). On PostgreSQL one UPDATE … FROM unnest of one array
     per column; elsewhere one executemany. The caller has locked the rows it read the values from."""
@@ -47,9 +49,9 @@ async def update_rows(session: AsyncSession, table: Table, key: str, rows: Seque
         return
     columns = [column for column in rows[0] if column != key]
     assert columns, "an update sets at least one column"
-    assert all(
-        isinstance(value, int) or value is None for row in rows for value in row.values()
-    ), "update_rows sets integer columns"
+    assert all(isinstance(value, int) or value is None for row in rows for value in row.values()), (
+        "update_rows sets integer columns"
+    )
     if (await session.connection()).dialect.name == "postgresql":
         names = [key, *columns]
         arrays = ", ".join(f"CAST(:a{i} AS bigint[])" for i in range(len(names)))

@@ -81,7 +81,9 @@ async def refuse_others_collateral(
             )
 
 
-async def set_collateral_state(unit: UnitOfWork, loan_id: int, state: str, *, unless: str | None = None) -> None:
+async def set_collateral_state(
+    unit: UnitOfWork, loan_id: int, state: str, *, unless: str | None = None
+) -> None:
     """Every item of the loan moves to `state`, but those in the state `unless` (a lapsed patent)."""
     await _set_state_of(unit, [loan_id], state, unless=unless)
 
