@@ -99,11 +99,19 @@ async def test_the_status_follows_a_right_into_disposal_and_through_a_lapse_and_
 
     default = {"reason": "three instalments missed", "accrued_interest": "50000.00"}
     await post_ok(client, f"/api/v1/loans/{loan['id']}/default", default, bank)
-    in_disposal = await _status(client, other_bank, "invention_patent", INVENTION_NUMBER)
+    in_disposal = await _status(client, other_bank, "utility_patent", UTILITY_NUMBER)
     assert (in_disposal["state"], in_disposal["pledged"], in_disposal["in_disposal"]) == (
         "in_disposal",
         True,
         True,
+    )
+    # The invention's year-11 fee (due 2026-03-16) was never paid either: it lapsed too, and a
+    # default does not make a lapsed patent one in disposal.
+    still_lapsed = await _status(client, other_bank, "invention_patent", INVENTION_NUMBER)
+    assert (still_lapsed["state"], still_lapsed["pledged"], still_lapsed["in_disposal"]) == (
+        "lapsed",
+        True,
+        False,
     )
 
 

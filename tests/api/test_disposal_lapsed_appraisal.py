@@ -54,10 +54,10 @@ async def test_a_case_on_a_loan_with_a_lapsed_patent_appraises_only_the_rest_and
     states = {item["registry_number"]: item["state"] for item in case["collateral"]}
     assert states[UTILITY_NUMBER] == "lapsed"
     assert states[INVENTION_NUMBER] == "in_disposal"
-    low = await desk.round(case["id"], bank, 30 * DAY_S + 60, start_price="2790000.00")
+    low = await desk.round(case["id"], bank, 30 * DAY_S + 60, start_price="2790000.00", deposit="200000.00")
     assert low.status_code == 422, low.text
     assert low.json()["errors"][0]["field"] == "start_price"
-    first = await desk.round_ok(case["id"], bank, 30 * DAY_S + 60)
+    first = await desk.round_ok(case["id"], bank, 30 * DAY_S + 60, deposit="200000.00")
     assert first["steps"][0]["start_price"] == "2800000.00"
 
 
@@ -76,5 +76,5 @@ async def test_a_restored_patent_counts_again_in_the_cases_appraisal(
 
     assert case["appraisal"] == "5000000.00"
     assert {item["state"] for item in case["collateral"]} == {"in_disposal"}
-    first = await desk.round_ok(case["id"], bank, 30 * DAY_S + 60)
+    first = await desk.round_ok(case["id"], bank, 30 * DAY_S + 60, deposit="200000.00")
     assert first["steps"][0]["start_price"] == "3500000.00"

@@ -102,6 +102,7 @@ async def test_a_surplus_made_by_earn_outs_after_a_payout_is_paid_out_again_unde
     )
     own = await client.post(f"/api/v1/approvals/{waiting['id']}/approve", headers=maker)
     assert (own.status_code, own.json()["code"]) == (403, "maker_cannot_approve"), own.text
+    desk.clock.advance(60)
     approved = await client.post(f"/api/v1/approvals/{waiting['id']}/approve", headers=checker)
     assert approved.status_code == 200, approved.text
 
