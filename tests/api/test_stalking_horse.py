@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -9,6 +10,7 @@ import httpx
 from tests.api.disposal_support import DAY_S, DisposalDesk
 from tests.api.pool_support import AgencyDesk
 from tests.conftest import Market
+from transfer import ledger
 
 pytestmark = __import__("pytest").mark.db
 
@@ -142,3 +144,33 @@ async def test_an_offer_made_for_a_round_already_made_stands_from_its_start_and_
     assert (await client.get(f"/api/v1/auctions/{step['auction_id']}")).json()["state"] == "cancelled"
     assert await market.balances(horse) == {"available": "1000000.00", "held": "0.00"}
     await desk.books_are_whole()
+
+
+async def test_a_withdraw_racing_the_rounds_creation_either_stands_the_horse_or_leaves_the_round_bare(
+    client: httpx.AsyncClient, market: Market, desk: DisposalDesk, agencies: AgencyDesk
+) -> None:
+    for attempt in range(3):
+        _, bank = await market.participant(["bank"])
+        _, agency = await agencies.agency(funds="1000000.00")
+        case = await desk.case_on_patent(bank, f"ZL20211000041{attempt}.X")
+        pool = await agencies.pool(agency)
+        offer = await agencies.offer_ok(case["id"], agency, pool["id"], "800000.00", as_opening_bid=True)
+
+        made, withdrawn = await asyncio.gather(
+            desk.round(case["id"], bank, 30 * DAY_S + 60), agencies.withdraw(offer["id"], agency)
+        )
+
+        assert made.status_code == 201, made.text
+        auction = (await client.get(f"/api/v1/auctions/{made.json()['steps'][0]['auction_id']}")).json()
+        if withdrawn.status_code == 200:
+            assert auction["bid_count"] == 0
+            assert await market.balances(agency) == {"available": "1000000.00", "held": "0.00"}
+        else:
+            assert (withdrawn.status_code, withdrawn.json()["code"]) == (409, "offer_standing"), (
+                withdrawn.text
+            )
+            assert (auction["bid_count"], auction["current_price"]) == (1, "700000.00")
+            assert await market.balances(agency) == {"available": "130000.00", "held": "870000.00"}
+    # (Standing horses keep their deposits held until their rounds end: no books_are_whole here.)
+    async with desk.context.database.read() as session:
+        assert await ledger.ledger_sum_fen(session) == 0
