@@ -83,6 +83,8 @@ async def test_a_repaid_loans_escrow_gives_the_creditor_its_unspent_money_and_cl
     )
     assert (late.status_code, late.json()["code"]) == (409, "loan_repaid"), late.text
     assert (await _payout(client, loan["id"], bank, "OUT-1")).status_code == 403
+    missing = await _payout(client, 10**9, maker, "OUT-1")
+    assert (missing.status_code, missing.json()["code"]) == (404, "loan_not_found"), missing.text
     blank = await client.post(
         f"/api/v1/loans/{loan['id']}/annuity-escrow/payout", json={"reference": ""}, headers=maker
     )
