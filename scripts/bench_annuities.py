@@ -3,8 +3,11 @@
 Workload (PostgreSQL, in-process, as the scheduler runs it):
 * P pledged patents (default 1,000,000; --quick 100,000), ten per loan, each with its next fee
   scheduled; F of them (default 2,700; --quick 270) are due today, the rest over the next year;
+* G more (default 270; --quick 27) fell due yesterday in loans whose escrow is empty: the timed
+  run finds them unpaid past their deadline, so they enter grace today and their creditors get
+  the first grace month's alert (a fee enters grace the day after its due date);
 * every loan's annuity escrow holds its fees due in the next 90 days, except every tenth loan with
-  a fee due today, whose escrow is empty: those fees go to grace and their creditor is alerted;
+  a fee due today, whose escrow is empty too: those fees stay unpaid (they enter grace tomorrow);
 * timed: one `run_annuities` for today (pay from escrow, grace, grace alerts, lapses, then the
   escrow-short alerts), target ≤ 5 s; then a second run, which must find nothing left to pay.
 Setup is set-based SQL (generate_series), untimed. The grace months of the seeded fees are 30-day
@@ -45,8 +48,9 @@ PATENTS_PER_LOAN = 10
 FEE_FEN = 120_000  # a utility model's 1,200.00
 TARGET_S = 5.0
 
-# :bank, :today, :loans, :patents, :due_today and :now are bound; loan n holds patents
-# (n-1)*10+1 .. n*10, and patent p < :due_today is due today, the others over the next 365 days.
+# :bank, :today, :loans, :patents, :due_today, :due_yesterday and :now are bound; loan n holds
+# patents (n-1)*10+1 .. n*10; patent p <= :due_today is due today, the next :due_yesterday were
+# due yesterday, the others fall due over the next 365 days.
 SEED_SQL = [
     """INSERT INTO loans (id, creditor_id, originator_id, servicer_id, borrower_name, borrower_credit_code,
          principal_fen, outstanding_principal_fen, rate_bps, originated_on, matures_on, status, created_at)
@@ -66,7 +70,9 @@ SEED_SQL = [
     """INSERT INTO annuities (id, loan_id, collateral_id, patent_year, anniversary_on, due_on, full_fee_fen,
          fee_fen, grace_ends_on, restore_by, status, alerted_grace_month, created_at)
        SELECT p, (p - 1) / 10 + 1, p, 5, d, d, 120000, 120000, d + 180, d + 240, 'scheduled', 0, CAST(:now AS timestamptz)
-       FROM (SELECT p, CASE WHEN p <= :due_today THEN CAST(:today AS date) ELSE CAST(:today AS date) + 1 + (p % 365) END AS d
+       FROM (SELECT p, CASE WHEN p <= :due_today THEN CAST(:today AS date)
+                            WHEN p <= :due_today + :due_yesterday THEN CAST(:today AS date) - 1
+                            ELSE CAST(:today AS date) + 1 + (p % 365) END AS d
              FROM generate_series(1, :patents) AS p) AS fees""",
     """INSERT INTO annuity_grace_months (annuity_id, month, ends_on, late_fee_fen)
        SELECT a.id, m, a.due_on + 30 * m, 120000 * LEAST(GREATEST(m - 1, 0) * 500, 2500) / 10000
@@ -74,11 +80,13 @@ SEED_SQL = [
     "SELECT setval(pg_get_serial_sequence('loans', 'id'), :loans)",
     "SELECT setval(pg_get_serial_sequence('collateral_items', 'id'), :patents)",
     "SELECT setval(pg_get_serial_sequence('annuities', 'id'), :patents)",
-    # Each loan's escrow holds its fees of the next 90 days; every tenth loan with a fee due today
-    # holds nothing. The outside world's account pays for it all, so the books still sum to zero.
+    # Each loan's escrow holds its fees of the next 90 days; every tenth loan with a fee due today,
+    # and every loan with a fee due yesterday, holds nothing. The outside world's account pays for
+    # it all, so the books still sum to zero.
     """INSERT INTO accounts (key, participant_id, code, non_negative, balance_fen)
        SELECT 'loan:' || l.id || '\\:annuity_escrow', NULL, 'annuity_escrow', true,
               CASE WHEN l.id % 10 = 0 AND l.id <= (:due_today - 1) / 10 + 1 THEN 0
+                   WHEN l.id > (:due_today - 1) / 10 + 1 AND l.id <= (:due_today + :due_yesterday - 1) / 10 + 1 THEN 0
                    ELSE (SELECT coalesce(sum(a.fee_fen), 0) FROM annuities a
                          WHERE a.loan_id = l.id AND a.due_on <= CAST(:today AS date) + 90) END
        FROM loans l""",
@@ -96,7 +104,7 @@ def _context(url: str) -> AppContext:
     return AppContext(settings=settings, database=create_database(url))
 
 
-async def seed(ctx: AppContext, patents: int, due_today: int, today: date) -> None:
+async def seed(ctx: AppContext, patents: int, due_today: int, due_yesterday: int, today: date) -> None:
     async def bank(unit: UnitOfWork) -> int:
         await bootstrap(unit.session)
         made = await create_participant(unit, name="Creditor Bank", roles=["bank"])
@@ -109,6 +117,7 @@ async def seed(ctx: AppContext, patents: int, due_today: int, today: date) -> No
         "loans": patents // PATENTS_PER_LOAN,
         "patents": patents,
         "due_today": due_today,
+        "due_yesterday": due_yesterday,
         "now": datetime.now(UTC),
     }
     async with ctx.database.write_engine.begin() as connection:
@@ -118,7 +127,7 @@ async def seed(ctx: AppContext, patents: int, due_today: int, today: date) -> No
             log(f"seed: {' '.join(statement.split()[:3])} … in {time.perf_counter() - started:.1f} s")
 
 
-async def check_books(ctx: AppContext, due_today: int) -> dict[str, int]:
+async def check_books(ctx: AppContext, due_today: int, due_yesterday: int) -> dict[str, int]:
     async with ctx.database.read() as session:
         paid = int((await session.execute(select(func.count()).where(Annuity.status == "paid"))).scalar_one())
         in_grace = int(
@@ -136,14 +145,19 @@ async def check_books(ctx: AppContext, due_today: int) -> dict[str, int]:
             ).scalar_one()
         )
     unfunded = sum(1 for p in range(1, due_today + 1) if ((p - 1) // PATENTS_PER_LOAN + 1) % 10 == 0)
-    if paid != due_today - unfunded or payee != paid * FEE_FEN or total != 0:
-        raise BenchError(f"books wrong: paid {paid}, payee {payee} fen, ledger sum {total}")
+    if paid != due_today - unfunded or payee != paid * FEE_FEN or total != 0 or in_grace != due_yesterday:
+        raise BenchError(
+            f"books wrong: paid {paid}, payee {payee} fen, ledger sum {total}, {in_grace} in grace"
+        )
     return {"paid": paid, "in_grace": in_grace, "alerts": alerts}
 
 
 async def bench_annuities(args: argparse.Namespace) -> int:
     patents = args.patents or (100_000 if args.quick else 1_000_000)
     due_today = args.due or (270 if args.quick else 2_700)
+    due_yesterday = args.grace or due_today // 10
+    # Fees due today and yesterday must not share a loan (ten patents a loan).
+    assert due_today % PATENTS_PER_LOAN == 0, "--due must be a multiple of ten"
     config = Config(backend="postgresql", quick=args.quick, pg_admin_url=args.pg_url)
     database = BenchDatabase(config)
     url = await database.create()
@@ -152,8 +166,8 @@ async def bench_annuities(args: argparse.Namespace) -> int:
         migrate(url, service_env(url, 8000, ADMIN_KEY))
         ctx = _context(url)
         today = shanghai_trade_date(datetime.now(UTC))
-        await seed(ctx, patents, due_today, today)
-        log(f"seeded {patents} pledged patents, {due_today} fees due {today}")
+        await seed(ctx, patents, due_today, due_yesterday, today)
+        log(f"seeded {patents} pledged patents, {due_today} fees due {today}, {due_yesterday} the day before")
         started = time.perf_counter()
         first = await run_annuities(ctx)
         run_s = time.perf_counter() - started
@@ -162,20 +176,36 @@ async def bench_annuities(args: argparse.Namespace) -> int:
         rerun_s = time.perf_counter() - started
         if second.paid:
             raise BenchError(f"the second run paid {second.paid} fees again")
-        books = await check_books(ctx, due_today)
+        if first.entered_grace != due_yesterday:
+            raise BenchError(
+                f"{first.entered_grace} fees entered grace, not the {due_yesterday} due yesterday"
+            )
+        books = await check_books(ctx, due_today, due_yesterday)
     finally:
         if ctx is not None:
             await ctx.database.dispose()
         await database.drop()
     print()
-    print(f"scripts/bench annuities: {patents} pledged patents, {due_today} fees due today (PostgreSQL)")
+    print(
+        f"scripts/bench annuities: {patents} pledged patents, {due_today} fees due today,"
+        f" {due_yesterday} due yesterday and unfunded (PostgreSQL)"
+    )
     print(
         f"  daily run: {run_s:.2f} s — paid {first.paid} from escrow, {first.entered_grace} into grace,"
         f" {first.alerts} alerts; target ≤ {TARGET_S:.0f} s: {'met' if run_s <= TARGET_S else 'MISSED'}"
     )
     print(f"  the same day's run again: {rerun_s:.2f} s, paid {second.paid}")
     print(
-        json.dumps({"patents": patents, "due_today": due_today, "run_s": run_s, "rerun_s": rerun_s, **books})
+        json.dumps(
+            {
+                "patents": patents,
+                "due_today": due_today,
+                "due_yesterday": due_yesterday,
+                "run_s": run_s,
+                "rerun_s": rerun_s,
+                **books,
+            }
+        )
     )
     return 0
 
@@ -186,6 +216,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--patents", type=int, default=0)
     parser.add_argument("--due", type=int, default=0)
+    parser.add_argument("--grace", type=int, default=0, help="fees due yesterday, unfunded: they enter grace")
     parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     args = parser.parse_args(argv)
     try:

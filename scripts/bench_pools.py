@@ -7,6 +7,10 @@ Workload (one fresh database per run, dropped at the end):
   * one revenue booked without a licence through the service code (auction.disposal.earn_outs):
     the spread by acquisition price, 5,000 earn-outs into their cases' remaining claims by share,
     the agency's rest, the ledger movements and every line, in one transaction, timed.
+  * the baseline, in the same run and on the same database, before the service: the rows the
+    service writes (a revenue, its lines, the assets' paid parts, the cases' and loans' figures),
+    written straight by asyncpg (COPY and UPDATE … FROM unnest) in one transaction that is rolled
+    back: the floor no service code can go under. The ratio is service / baseline.
 Seeding is untimed and set-based SQL. Target (issue 14): written in ≤ 2 s on PostgreSQL.
 """
 
@@ -101,6 +105,59 @@ async def seed(url: str, assets: int) -> None:
         await connection.close()
 
 
+async def raw_baseline(url: str, assets: int) -> float:
+    """The same rows the service writes, straight from asyncpg, rolled back; returns seconds."""
+    earning = list(range(2, assets + 1, 2))
+    connection = await asyncpg.connect(url)
+    try:
+        transaction = connection.transaction()
+        await transaction.start()
+        started = time.perf_counter()
+        revenue_id = await connection.fetchval(
+            """INSERT INTO pool_revenues (pool_id, license_id, amount_fen, received_on, reference, earn_out_fen,
+                                          agency_fen, created_at)
+               VALUES (1, NULL, $1, DATE '2027-06-30', 'baseline', 0, $1, now()) RETURNING id""",
+            REVENUE_FEN,
+        )
+        lines = [(revenue_id, 1, "agency", None, None, 1, REVENUE_FEN, "rest")]
+        lines.extend(
+            (revenue_id, 2 + 3 * n + h, "earn_out_claim", asset, asset, 2 + h, 1, "claim by share")
+            for n, asset in enumerate(earning)
+            for h in range(3)
+        )
+        await connection.copy_records_to_table(
+            "pool_lines",
+            records=lines,
+            columns=["revenue_id", "line", "part", "asset_id", "case_id", "payee_id", "amount_fen", "rule"],
+        )
+        ones = [1] * len(earning)
+        await connection.execute(
+            "UPDATE pool_assets SET earn_out_paid_fen = u.paid FROM unnest($1::bigint[], $2::bigint[]) AS u(id, paid)"
+            " WHERE pool_assets.id = u.id",
+            earning,
+            ones,
+        )
+        await connection.execute(
+            "UPDATE disposal_cases SET shortfall_fen = u.s, surplus_fen = u.p"
+            " FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) AS u(id, s, p) WHERE disposal_cases.id = u.id",
+            earning,
+            ones,
+            [0] * len(earning),
+        )
+        await connection.execute(
+            "UPDATE loans SET outstanding_principal_fen = u.o, remaining_claim_fen = u.r"
+            " FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) AS u(id, o, r) WHERE loans.id = u.id",
+            earning,
+            ones,
+            ones,
+        )
+        elapsed_s = time.perf_counter() - started
+        await transaction.rollback()
+        return elapsed_s
+    finally:
+        await connection.close()
+
+
 async def run(args: argparse.Namespace) -> int:
     admin = args.pg_url.rsplit("/", 1)[0] + "/postgres"
     name = f"ipx_bench_pools_{os.getpid()}"
@@ -116,6 +173,7 @@ async def run(args: argparse.Namespace) -> int:
         log(f"seeding a pool of {args.assets:,} assets, {args.assets // 2:,} with earn-outs (not timed)")
         await seed(url, args.assets)
         spec = RevenueSpec(amount_fen=REVENUE_FEN, received_on=date(2027, 6, 30), reference="bench-royalties")
+        baseline_s = await raw_baseline(url, args.assets)
 
         started = time.perf_counter()
         booked = await run_in_transaction(
@@ -142,10 +200,18 @@ async def run(args: argparse.Namespace) -> int:
         assert ledger_sum_fen == 0, ledger_sum_fen
         verdict = "met" if elapsed_s <= TARGET_S else "missed"
         print()
+        print(
+            f"scripts/bench pools: one revenue over a pool of {args.assets:,} assets, {earning:,} with earn-outs"
+            " into cases of 3 holders (PostgreSQL)"
+        )
         print(f"{'workload':<48} {'assets':>8} {'lines':>8} {'s':>7} {'target':>8}  verdict")
         print(
             f"{'revenue spread with earn-outs (service)':<48} {args.assets:>8,} {lines:>8,} {elapsed_s:>7.2f}"
             f" {'≤ ' + str(TARGET_S):>8}  {verdict if not args.quick else verdict + ' (quick size)'}"
+        )
+        print(
+            f"{'baseline: the same rows by asyncpg, rolled back':<48} {args.assets:>8,} {lines:>8,}"
+            f" {baseline_s:>7.2f} {'':>8}  ratio {elapsed_s / max(baseline_s, 1e-9):.1f}"
         )
         print(
             f"earn-outs {booked.earn_out_fen / 100:,.2f} yuan to {earning:,} cases; agency {booked.agency_fen / 100:,.2f}"

@@ -19,6 +19,7 @@ from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auction.creation import lock_auction, withdraw_auction
+from auction.disposal import opening_bid
 from auction.disposal.cases import (
     ENDED_STATES,
     ROLES_SEEING_ALL_CASES,
@@ -34,9 +35,9 @@ from auction.disposal.policy import DisposalPolicy
 from auction.disposal.proceeds import settle_sale
 from auction.disposal.rules.bundles import split_by_appraisal
 from auction.disposal.rules.rounds import round_minimum_fen
+from auction.models import Auction, Bid
 from auction.operation import offers, pools
 from auction.operation.models import BuyoutOffer, OperationPool
-from auction.operation.policy import OperationPolicy
 from auction.policy import RUNNING_STATES
 from transfer import ledger
 from transfer.kernel.errors import Conflict, Forbidden
@@ -49,7 +50,7 @@ BOUGHT_OUT = "bought_out"
 
 
 async def make_offer(
-    unit: UnitOfWork, case_id: int, agency_id: int, spec: offers.OfferSpec, policy: OperationPolicy
+    unit: UnitOfWork, case_id: int, agency_id: int, spec: offers.OfferSpec, policy: DisposalPolicy
 ) -> BuyoutOffer:
     # The case's lock serializes an offer with an accept: no offer is left live on a sold case.
     case = await lock_case(unit, case_id)
@@ -58,7 +59,11 @@ async def make_offer(
         raise Forbidden(
             "creditor_cannot_offer", "the case's creditor takes the collateral in payment instead", field="id"
         )
-    return await offers.place_offer(unit, case.id, agency_id, spec, policy)
+    offer = await offers.place_offer(unit, case.id, agency_id, spec, policy.operation)
+    if offer.as_opening_bid and case.state == CaseState.IN_ROUND:
+        # The case's round is made already: the stalking horse stands in it from its start.
+        await opening_bid.stand_live_offers(unit, case, policy)
+    return offer
 
 
 async def _current_step(unit: UnitOfWork, case: DisposalCase) -> DisposalStep | None:
@@ -95,12 +100,26 @@ async def _refuse_bid_on(unit: UnitOfWork, step: DisposalStep) -> None:
     assert step.auction_id is not None
     # The auction's lock orders this accept with the round's first bid: whichever is first wins.
     auction = await lock_auction(unit, step.auction_id)
-    if auction.state not in RUNNING_STATES or auction.bid_count > 0:
+    if auction.state not in RUNNING_STATES or await _has_market_bids(unit, auction):
         raise Conflict(
             "round_open",
             f"auction {auction.id} of step {step.number} has bids: the case is the market's now",
             field="id",
         )
+
+
+async def _has_market_bids(unit: UnitOfWork, auction: Auction) -> bool:
+    """Whether anyone but a standing stalking horse has bid: the horse's own maximum, placed at the
+    round's start (auction.disposal.opening_bid), does not make the round the market's."""
+    if auction.bid_count == 0:
+        return False
+    standing = select(BuyoutOffer.agency_id).where(
+        BuyoutOffer.opening_bid_auction_id == auction.id, BuyoutOffer.state == offers.LIVE
+    )
+    found = await unit.session.execute(
+        select(Bid.id).where(Bid.auction_id == auction.id, Bid.bidder_id.not_in(standing)).limit(1)
+    )
+    return found.first() is not None
 
 
 async def minimum_fen(unit: UnitOfWork, case: DisposalCase, policy: DisposalPolicy) -> int:

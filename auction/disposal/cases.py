@@ -23,7 +23,7 @@ from transfer.kernel.unit_of_work import UnitOfWork
 from transfer.market.withdrawal import withdraw_loan_listings
 from transfer.models.loans import CollateralItem
 from transfer.registry.collateral import IN_DISPOSAL, set_collateral_state
-from transfer.registry.loans import DEFAULTED, REPAID
+from transfer.registry.loans import DEFAULTED, LAPSED, REPAID, appraisal_in_force_fen
 from transfer.registry.ownership import lock_loan, register_of
 
 MAX_REASON_LENGTH = 500
@@ -131,8 +131,11 @@ async def open_case(
         .scalars()
         .all()
     )
+    # A lapsed patent backs nothing (its annuity went unpaid past grace): it counts for nothing in
+    # the appraisal the rounds' minimums come from, and stays lapsed (it may still be restored).
+    appraisal_fen = sum(appraisal_in_force_fen(item) for item in items)
     loan.status = DEFAULTED
-    await set_collateral_state(unit, loan.id, IN_DISPOSAL)
+    await set_collateral_state(unit, loan.id, IN_DISPOSAL, unless=LAPSED)
     withdrawn = await withdraw_loan_listings(unit, loan.id)
     cancelled = [
         auction.id
@@ -149,7 +152,7 @@ async def open_case(
         penalty_interest_fen=penalty_fen,
         costs_fen=costs_fen,
         interest_repaid_fen=0,
-        appraisal_fen=sum(item.appraisal_fen for item in items),
+        appraisal_fen=appraisal_fen,
         pledgor_name=items[0].right_holder if items else loan.borrower_name,
         auto_advance=auto_advance_default if spec.auto_advance is None else spec.auto_advance,
         accept_commitments_at_or_above_bps=spec.accept_commitments_at_or_above_bps,

@@ -3,7 +3,8 @@
 The proceeds (the price and the deposits forfeited by defaulting winners) wait in escrow; one
 transaction splits them over the claim's parts in the recovery order (民法典第561条) among the loan's
 holders by share, pays each line from escrow, delivers the collateral to the buyer (or releases it),
-and writes the waterfall table, whose lines add up to the proceeds exactly. A winner's payment
+and writes the waterfall table, whose lines add up to the proceeds exactly (the surplus is paid out
+by auction.disposal.surplus). A winner's payment
 leaves its case `settling`, and the scheduler splits paid cases a batch at a time (settle_paid);
 a take-in-payment, a cure and a release end their case at once, through the same code.
 """
@@ -23,12 +24,10 @@ from auction.disposal.policy import DisposalPolicy
 from auction.disposal.proceeds_facts import read_facts
 from auction.disposal.rules.waterfall import Claim, Part, Waterfall, waterfall
 from transfer import ledger
-from transfer.clearing import approvals
+from transfer.annuities.escrow_close import close_escrows
 from transfer.compensation import clearing as compensation
 from transfer.kernel.bulk import insert_rows
-from transfer.kernel.errors import Conflict, DomainError
 from transfer.kernel.unit_of_work import UnitOfWork
-from transfer.models.approvals import Approval
 from transfer.models.loans import Loan
 from transfer.registry.collateral import (
     DELIVERED,
@@ -38,7 +37,6 @@ from transfer.registry.collateral import (
     release_pledges_of,
 )
 
-MAX_REFERENCE_LENGTH = 100
 # Paid cases split in one transaction by the scheduler.
 SETTLE_BATCH_SIZE = 500
 
@@ -202,6 +200,9 @@ async def end_cases(
     await ledger.post_movements(unit, movements)
     await insert_rows(unit.session, cast(Table, WaterfallLine.__table__), lines)
     await _collateral(unit, cases)
+    # The pledges have ended: what each loan's annuity escrow holds goes back (its creditors'
+    # unspent money now, the enterprise's once clearing pays it out).
+    await close_escrows(unit, sorted({case.loan_id for case in cases}))
     # The funds' final clearing, on the principal the waterfall (or a cure) recovered.
     await compensation.clear_on_end(unit, [facts.loans[case.loan_id] for case in cases])
     return splits
@@ -257,74 +258,3 @@ def _end(unit: UnitOfWork, case: DisposalCase, state: CaseState) -> None:
     case.state = state.value
     case.deadline_at = None
     case.ended_at = unit.now
-
-
-async def pay_out_surplus(
-    unit: UnitOfWork, case: DisposalCase, reference: str, maker_id: int, dual_control_above_fen: int
-) -> Approval | None:
-    """Clearing pays the pledgor its surplus (民法典第438条) out of the pledgor account, once; above
-    the dual-control threshold it waits for a second clearing participant's approval (the approval
-    returned), the money staying in the pledgor account until then."""
-    cleaned = reference.strip()
-    if not cleaned or len(cleaned) > MAX_REFERENCE_LENGTH:
-        raise DomainError(
-            "reference_required",
-            f"reference must be 1 to {MAX_REFERENCE_LENGTH} characters",
-            field="reference",
-        )
-    _refuse_paid(case)
-    assert case.surplus_fen is not None
-    if case.surplus_fen <= dual_control_above_fen:
-        await pay_surplus_now(unit, case, cleaned)
-        return None
-    subject = f"disposal:{case.id}"
-    waiting = await approvals.pending_for(unit, approvals.SURPLUS_PAYOUT, subject)
-    if waiting is not None and waiting.reference != cleaned:
-        raise Conflict(
-            "approval_pending",
-            f"the surplus payout {waiting.reference} waits for approval {waiting.id}",
-            field="reference",
-        )
-    return await approvals.request_approval(
-        unit,
-        kind=approvals.SURPLUS_PAYOUT,
-        subject=subject,
-        amount_fen=case.surplus_fen,
-        reference=cleaned,
-        maker_id=maker_id,
-    )
-
-
-def _refuse_paid(case: DisposalCase) -> None:
-    if not case.surplus_fen:
-        raise Conflict("no_surplus", f"disposal case {case.id} has no surplus for the pledgor", field="id")
-    if case.surplus_paid_at is not None:
-        raise Conflict(
-            "surplus_already_paid",
-            f"the surplus was paid out on {case.surplus_paid_at.isoformat()}",
-            field="id",
-        )
-
-
-async def pay_surplus_now(unit: UnitOfWork, case: DisposalCase, reference: str) -> int:
-    _refuse_paid(case)
-    assert case.surplus_fen is not None
-    await ledger.post_transfer(
-        unit,
-        f"disposal:{case.id}:surplus_payout",
-        debit_account_id=await ledger.account_id(
-            unit.session, ledger.center_account_key(ledger.PLEDGOR_SURPLUS)
-        ),
-        credit_account_id=await ledger.account_id(unit.session, ledger.center_account_key(ledger.EXTERNAL)),
-        amount_fen=case.surplus_fen,
-        code="pledgor_surplus_payout",
-        reference=reference,
-    )
-    case.surplus_paid_at = unit.now
-    case.surplus_reference = reference
-    unit.record(
-        "disposal.surplus_paid",
-        f"disposal:{case.id}",
-        {"amount_fen": case.surplus_fen, "reference": reference},
-    )
-    return case.surplus_fen

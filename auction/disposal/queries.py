@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from auction.disposal.cases import ROLES_SEEING_ALL_CASES, CaseState, may_read, not_found
 from auction.disposal.models import DisposalCase, DisposalCost, DisposalStep, WaterfallLine
+from auction.disposal.surplus import paid_by_case
 from auction.models import Auction
 from transfer.compensation.queries import LineRow, lines_of_loans
 from transfer.kernel.errors import DomainError
@@ -25,6 +26,14 @@ class CaseView:
     waterfall: list[WaterfallLine]
     holders: dict[int, int]  # holder id -> share_ppm
     compensation: list[LineRow]  # what the loan's compensation funds advanced, topped up, took back
+    surplus_paid_fen: int = 0  # the pledgor's surplus paid out so far (auction.disposal.surplus)
+
+    @property
+    def surplus_held_fen(self) -> int | None:
+        """The surplus the pledgor account still holds for the case, not paid out yet."""
+        if self.case.surplus_fen is None:
+            return None
+        return self.case.surplus_fen - self.surplus_paid_fen
 
     @property
     def current_step(self) -> DisposalStep | None:
@@ -32,7 +41,7 @@ class CaseView:
 
 
 async def _views(session: AsyncSession, cases: Sequence[DisposalCase]) -> list[CaseView]:
-    """The views of a page of cases in six reads, whatever the page's length."""
+    """The views of a page of cases in seven reads, whatever the page's length."""
     if not cases:
         return []
     case_ids = [case.id for case in cases]
@@ -82,6 +91,7 @@ async def _views(session: AsyncSession, cases: Sequence[DisposalCase]) -> list[C
     ).all():
         holders.setdefault(loan_id, {})[holder_id] = share_ppm
     compensation = await lines_of_loans(session, loan_ids)
+    paid = await paid_by_case(session, [case.id for case in cases if case.surplus_fen])
     return [
         CaseView(
             case,
@@ -91,6 +101,7 @@ async def _views(session: AsyncSession, cases: Sequence[DisposalCase]) -> list[C
             lines.get(case.id, []),
             holders.get(case.loan_id, {}),
             compensation.get(case.loan_id, []),
+            paid.get(case.id, 0),
         )
         for case in cases
     ]

@@ -1,8 +1,9 @@
 """The stalking-horse bid (`as_opening_bid`): a buyout offer that stands in the case's next round.
 
-Once the round has started, the agency is registered (its deposit held as any bidder's) and its
-offer placed as a proxy maximum at the start price, so the round cannot fail below the offer and
-the market can beat it. Once the round's outcome is known: if the agency won, the offer's hold pays
+The offer stands from the round's start exactly: registered and placed as a proxy maximum at the
+start price when the round is made or the offer is (auction.disposal.opening_bid), so the round
+cannot fail below the offer and the market can beat it; one that could not stand then (its agency
+short of the deposit) is tried again on the tick, and ends with its reason if it still cannot. Once the round's outcome is known: if the agency won, the offer's hold pays
 the price (released, and the house's payment takes the balance at once) and the collateral goes
 into its pool; if not, the offer ends and its hold is released. Both run on the scheduler's tick,
 each offer in its own transaction, the case locked first as everywhere.
@@ -15,8 +16,8 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, Select, and_, or_, select
 
 from auction import payment
-from auction.bidding.place import place_bid
 from auction.creation import lock_auction
+from auction.disposal import opening_bid
 from auction.disposal.buyout import into_pool
 from auction.disposal.cases import CaseState, lock_case
 from auction.disposal.models import DisposalCase, DisposalStep
@@ -25,9 +26,7 @@ from auction.models import Auction
 from auction.operation import offers
 from auction.operation.models import BuyoutOffer
 from auction.policy import RUNNING_STATES, AuctionState
-from auction.registration import register
 from transfer import ledger
-from transfer.kernel.audit import append_events
 from transfer.kernel.unit_of_work import UnitOfWork
 
 BATCH_SIZE = 50
@@ -88,34 +87,10 @@ async def _locked(unit: UnitOfWork, offer_id: int) -> tuple[DisposalCase, Buyout
 
 
 async def stand(unit: UnitOfWork, offer_id: int, policy: DisposalPolicy) -> bool:
-    """Register the agency in the started round and place its offer as its proxy maximum. An offer
-    below the round's start cannot bid: it waits out the round like any offer. False if another
-    tick did it first."""
+    """An offer that could not stand when its round was made (auction.disposal.opening_bid) stands
+    now, in the round under way; False if another tick did it first."""
     case, offer = await _locked(unit, offer_id)
-    if offer.state != offers.LIVE or offer.opening_bid_auction_id is not None or case.current_step_id is None:
-        return False
-    step = await unit.session.get(DisposalStep, case.current_step_id)
-    if step is None or step.auction_id is None:
-        return False
-    auction = await lock_auction(unit, step.auction_id)
-    if auction.state not in RUNNING_STATES or auction.starts_at > unit.now:
-        return False
-    offer.opening_bid_auction_id = auction.id
-    stands = offer.price_fen >= auction.start_price_fen and unit.now < auction.ends_at
-    if stands:
-        await register(unit, auction.id, offer.agency_id, policy.auction)
-        # The English bid writes its own event with the bid in one statement, and takes every
-        # event recorded so far: the registration's are written first.
-        await append_events(unit.session, unit.take_events())
-        await place_bid(
-            unit, auction.id, offer.agency_id, auction.start_price_fen, offer.price_fen, policy=policy.auction
-        )
-    unit.record(
-        "buyout.opening_bid",
-        f"disposal:{case.id}",
-        {"offer_id": offer.id, "auction_id": auction.id, "max_fen": offer.price_fen, "stands": stands},
-    )
-    return True
+    return await opening_bid.stand(unit, case, offer, policy)
 
 
 async def refuse_to_stand(unit: UnitOfWork, offer_id: int, why: str) -> None:

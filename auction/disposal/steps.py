@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, and_, or_, select
 
 from auction.creation import AuctionSpec, create_auction, withdraw_auction
+from auction.disposal import opening_bid
 from auction.disposal.cases import (
     CaseState,
     Outcome,
@@ -30,6 +31,7 @@ from auction.disposal.rules.rounds import auto_next_round, check_round, default_
 from auction.origins import OriginKind
 from auction.policy import AuctionKind
 from transfer import ledger
+from transfer.annuities.escrow_close import close_escrows
 from transfer.kernel.errors import Conflict, DomainError
 from transfer.kernel.unit_of_work import UnitOfWork
 from transfer.models.loans import CollateralItem, Loan
@@ -206,6 +208,8 @@ async def _create_round(
     case.state = CaseState.IN_ROUND.value
     case.round_count = round_no
     case.deadline_at = None
+    # A stalking horse stands from the round's first instant, so no bid can come before it.
+    await opening_bid.stand_live_offers(unit, case, policy)
     unit.record(
         "disposal.round_created",
         f"disposal:{case.id}",
@@ -494,11 +498,15 @@ async def after_repayment(
     unit: UnitOfWork, loan_id: int, interest_fen: int, policy: DisposalPolicy
 ) -> DisposalCase | None:
     """A repayment of a loan in disposal: interest lowers the claim; repaid in full, the case is
-    cured (its running auction withdrawn, deposits returned). Called in the repayment's unit."""
+    cured (its running auction withdrawn, deposits returned). Called in every repayment's unit: a
+    loan repaid in full outside disposal has its annuity escrow closed here (a cured case's is
+    closed as the case ends)."""
     loan = await unit.session.get(Loan, loan_id)
     assert loan is not None
     case = await open_case_of_loan(unit, loan_id)
     if case is None:
+        if loan.status == REPAID:
+            await close_escrows(unit, [loan_id])
         return None
     if case.state == CaseState.SETTLING:
         # The buyer has paid: the sale stands and its proceeds are being split, a tick away.

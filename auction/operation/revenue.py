@@ -4,24 +4,25 @@ part goes back to its available funds at once. Where an earn-out goes inside its
 disposal package's (auction.disposal.earn_outs), which calls this.
 
 The pool's row lock serializes a pool's bookings: a reference is checked and an earn-out's paid
-part read and raised by one booking at a time.
+part read and raised by one booking at a time. Set-based for a pool of thousands of assets: the
+assets are read as columns, their paid parts raised in one statement, the lines written in one.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, func, select, update
+from sqlalchemy import Table, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auction.operation.models import OperationPool, PoolAsset, PoolLicense, PoolLine, PoolRevenue
 from auction.operation.pools import pool_account_key, pool_not_found
 from auction.operation.rules.revenue import AssetShare, AssetTerms, split_revenue
 from transfer import ledger
-from transfer.kernel.bulk import insert_rows
+from transfer.kernel.bulk import insert_rows, update_rows
 from transfer.kernel.errors import Conflict, DomainError, InsufficientFunds, NotFound
 from transfer.kernel.locking import lock_row
 from transfer.kernel.money import MAX_AMOUNT_FEN
@@ -53,10 +54,44 @@ class Booked:
     agency_id: int
     pool_account_id: int
     due: list[EarnOutDue]
+    # The revenue's way in and the agency's part back, not posted yet: the caller posts them with
+    # the earn-outs' in one write.
+    movements: list[ledger.Movement]
 
 
-async def _assets(unit: UnitOfWork, pool: OperationPool, license_id: int | None) -> list[PoolAsset]:
-    query = select(PoolAsset).where(PoolAsset.pool_id == pool.id)
+@dataclass(frozen=True, slots=True)
+class _Asset:
+    """A pool asset as the split reads it: columns, not an ORM entity (a pool holds thousands)."""
+
+    id: int
+    acquisition_price_fen: int
+    share_bps: int | None
+    cap_fen: int | None
+    until: datetime | None
+    paid_fen: int
+    source_case_id: int
+
+    def terms(self, now: datetime) -> AssetTerms:
+        running = self.share_bps is not None and self.until is not None and now < self.until
+        return AssetTerms(
+            self.id,
+            self.acquisition_price_fen,
+            earn_out_share_bps=self.share_bps if running else None,
+            earn_out_cap_fen=self.cap_fen or 0,
+            earn_out_paid_fen=self.paid_fen,
+        )
+
+
+async def _assets(unit: UnitOfWork, pool: OperationPool, license_id: int | None) -> list[_Asset]:
+    query = select(
+        PoolAsset.id,
+        PoolAsset.acquisition_price_fen,
+        PoolAsset.earn_out_share_bps,
+        PoolAsset.earn_out_cap_fen,
+        PoolAsset.earn_out_until,
+        PoolAsset.earn_out_paid_fen,
+        PoolAsset.source_case_id,
+    ).where(PoolAsset.pool_id == pool.id)
     if license_id is not None:
         licence = await unit.session.get(PoolLicense, license_id)
         if licence is None or licence.pool_id != pool.id:
@@ -65,39 +100,29 @@ async def _assets(unit: UnitOfWork, pool: OperationPool, license_id: int | None)
             )
         # Revenue under a licence belongs to that licence's asset alone.
         query = query.where(PoolAsset.id == licence.asset_id)
-    assets = list((await unit.session.execute(query.order_by(PoolAsset.id))).scalars())
-    if not assets:
+    rows = (await unit.session.execute(query.order_by(PoolAsset.id))).all()
+    if not rows:
         raise Conflict("pool_empty", f"pool {pool.id} holds no asset to book revenue on", field="id")
-    return assets
+    return [_Asset(*row) for row in rows]
 
 
-def _terms(asset: PoolAsset, now: Any) -> AssetTerms:
-    running = (
-        asset.earn_out_share_bps is not None
-        and asset.earn_out_until is not None
-        and now < asset.earn_out_until
+async def _raise_paid(unit: UnitOfWork, assets: Sequence[_Asset], shares: Sequence[AssetShare]) -> None:
+    """Each earning asset's paid part grows by its earn-out, in one statement (the pool's lock
+    keeps every other booking of the pool off these rows)."""
+    await update_rows(
+        unit.session,
+        cast(Table, PoolAsset.__table__),
+        "id",
+        [
+            {"id": asset.id, "earn_out_paid_fen": asset.paid_fen + share.earn_out_fen}
+            for asset, share in zip(assets, shares, strict=True)
+            if share.earn_out_fen > 0
+        ],
     )
-    return AssetTerms(
-        asset.id,
-        asset.acquisition_price_fen,
-        earn_out_share_bps=asset.earn_out_share_bps if running else None,
-        earn_out_cap_fen=asset.earn_out_cap_fen or 0,
-        earn_out_paid_fen=asset.earn_out_paid_fen,
-    )
-
-
-async def _raise_paid(unit: UnitOfWork, assets: Sequence[PoolAsset], shares: Sequence[AssetShare]) -> None:
-    """Each earning asset's paid part grows by its earn-out: one executemany by primary key."""
-    rows = [
-        {"id": asset.id, "earn_out_paid_fen": asset.earn_out_paid_fen + share.earn_out_fen}
-        for asset, share in zip(assets, shares, strict=True)
-        if share.earn_out_fen > 0
-    ]
-    if rows:
-        await unit.session.execute(update(PoolAsset), rows, execution_options={"synchronize_session": False})
 
 
 async def book(unit: UnitOfWork, pool_id: int, agency_id: int, spec: RevenueSpec) -> Booked:
+    """The revenue row and the assets' paid parts; the money's movements are returned, not posted."""
     reference = spec.reference.strip()
     if not reference or len(reference) > MAX_REFERENCE_LENGTH:
         raise DomainError(
@@ -132,7 +157,7 @@ async def book(unit: UnitOfWork, pool_id: int, agency_id: int, spec: RevenueSpec
     funds = await ledger.balances(unit.session, agency_id)
     if funds.available_fen < spec.amount_fen:
         raise InsufficientFunds(agency_id, spec.amount_fen, funds.available_fen)
-    shares = split_revenue(spec.amount_fen, [_terms(asset, unit.now) for asset in assets])
+    shares = split_revenue(spec.amount_fen, [asset.terms(unit.now) for asset in assets])
     earn_out_fen = sum(share.earn_out_fen for share in shares)
     revenue = PoolRevenue(
         pool_id=pool.id,
@@ -149,31 +174,33 @@ async def book(unit: UnitOfWork, pool_id: int, agency_id: int, spec: RevenueSpec
     await _raise_paid(unit, assets, shares)
     agency_account = await ledger.participant_account_id(unit.session, agency_id, ledger.AVAILABLE)
     pool_account = await ledger.account_id(unit.session, pool_account_key(pool.id))
-    await ledger.post_transfer(
-        unit,
-        f"pool_revenue:{revenue.id}:in",
-        debit_account_id=agency_account,
-        credit_account_id=pool_account,
-        amount_fen=spec.amount_fen,
-        code="pool_revenue",
-        reference=reference,
-    )
+    movements = [
+        ledger.Movement(
+            f"pool_revenue:{revenue.id}:in",
+            agency_account,
+            pool_account,
+            spec.amount_fen,
+            "pool_revenue",
+            reference,
+        )
+    ]
     if revenue.agency_fen:
-        await ledger.post_transfer(
-            unit,
-            f"pool_revenue:{revenue.id}:agency",
-            debit_account_id=pool_account,
-            credit_account_id=agency_account,
-            amount_fen=revenue.agency_fen,
-            code="pool_revenue_agency",
-            reference=reference,
+        movements.append(
+            ledger.Movement(
+                f"pool_revenue:{revenue.id}:agency",
+                pool_account,
+                agency_account,
+                revenue.agency_fen,
+                "pool_revenue_agency",
+                reference,
+            )
         )
     due = [
-        EarnOutDue(asset.id, asset.source_case_id, asset.earn_out_share_bps or 0, share.earn_out_fen)
+        EarnOutDue(asset.id, asset.source_case_id, asset.share_bps or 0, share.earn_out_fen)
         for asset, share in zip(assets, shares, strict=True)
         if share.earn_out_fen > 0
     ]
-    return Booked(revenue, agency_id, pool_account, due)
+    return Booked(revenue, agency_id, pool_account, due, movements)
 
 
 async def write_lines(unit: UnitOfWork, booked: Booked, lines: Sequence[dict[str, Any]]) -> None:

@@ -17,7 +17,10 @@ from tests.api.annuity_support import (
     run_on,
     travel_to_day,
 )
+from tests.api.disposal_support import DisposalDesk
 from tests.api.market_support import post_ok
+from tests.api.pool_support import AgencyDesk, bought_asset
+from tests.api.test_pool_licenses import LICENSEE, licence
 from tests.conftest import FakeClock, Market
 
 pytestmark = pytest.mark.db
@@ -31,6 +34,8 @@ ANSWER_KEYS = {
     "pledged_since",
     "lapsed_on",
     "restored_on",
+    "pool",
+    "licences",
 }
 
 
@@ -94,11 +99,19 @@ async def test_the_status_follows_a_right_into_disposal_and_through_a_lapse_and_
 
     default = {"reason": "three instalments missed", "accrued_interest": "50000.00"}
     await post_ok(client, f"/api/v1/loans/{loan['id']}/default", default, bank)
-    in_disposal = await _status(client, other_bank, "invention_patent", INVENTION_NUMBER)
+    in_disposal = await _status(client, other_bank, "utility_patent", UTILITY_NUMBER)
     assert (in_disposal["state"], in_disposal["pledged"], in_disposal["in_disposal"]) == (
         "in_disposal",
         True,
         True,
+    )
+    # The invention's year-11 fee (due 2026-03-16) was never paid either: it lapsed too, and a
+    # default does not make a lapsed patent one in disposal.
+    still_lapsed = await _status(client, other_bank, "invention_patent", INVENTION_NUMBER)
+    assert (still_lapsed["state"], still_lapsed["pledged"], still_lapsed["in_disposal"]) == (
+        "lapsed",
+        True,
+        False,
     )
 
 
@@ -125,3 +138,47 @@ async def test_the_status_needs_a_key(client: httpx.AsyncClient) -> None:
         "/api/v1/collateral/status", params={"kind": "trademark", "registry_number": "X"}
     )
     assert response.status_code == 401
+
+
+async def test_a_right_bought_into_a_pool_shows_the_pool_since_when_and_its_binding_licences_but_no_figures(
+    client: httpx.AsyncClient, market: Market, desk: DisposalDesk, agencies: AgencyDesk
+) -> None:
+    _, bank = await market.participant(["bank"])
+    agency_id, agency = await agencies.agency(name="Zhejiang IP Operations")
+    _, lender = await market.participant(["bank"])
+    pool = await agencies.pool(agency, name="Battery patents")
+    licensed = await bought_asset(agencies, bank, agency, pool["id"], "ZL202110000501.X")
+    opened = await bought_asset(agencies, bank, agency, pool["id"], "ZL202110000502.X")
+    for body in (
+        licence(licensed["id"], "exclusive"),
+        licence(licensed["id"], "non_exclusive", territory="US"),
+        licence(opened["id"], "open"),
+    ):
+        granted = await client.post(f"/api/v1/pools/{pool['id']}/licenses", json=body, headers=agency)
+        assert granted.status_code == 201, granted.text
+
+    status = await _status(client, lender, "invention_patent", "zl 202110000501.x")
+    other = await _status(client, lender, "invention_patent", "ZL202110000502.X")
+    unpooled = await _status(client, lender, "invention_patent", "ZL202110000599.X")
+
+    assert set(status) == ANSWER_KEYS
+    assert (status["state"], status["pledged"], status["creditor"]) == ("not_pledged", False, None)
+    assert status["pool"] == {
+        "id": pool["id"],
+        "name": "Battery patents",
+        "agency": {"id": agency_id, "name": "Zhejiang IP Operations"},
+        "since": licensed["acquired_at"],
+    }
+    # The non-exclusive licence binds nobody else: only the exclusive one is listed, with no figure.
+    assert status["licences"] == [
+        {
+            "kind": "exclusive",
+            "licensee_name": LICENSEE[0],
+            "territory": "CN",
+            "field": "batteries",
+            "starts_on": "2027-01-01",
+            "ends_on": "2029-12-31",
+        }
+    ]
+    assert [(item["kind"], item["licensee_name"]) for item in other["licences"]] == [("open", None)]
+    assert (unpooled["pool"], unpooled["licences"]) == (None, [])

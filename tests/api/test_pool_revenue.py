@@ -3,6 +3,7 @@ source case's waterfall until its cap or its end, the rest to the agency; the po
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
@@ -148,4 +149,40 @@ async def test_an_earn_out_past_its_until_sends_everything_to_the_agency_and_a_p
     desk.travel_to(until)
     late = await _revenue(client, pool["id"], agency, "10000.00", "r2")
     assert (late.json()["earn_out"], late.json()["agency"]) == ("0.00", "10000.00"), late.text
+    await books_are_whole(desk)
+
+
+async def test_two_revenues_booked_at_once_pay_an_earn_out_up_to_its_cap_and_never_past_it(
+    client: httpx.AsyncClient, market: Market, desk: DisposalDesk, agencies: AgencyDesk
+) -> None:
+    _, bank = await market.participant(["bank"])
+    _, agency = await agencies.agency(funds="2000000.00")
+    pool = await agencies.pool(agency)
+    loan = await desk.loan(bank)
+    case = await desk.opened(loan["id"], bank)
+    until = (desk.clock() + timedelta(days=365)).isoformat()
+    offer = await agencies.offer_ok(
+        case["id"],
+        agency,
+        pool["id"],
+        "700000.00",
+        earn_out={"revenue_share_bps": 5000, "cap": "30000.00", "until": until},
+    )
+    assert (await agencies.accept(offer["id"], bank)).status_code == 200
+    bank_before = int((await market.balances(bank))["available"].replace(".", ""))
+
+    first, second = await asyncio.gather(
+        _revenue(client, pool["id"], agency, "40000.00", "race-a"),
+        _revenue(client, pool["id"], agency, "40000.00", "race-b"),
+    )
+
+    assert (first.status_code, second.status_code) == (201, 201), (first.text, second.text)
+    # Half of each 40,000.00 is 20,000.00; the one booked second finds only 10,000.00 of the cap.
+    assert sorted([first.json()["earn_out"], second.json()["earn_out"]]) == ["10000.00", "20000.00"]
+    assert sorted([first.json()["agency"], second.json()["agency"]]) == ["20000.00", "30000.00"]
+    [asset] = (await agencies.pool_view(pool["id"], agency))["assets"]
+    assert asset["earn_out"]["paid"] == "30000.00"
+    assert (await desk.case(case["id"], bank))["shortfall"] == "1320000.00"
+    assert int((await market.balances(bank))["available"].replace(".", "")) == bank_before + 3_000_000
+    assert (await market.balances(agency))["available"] == "1270000.00"
     await books_are_whole(desk)

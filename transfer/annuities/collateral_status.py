@@ -2,8 +2,9 @@
 a bank before it lends): pledged now (to which creditor, since when), in disposal, lapsed for an
 unpaid annuity or restored. Never the loan, the borrower or any figure of theirs.
 
-Operation pools and licences are not answered here yet: they belong to auction/operation, which
-builds on this answer from above.
+Whether it is held in an operation pool, and its licences, is auction.operation's part
+(auction/operation/collateral_status.py), which transfer may not import: the HTTP edge puts the
+two together.
 """
 
 from __future__ import annotations

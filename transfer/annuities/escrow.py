@@ -6,13 +6,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from transfer import ledger
 from transfer.kernel.errors import Conflict, NotFound
 from transfer.kernel.unit_of_work import UnitOfWork
 from transfer.models import Account, LedgerTransfer
 from transfer.models.annuities import AnnuityEscrow
-from transfer.models.loans import Loan
+from transfer.models.loans import CollateralPledge, Loan
 from transfer.registry.loans import REPAID
 
 ESCROW_CODE = "annuity_escrow"
@@ -27,6 +28,14 @@ class EscrowDeposit:
     source: str
     amount_fen: int
     balance_fen: int
+
+
+async def has_live_pledge(session: AsyncSession, loan_id: int) -> bool:
+    """Whether any right still backs the loan: while one does, its escrow pays fees, not back."""
+    found = await session.execute(
+        select(CollateralPledge.loan_id).where(CollateralPledge.loan_id == loan_id).limit(1)
+    )
+    return found.first() is not None
 
 
 def escrow_account_key(loan_id: int) -> str:
@@ -76,6 +85,12 @@ async def deposit(
     if loan.status == REPAID:
         raise Conflict(
             "loan_repaid", f"loan {loan_id} is repaid: its patents are no longer pledged", field="loan_id"
+        )
+    if not await has_live_pledge(unit.session, loan_id):
+        raise Conflict(
+            "escrow_closed",
+            f"loan {loan_id} has no pledged right left: its escrow only pays back what it holds",
+            field="loan_id",
         )
     source = RECEIVED if is_clearing else CREDITOR_FUNDS
     transfer_id = f"annuity_escrow:{loan_id}:{source}:{reference}"

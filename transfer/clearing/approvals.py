@@ -1,5 +1,5 @@
-"""Dual control (maker-checker) for money leaving the system: above a threshold, a withdrawal or a
-surplus payout waits, its money held, until a second clearing participant approves it; the maker
+"""Dual control (maker-checker) for money leaving the system: above a threshold, a withdrawal, a
+surplus payout or an annuity escrow's payout waits, its money held, until a second clearing participant approves it; the maker
 may withdraw its own request (a rejection), never approve it. Every decision is in the audit chain."""
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ REJECTED = "rejected"
 STATES = (PENDING, APPROVED, REJECTED)
 WITHDRAWAL = "withdrawal"
 SURPLUS_PAYOUT = "surplus_payout"
+# The enterprise's part of a closed annuity escrow (transfer.clearing.escrow_payouts).
+ESCROW_PAYOUT = "annuity_escrow_payout"
 MAX_REASON_LENGTH = 500
 
 

@@ -210,6 +210,23 @@ async def advance_on_default(unit: UnitOfWork, loan: Loan, case_id: int) -> int:
     return total_fen
 
 
+async def cleared_loan_ids(unit: UnitOfWork, loan_ids: Sequence[int]) -> list[int]:
+    """Those of the loans with a fund that advanced or cleared on them: the loans clear_on_end
+    would do anything for (a later recovery's clawback among thousands of loans)."""
+    if not loan_ids:
+        return []
+    rows = await unit.session.execute(
+        select(CompensationEnrolment.loan_id)
+        .where(
+            CompensationEnrolment.loan_id.in_(list(loan_ids)),
+            CompensationEnrolment.state.in_([ADVANCED, CLEARED]),
+        )
+        .distinct()
+        .order_by(CompensationEnrolment.loan_id)
+    )
+    return list(rows.scalars())
+
+
 def _borne_fen(enrolment: CompensationEnrolment) -> int:
     """What the fund has borne so far: paid out, less what came back or is owed back to it."""
     return enrolment.advance_fen + enrolment.top_up_fen - enrolment.refunded_fen - enrolment.owed_fen

@@ -81,14 +81,20 @@ async def refuse_others_collateral(
             )
 
 
-async def set_collateral_state(unit: UnitOfWork, loan_id: int, state: str) -> None:
-    await _set_state_of(unit, [loan_id], state)
+async def set_collateral_state(
+    unit: UnitOfWork, loan_id: int, state: str, *, unless: str | None = None
+) -> None:
+    """Every item of the loan moves to `state`, but those in the state `unless` (a lapsed patent)."""
+    await _set_state_of(unit, [loan_id], state, unless=unless)
 
 
-async def _set_state_of(unit: UnitOfWork, loan_ids: Sequence[int], state: str) -> None:
-    await unit.session.execute(
-        update(CollateralItem).where(CollateralItem.loan_id.in_(loan_ids)).values(state=state)
-    )
+async def _set_state_of(
+    unit: UnitOfWork, loan_ids: Sequence[int], state: str, *, unless: str | None = None
+) -> None:
+    statement = update(CollateralItem).where(CollateralItem.loan_id.in_(loan_ids))
+    if unless is not None:
+        statement = statement.where(CollateralItem.state != unless)
+    await unit.session.execute(statement.values(state=state))
 
 
 async def release_pledges(unit: UnitOfWork, loan_id: int, state: str = RELEASED) -> list[tuple[str, str]]:

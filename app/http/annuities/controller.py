@@ -14,6 +14,8 @@ from app.http.annuities.schemas import (
     AlertPage,
     EscrowIn,
     EscrowOut,
+    EscrowPayoutIn,
+    EscrowPayoutOut,
     LoanAnnuitiesOut,
     PayIn,
     PaymentOut,
@@ -22,6 +24,7 @@ from app.http.auth import Actor, requires
 from app.http.input_bounds import Offset, one_of
 from app.http.mutation import run_mutation
 from transfer.annuities import alerts, escrow, payments, queries
+from transfer.clearing import escrow_payouts
 from transfer.kernel.errors import DomainError
 from transfer.kernel.money import parse_yuan
 from transfer.kernel.unit_of_work import UnitOfWork
@@ -58,6 +61,23 @@ class AnnuityController(Controller):
             )
 
         return await run_mutation(request, ctx, work)
+
+    @post(
+        "/{loan_id:int}/annuity-escrow/payout",
+        guards=[requires("clearing")],
+        summary="Clearing: pay the enterprise what a closed escrow holds for it (dual control above the threshold)",
+    )
+    async def pay_out_escrow(
+        self, request: Request[Actor, Any, Any], ctx: AppContext, loan_id: int, data: EscrowPayoutIn
+    ) -> Response[bytes]:
+        above_fen = ctx.settings.dual_control_above_fen
+
+        async def work(unit: UnitOfWork) -> EscrowPayoutOut:
+            return EscrowPayoutOut.of(
+                await escrow_payouts.pay_out(unit, loan_id, data.reference, request.user.id, above_fen)
+            )
+
+        return await run_mutation(request, ctx, work, status_code=200)
 
     @get("/{loan_id:int}/annuities", summary="The loan's patent annuities, escrow balance and coverage")
     async def list_annuities(

@@ -12,6 +12,7 @@ from transfer.annuities.alerts import AlertView
 from transfer.annuities.escrow import EscrowDeposit
 from transfer.annuities.payments import Payment
 from transfer.annuities.queries import AnnuityLine, LoanAnnuities, PatentAnnuities
+from transfer.clearing.escrow_payouts import EscrowPayout
 from transfer.kernel.money import format_fen
 
 # Short enough that the escrow's ledger transfer id (loan, source and reference) fits its column.
@@ -46,6 +47,34 @@ class EscrowOut(msgspec.Struct):
             deposit.source,
             format_fen(deposit.amount_fen),
             format_fen(deposit.balance_fen),
+        )
+
+
+class EscrowPayoutIn(msgspec.Struct, forbid_unknown_fields=True):
+    # The bank's reference of the payout to the enterprise: booked once.
+    reference: Annotated[
+        str, msgspec.Meta(min_length=1, max_length=MAX_REFERENCE_LENGTH, pattern=r"^[\x21-\x7e]+$")
+    ]
+
+
+class EscrowPayoutOut(msgspec.Struct):
+    loan_id: int
+    amount: str
+    reference: str
+    # paid (transfer_id names the ledger transfer) | awaiting_approval (approval_id names it)
+    status: str
+    transfer_id: str | None
+    approval_id: int | None
+
+    @classmethod
+    def of(cls, payout: EscrowPayout) -> EscrowPayoutOut:
+        return cls(
+            payout.loan_id,
+            format_fen(payout.amount_fen),
+            payout.reference,
+            "paid" if payout.approval is None else "awaiting_approval",
+            payout.transfer_id,
+            None if payout.approval is None else payout.approval.id,
         )
 
 

@@ -15,8 +15,8 @@ from app.context import AppContext
 from app.http.auth import Actor, requires
 from app.http.input_bounds import Offset, multi_line_text, one_of
 from app.http.mutation import run_mutation
-from auction.disposal import cases, proceeds
-from transfer.clearing import approvals
+from auction.disposal import cases, surplus
+from transfer.clearing import approvals, escrow_payouts
 from transfer.kernel.money import format_fen
 from transfer.kernel.unit_of_work import UnitOfWork
 from transfer.models.approvals import Approval
@@ -73,13 +73,14 @@ async def _surplus_payout(unit: UnitOfWork, approval: Approval) -> None:
     if approval.state != approvals.APPROVED:
         return  # the money stays in the pledgor account; clearing may ask again
     case = await cases.lock_case(unit, int(approval.subject.removeprefix("disposal:")))
-    await proceeds.pay_surplus_now(unit, case, approval.reference)
+    await surplus.pay_approved(unit, case, approval)
 
 
 # What each kind of request sets moving once decided, in the decision's transaction.
 CARRY_OUT: dict[str, Callable[[UnitOfWork, Approval], Awaitable[None]]] = {
     approvals.WITHDRAWAL: approvals.carry_out_withdrawal,
     approvals.SURPLUS_PAYOUT: _surplus_payout,
+    approvals.ESCROW_PAYOUT: escrow_payouts.carry_out,
 }
 
 

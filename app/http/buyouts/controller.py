@@ -41,7 +41,7 @@ class BuyoutOfferController(Controller):
         self, request: Request[Actor, Any, Any], ctx: AppContext, case_id: int, data: OfferIn
     ) -> Response[OfferOut]:
         spec = data.to_spec()
-        policy = ctx.operation_policy
+        policy = ctx.disposal_policy
 
         async def work(unit: UnitOfWork) -> OfferOut:
             return OfferOut.of(await buyout.make_offer(unit, case_id, request.user.id, spec, policy))

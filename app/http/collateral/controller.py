@@ -1,4 +1,8 @@
-"""质物状态查询 over HTTP: GET /api/v1/collateral/status?kind=&registry_number= for any participant."""
+"""质物状态查询 over HTTP: GET /api/v1/collateral/status?kind=&registry_number= for any participant.
+
+The answer puts two parts together here, above both: the registry's (transfer.annuities:
+pledged, in disposal, lapsed, restored) and the operation pools' (auction.operation: held in a
+pool, its binding licences), which transfer may not import."""
 
 from __future__ import annotations
 
@@ -12,14 +16,60 @@ from litestar.params import Parameter
 from app.context import AppContext
 from app.http.auth import Actor
 from app.http.input_bounds import NOT_BLANK_PATTERN, one_of
+from auction.operation.collateral_status import LicenceFact, PoolHolding, PoolStatus, pool_status
 from transfer.annuities.collateral_status import CollateralStatus, collateral_status
 from transfer.registry.loans import MAX_REGISTRY_NUMBER_LENGTH
 from transfer.rules.collateral import ALL_KINDS
+from transfer.rules.fee_waiver import shanghai_trade_date
 
 
 class CreditorOut(msgspec.Struct):
     id: int
     name: str
+
+
+class AgencyOut(msgspec.Struct):
+    id: int
+    name: str
+
+
+class PoolOut(msgspec.Struct):
+    id: int
+    name: str
+    agency: AgencyOut
+    # When the right was bought into the pool.
+    since: str
+
+    @classmethod
+    def of(cls, holding: PoolHolding) -> PoolOut:
+        return cls(
+            holding.pool_id,
+            holding.pool_name,
+            AgencyOut(holding.agency_id, holding.agency_name),
+            holding.since.isoformat(),
+        )
+
+
+class LicenceOut(msgspec.Struct):
+    # exclusive | sole | open
+    kind: str
+    # None for an open licence (开放许可): anyone may take it at its published terms.
+    licensee_name: str | None
+    territory: str
+    field: str
+    starts_on: date
+    ends_on: date
+
+    @classmethod
+    def of(cls, licence: LicenceFact) -> LicenceOut:
+        return cls(
+            licence.kind,
+            licence.licensee_name,
+            licence.territory,
+            licence.field_of_use,
+            licence.starts_on,
+            licence.ends_on,
+        )
 
 
 class CollateralStatusOut(msgspec.Struct):
@@ -35,9 +85,13 @@ class CollateralStatusOut(msgspec.Struct):
     # The latest lapse for an unpaid annuity while pledged here, and its restoration if any.
     lapsed_on: date | None
     restored_on: date | None
+    # Held in an operation pool (bought out of a disposal), and since when; None if not.
+    pool: PoolOut | None
+    # Its exclusive, sole and open licences in force or to come (never their figures).
+    licences: list[LicenceOut]
 
     @classmethod
-    def of(cls, status: CollateralStatus) -> CollateralStatusOut:
+    def of(cls, status: CollateralStatus, pooled: PoolStatus) -> CollateralStatusOut:
         return cls(
             kind=status.kind,
             registry_number=status.registry_key,
@@ -50,6 +104,8 @@ class CollateralStatusOut(msgspec.Struct):
             pledged_since=None if status.pledged_since is None else status.pledged_since.isoformat(),
             lapsed_on=status.lapsed_on,
             restored_on=status.restored_on,
+            pool=None if pooled.holding is None else PoolOut.of(pooled.holding),
+            licences=[LicenceOut.of(licence) for licence in pooled.licences],
         )
 
 
@@ -59,7 +115,8 @@ class CollateralStatusController(Controller):
 
     @get(
         "/status",
-        summary="Where a right stands: pledged (to whom, since when), in disposal, lapsed, restored",
+        summary="Where a right stands: pledged (to whom, since when), in disposal, lapsed, restored,"
+        " in an operation pool, its exclusive, sole and open licences",
     )
     async def status(
         self,
@@ -76,5 +133,8 @@ class CollateralStatusController(Controller):
             ),
         ],
     ) -> CollateralStatusOut:
+        today = shanghai_trade_date(ctx.clock())
         async with ctx.database.read() as session:
-            return CollateralStatusOut.of(await collateral_status(session, kind, registry_number))
+            status = await collateral_status(session, kind, registry_number)
+            pooled = await pool_status(session, kind, registry_number, today)
+        return CollateralStatusOut.of(status, pooled)

@@ -20,7 +20,7 @@ from app.http.disposals.schemas import (
 )
 from app.http.input_bounds import Offset, one_of
 from app.http.mutation import run_mutation
-from auction.disposal import cases, commitment_offers, proceeds, queries, steps
+from auction.disposal import cases, commitment_offers, queries, steps, surplus
 from transfer.kernel.money import parse_yuan
 from transfer.kernel.unit_of_work import UnitOfWork
 
@@ -151,7 +151,7 @@ class DisposalController(Controller):
     ) -> Response[DisposalOut]:
         async def work(unit: UnitOfWork) -> DisposalOut:
             case = await cases.lock_case(unit, case_id)
-            await proceeds.pay_out_surplus(
+            await surplus.pay_out_surplus(
                 unit, case, data.reference, request.user.id, ctx.settings.dual_control_above_fen
             )
             return await answer_case(unit, case_id, request.user)

@@ -159,6 +159,9 @@ class DisposalOut(msgspec.Struct):
     compensation: list[CompensationLineOut]
     shortfall: str | None
     surplus: str | None
+    # Of the surplus: what clearing has paid out to the pledgor, and what the center still holds.
+    surplus_paid: str
+    surplus_held: str | None
     surplus_paid_at: str | None
     surplus_reference: str | None
     created_at: str
@@ -243,6 +246,8 @@ class DisposalOut(msgspec.Struct):
             compensation=[CompensationLineOut.of(row) for row in view.compensation],
             shortfall=_money(case.shortfall_fen),
             surplus=_money(case.surplus_fen),
+            surplus_paid=format_fen(view.surplus_paid_fen),
+            surplus_held=_money(view.surplus_held_fen),
             surplus_paid_at=_iso(case.surplus_paid_at),
             surplus_reference=case.surplus_reference,
             created_at=case.created_at.isoformat(),
