@@ -17,6 +17,7 @@ from app import migrate
 from app.bidding.fast_path import BidFastPath
 from app.context import AppContext
 from app.db import Database, create_database
+from app.demo.bidders import DemoBidders
 from app.http.annuities.controller import AlertController, AnnuityController
 from app.http.approvals.controller import ApprovalController
 from app.http.auctions.controller import AuctionController
@@ -107,8 +108,9 @@ async def prepare_service(context: AppContext) -> None:
     await prepare_database(context)
     if context.settings.demo:
         from app.demo import seed_demo_market
+        from app.demo.console import RichProgress, print_summary
 
-        await seed_demo_market(context)
+        print_summary(await seed_demo_market(context, RichProgress()), context.settings)
 
 
 def create_app(
@@ -140,10 +142,17 @@ def create_app(
             await relay.start()
         # Every process runs the jobs: each is safe on any number of nodes (app/scheduler.py).
         scheduler = start_scheduler(context, periodic_jobs(context)) if scheduler_on else None
+        # The demo's simulated bidders run in a single-process service only: several workers would
+        # each run their own (the demo is for one process).
+        bidders = DemoBidders(context) if settings.demo and not settings.demo_quiet and not prepared else None
+        if bidders is not None:
+            bidders.start()
         log.info("service started", database=context.database.write_engine.dialect.name)
         try:
             yield
         finally:
+            if bidders is not None:
+                await bidders.stop()
             if scheduler is not None:
                 scheduler.shutdown(wait=False)
             if relay is not None:
