@@ -17,7 +17,7 @@ from app import migrate
 from app.bidding.fast_path import BidFastPath
 from app.context import AppContext
 from app.db import Database, create_database
-from app.demo.bidders import DemoBidders
+from app.demo.bidders import DemoBidders, DemoBiddersLifespan
 from app.http.annuities.controller import AlertController, AnnuityController
 from app.http.approvals.controller import ApprovalController
 from app.http.auctions.controller import AuctionController
@@ -142,17 +142,10 @@ def create_app(
             await relay.start()
         # Every process runs the jobs: each is safe on any number of nodes (app/scheduler.py).
         scheduler = start_scheduler(context, periodic_jobs(context)) if scheduler_on else None
-        # The demo's simulated bidders run in a single-process service only: several workers would
-        # each run their own (the demo is for one process).
-        bidders = DemoBidders(context) if settings.demo and not settings.demo_quiet and not prepared else None
-        if bidders is not None:
-            bidders.start()
         log.info("service started", database=context.database.write_engine.dialect.name)
         try:
             yield
         finally:
-            if bidders is not None:
-                await bidders.stop()
             if scheduler is not None:
                 scheduler.shutdown(wait=False)
             if relay is not None:
@@ -164,6 +157,9 @@ def create_app(
         return context
 
     pages = page_wiring()
+    # The demo's simulated bidders run in a single-process service only: several workers would each
+    # run their own (the demo is for one process).
+    demo_live = settings.demo and not settings.demo_quiet and not prepared
     return Litestar(
         route_handlers=[*ROUTE_HANDLERS, *pages.route_handlers],
         dependencies={"ctx": Provide(provide_context, sync_to_thread=False)},
@@ -175,7 +171,7 @@ def create_app(
         ],
         request_class=BoundedJsonRequest,
         request_max_body_size=settings.max_body_bytes,
-        plugins=[channels],
+        plugins=[channels, *([DemoBiddersLifespan(DemoBidders(context))] if demo_live else [])],
         template_config=pages.template_config,
         stores=pages.stores,
         exception_handlers=exception_handlers,

@@ -14,10 +14,15 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import structlog
+from litestar.config.app import AppConfig
+from litestar.plugins import InitPluginProtocol
 from sqlalchemy import and_, exists, select
 
 from app.bidding.submit import submit_bid
@@ -221,9 +226,13 @@ class DemoBidders:
                 )
             ).all()
         policy = self.context.auction_policy
-        for auction_id, winner_id in won:
+        for auction_id, won_by in won:
+            assert won_by is not None  # the query asked for winners among the bidders
+            winner_id: int = won_by
 
-            async def work(unit: UnitOfWork, auction_id: int = auction_id, winner_id: int = winner_id) -> None:
+            async def work(
+                unit: UnitOfWork, auction_id: int = auction_id, winner_id: int = winner_id
+            ) -> None:
                 await pay(unit, auction_id, winner_id, policy)
 
             try:
@@ -266,3 +275,24 @@ class DemoBidders:
                 )
             )
             return bool(running.scalar_one())
+
+
+class DemoBiddersLifespan(InitPluginProtocol):
+    """Runs the bidders inside the live-event channels' lifespan (a plugin listed after the
+    channels): they start after the seed and the channels, and stop before the channels close, so
+    no bid of theirs commits with nobody left to tell."""
+
+    def __init__(self, bidders: DemoBidders) -> None:
+        self.bidders = bidders
+
+    def on_app_init(self, app_config: AppConfig) -> AppConfig:
+        app_config.lifespan.append(self._running)
+        return app_config
+
+    @asynccontextmanager
+    async def _running(self, _app: Any) -> AsyncIterator[None]:
+        self.bidders.start()
+        try:
+            yield
+        finally:
+            await self.bidders.stop()

@@ -82,4 +82,6 @@ def print_summary(report: SeedReport, settings: Settings, console: Console | Non
     if settings.demo_quiet:
         out.print("simulated bidders: off (--demo-quiet)")
     else:
-        out.print("simulated bidders: on (Gamma, Delta and Beta bid by themselves; --demo-quiet turns them off)")
+        out.print(
+            "simulated bidders: on (Gamma, Delta and Beta bid by themselves; --demo-quiet turns them off)"
+        )

@@ -55,7 +55,9 @@ def plan(context: AppContext, ids: DemoIds, now: datetime) -> list[Step]:
     bank_id = ids[BANK_B_KEY]
     # Backwards from round 2, live now: each instant as early as the next one's rule needs.
     round_2_starts = now - timedelta(seconds=ROUND_2_OPENED_AGO_S)
-    round_2_ends = max(now + timedelta(seconds=ROUND_2_ENDS_IN_S), round_2_starts + timedelta(seconds=duration_s))
+    round_2_ends = max(
+        now + timedelta(seconds=ROUND_2_ENDS_IN_S), round_2_starts + timedelta(seconds=duration_s)
+    )
     round_2_made = round_2_starts - timedelta(seconds=limits.rerun_notice_s + GAP_S)
     round_1_closed = round_2_made - timedelta(seconds=min(86_400, limits.rerun_within_s // 2))
     round_1_ends = round_1_closed - timedelta(seconds=10)
@@ -72,7 +74,9 @@ def plan(context: AppContext, ids: DemoIds, now: datetime) -> list[Step]:
             bank_id,
             DemoBorrower("Kunshan Precision Optics Co., Ltd.", "320583", 21),
             (
-                DemoItem("invention_patent", PATENT_NUMBER, "Aspheric lens moulding process", 2_000_000_00, 8),
+                DemoItem(
+                    "invention_patent", PATENT_NUMBER, "Aspheric lens moulding process", 2_000_000_00, 8
+                ),
                 DemoItem("trademark", "TM-2018-09-0021", "明眸 trademark, class 9", 400_000_00),
             ),
             principal_fen=3_000_000_00,
@@ -86,7 +90,9 @@ def plan(context: AppContext, ids: DemoIds, now: datetime) -> list[Step]:
             unit,
             made.loan_id,
             bank_id,
-            DefaultSpec(reason="Borrower insolvent; principal overdue (demo)", accrued_interest_fen=92_000_00),
+            DefaultSpec(
+                reason="Borrower insolvent; principal overdue (demo)", accrued_interest_fen=92_000_00
+            ),
             False,
             policy,
         )
@@ -109,7 +115,9 @@ def plan(context: AppContext, ids: DemoIds, now: datetime) -> list[Step]:
     async def round_2(unit: UnitOfWork) -> None:
         assert made.case_id is not None
         previous = await unit.session.execute(
-            select(DisposalStep.start_price_fen).where(DisposalStep.case_id == made.case_id, DisposalStep.round_no == 1)
+            select(DisposalStep.start_price_fen).where(
+                DisposalStep.case_id == made.case_id, DisposalStep.round_no == 1
+            )
         )
         start_1_fen = previous.scalar_one()
         assert start_1_fen is not None

@@ -87,7 +87,9 @@ def planned_trades(context: AppContext, today: date) -> list[tuple[date, list[Pl
             buyer = rng.choice([key for key in traders if key != seller])
             outstanding_fen = LOANS[loan_index][3]
             # Near par: 96.00 % to 100.99 % of the share's outstanding principal.
-            price_fen = outstanding_fen * share_ppm // WHOLE_SHARE_PPM * (9_600 + rng.randrange(500)) // 10_000
+            price_fen = (
+                outstanding_fen * share_ppm // WHOLE_SHARE_PPM * (9_600 + rng.randrange(500)) // 10_000
+            )
             held[seller] -= share_ppm
             held[buyer] = held.get(buyer, 0) + share_ppm
             trades.append(PlannedTrade(loan_index, seller, buyer, share_ppm, price_fen))

@@ -72,7 +72,5 @@ async def register_demo_loan(
             ],
         ),
     )
-    await write_schedules(
-        unit, view.loan, view.collateral, context.calendar, context.annuity_policy, today
-    )
+    await write_schedules(unit, view.loan, view.collateral, context.calendar, context.annuity_policy, today)
     return view

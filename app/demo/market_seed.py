@@ -29,7 +29,9 @@ async def seeded(session: AsyncSession, ids: DemoIds) -> bool:
         select(CollateralItem.id).where(CollateralItem.registry_number == FIRST_REGISTRY_NUMBER).limit(1)
     )
     auction = await session.execute(
-        select(Auction.id).where(Auction.seller_id == ids[BANK_KEY], Auction.lot_title == AUCTION_TITLE).limit(1)
+        select(Auction.id)
+        .where(Auction.seller_id == ids[BANK_KEY], Auction.lot_title == AUCTION_TITLE)
+        .limit(1)
     )
     return loan.first() is not None and auction.first() is not None
 

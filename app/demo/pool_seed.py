@@ -1,6 +1,6 @@
 """An operation pool with licences and revenue: seven months ago a loan on an invention patent and a
 utility model defaulted, the demo agency bought the collateral out (第三方收储) into its pool with an
-earn-out to the case, the proceeds were split, the agency licensed the rights (a non-exclusive, an
+earn-out to the case (the proceeds split at once), the agency licensed the rights (a non-exclusive, an
 open and an exclusive licence), and royalties have come in every month since, each paying the
 earn-out back to the bank. Every step through the operation and disposal services at its instant."""
 
@@ -16,7 +16,7 @@ from app.context import AppContext
 from app.demo.loans import DemoBorrower, DemoItem, register_demo_loan
 from app.demo.participants import AGENCY_KEY, BANK_KEY, DemoIds
 from app.demo.timeline import Step, credit_code, today_of
-from auction.disposal import buyout, proceeds
+from auction.disposal import buyout
 from auction.disposal.cases import DefaultSpec
 from auction.disposal.commitment_offers import declare_default
 from auction.disposal.earn_outs import book_revenue
@@ -83,7 +83,9 @@ def plan(context: AppContext, ids: DemoIds, now: datetime) -> list[Step]:
             bank_id,
             DemoBorrower("Changzhou Cell Power Co., Ltd.", "320400", 41),
             (
-                DemoItem("invention_patent", "ZL201910000041.2", "Lithium-rich cathode coating", 1_600_000_00, 7),
+                DemoItem(
+                    "invention_patent", "ZL201910000041.2", "Lithium-rich cathode coating", 1_600_000_00, 7
+                ),
                 DemoItem("utility_patent", "ZL202020000042.9", "Battery pack cooling plate", 600_000_00, 4),
             ),
             principal_fen=3_000_000_00,
@@ -128,10 +130,6 @@ def plan(context: AppContext, ids: DemoIds, now: datetime) -> list[Step]:
     async def accept(unit: UnitOfWork) -> None:
         assert made.offer_id is not None
         await buyout.accept_offer(unit, made.offer_id, bank_id, policy)
-
-    async def split(unit: UnitOfWork) -> None:
-        assert made.case_id is not None
-        assert await proceeds.settle_paid(unit, policy, case_id=made.case_id) == 1
 
     async def licence_all(unit: UnitOfWork) -> None:
         assert made.pool_id is not None
@@ -192,11 +190,12 @@ def plan(context: AppContext, ids: DemoIds, now: datetime) -> list[Step]:
         Step(at + timedelta(seconds=GAP_S), "its default", default, bank_id),
         Step(at + timedelta(seconds=2 * GAP_S), "the agency's pool", pool, agency_id),
         Step(at + timedelta(seconds=3 * GAP_S), "a buyout offer with an earn-out", offer, agency_id),
-        Step(at + timedelta(seconds=4 * GAP_S), "the bank accepts it", accept, bank_id),
-        Step(at + timedelta(seconds=4 * GAP_S + 600), "the proceeds split", split, None),
+        # The accept is the sale by DvP: the price is split by the waterfall in the same transaction.
+        Step(at + timedelta(seconds=4 * GAP_S), "the bank accepts it; the proceeds split", accept, bank_id),
         Step(licensed, "three licences", licence_all, agency_id),
     ]
     days = [day for day in _royalty_days(today_of(now)) if _shanghai_morning(day) > licensed]
     return timeline + [
-        royalty(day, amount_fen, index) for index, (day, amount_fen) in enumerate(zip(days, ROYALTIES_FEN, strict=False))
+        royalty(day, amount_fen, index)
+        for index, (day, amount_fen) in enumerate(zip(days, ROYALTIES_FEN, strict=False))
     ]

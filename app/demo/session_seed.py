@@ -17,7 +17,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.context import AppContext
 from app.demo.loans import DemoBorrower, DemoItem, register_demo_loan
-from app.demo.participants import ADMIN_KEY, BANK_B_KEY, BANK_KEY, BIDDER_A_KEY, SIMULATED_BIDDER_KEYS, DemoIds
+from app.demo.participants import (
+    ADMIN_KEY,
+    BANK_B_KEY,
+    BANK_KEY,
+    BIDDER_A_KEY,
+    SIMULATED_BIDDER_KEYS,
+    DemoIds,
+)
 from app.demo.timeline import Step
 from auction.disposal import sessions
 from auction.disposal.cases import DefaultSpec
@@ -145,7 +152,9 @@ def plan(context: AppContext, ids: DemoIds, now: datetime, number: int) -> list[
                     unit,
                     loan_id,
                     ids[creditor_key],
-                    DefaultSpec(reason="Principal overdue for 90 days (demo)", accrued_interest_fen=38_500_00),
+                    DefaultSpec(
+                        reason="Principal overdue for 90 days (demo)", accrued_interest_fen=38_500_00
+                    ),
                     context.settings.disposal_auto_advance,
                     policy,
                 )

@@ -106,7 +106,9 @@ class CatalogueController(Controller):
         # The public view whoever looks: the catalogue is the same page for everyone.
         views = [public_auction(a, collateral, now) for a in auctions]
         rows = [v for v in views if wanted(v)]
-        session_rows = _session_rows(session_views, regions, wanted, filtered=kind is not None or region is not None)
+        session_rows = _session_rows(
+            session_views, regions, wanted, filtered=kind is not None or region is not None
+        )
         lang = language(request)
         shown_regions = provinces_of(
             [*(d for d in divisions.values()), *([region] if region is not None else [])]
@@ -156,4 +158,3 @@ def _session_rows(
 def _filter_query(kind: str | None, region: str | None) -> str:
     """The filters as they follow the phase tabs' links."""
     return "".join(f"&{name}={value}" for name, value in (("kind", kind), ("region", region)) if value)
-

@@ -9,6 +9,7 @@ import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from asgi_lifespan import LifespanManager
@@ -86,7 +87,7 @@ async def test_the_demo_seeds_once_with_whole_books_a_history_and_a_session_endi
         assert report.ok and report.events_checked == counts["audit"]
         for demo in DEMO_PARTICIPANTS:
             found = await participants.find_by_api_key(session, demo.api_key)
-            assert found is not None and found.roles.split(",") == demo.roles, demo.name
+            assert found is not None and set(found.roles.split(",")) == set(demo.roles), demo.name
         # The session: its lots end one stagger apart, the first two minutes after the seed.
         assert first.session_id is not None
         lots = (
@@ -128,10 +129,8 @@ async def test_the_demo_seeds_once_with_whole_books_a_history_and_a_session_endi
                 .order_by(DisposalStep.number)
             )
         ).all()
-        assert [(step.round_no, step.result, auction.state) for step, auction in rounds] == [
-            (1, "unsold", "unsold"),
-            (2, "running", "scheduled"),
-        ]
+        assert [(step.round_no, step.result) for step, _ in rounds] == [(1, "unsold"), (2, "running")]
+        assert rounds[0][1].state == "unsold" and rounds[1][1].state in ("scheduled", "open")
         assert rounds[0][1].closed_at is not None and rounds[0][1].closed_at < seeded_at - timedelta(days=7)
         assert rounds[1][1].starts_at < seeded_at < rounds[1][1].ends_at
         assert rounds[1][0].start_price_fen == 1_350_000_00  # 80 % of round 1's start, on the grid
@@ -150,7 +149,9 @@ async def test_the_demo_seeds_once_with_whole_books_a_history_and_a_session_endi
         assert demo_admin is not None
         assert (
             await session.execute(
-                select(func.count()).select_from(DisposalSession).where(DisposalSession.created_by == demo_admin.id)
+                select(func.count())
+                .select_from(DisposalSession)
+                .where(DisposalSession.created_by == demo_admin.id)
             )
         ).scalar_one() == 1
 
@@ -169,10 +170,14 @@ async def _id_of(database: Database, api_key: str) -> int:
     return found.id
 
 
-async def _bids(database: Database) -> list[tuple[Bid, Auction]]:
+async def _bids(database: Database) -> list[Any]:
     async with database.read() as session:
         return list(
-            (await session.execute(select(Bid, Auction).join(Auction, Auction.id == Bid.auction_id))).tuples()
+            (
+                await session.execute(
+                    select(Bid, Auction).join(Auction, Auction.id == Bid.auction_id).order_by(Bid.id)
+                )
+            ).all()
         )
 
 
@@ -190,7 +195,8 @@ async def test_the_simulated_bidders_bid_on_the_grid_while_the_service_runs_and_
     await asyncio.sleep(0.5)
 
     assert len(after_shutdown) >= 12
-    assert await _bids(database) == after_shutdown  # nothing bids once the service has stopped
+    # Nothing bids once the service has stopped.
+    assert [bid.id for bid, _ in await _bids(database)] == [bid.id for bid, _ in after_shutdown]
     for bid, auction in after_shutdown:
         assert bid.bidder_id in simulated
         assert bid.amount_fen >= auction.start_price_fen

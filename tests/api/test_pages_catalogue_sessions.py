@@ -120,4 +120,3 @@ async def test_the_catalogue_lists_the_session_and_its_lots_with_the_apis_curren
         assert ended_rows[lot["auction"]["id"]][1] == yuan(lot["auction"]["final_price"])
     assert ended_api["lots"][0]["auction"]["final_price"] == lots[0]["start_price"]
     assert f'data-session-id="{report.session_id}"' not in live_after.text
-

@@ -60,6 +60,11 @@ def _lot(**values: object) -> Auction:
         "price_fen": None,
         "leader_id": None,
         "leader_max_fen": None,
+        "runner_up_max_fen": None,
+        "floor_fen": None,
+        "reserve_met": False,
+        "bid_count": 0,
+        "last_sequence": 0,
     }
     return Auction(**{**defaults, **values})
 

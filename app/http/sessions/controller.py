@@ -13,7 +13,6 @@ from app.http.auth import Actor, requires
 from app.http.input_bounds import Offset
 from app.http.mutation import run_mutation
 from app.http.public_reads import ANONYMOUS_READ
-from app.http.sessions.views import session_view
 from app.http.sessions.schemas import (
     LotRegistrationOut,
     SessionIn,
@@ -23,6 +22,7 @@ from app.http.sessions.schemas import (
     SessionRegistrationOut,
     SessionSummaryOut,
 )
+from app.http.sessions.views import session_view
 from auction.disposal import sessions
 from auction.disposal.models import DisposalSession
 from transfer.kernel.money import format_fen
