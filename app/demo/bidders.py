@@ -2,8 +2,9 @@
 they are registered for, at a human pace, through the same bid executor as the API
 (app/bidding/submit.py), so a newcomer sees prices move, lots extend and close.
 
-Each bidder values each lot privately (110 % to 170 % of its start, fixed per bidder and lot) and
-never bids above that: bidding stops by itself and every lot closes. It bids the least valid amount
+Each bidder values each lot privately (105 % to 140 % of its start, fixed per bidder and lot) and
+never bids above that: bidding stops by itself and every lot closes. Most bids go to the lot ending
+soonest, so lots are settled in the order they end, mostly before their last window. It bids the least valid amount
 or one step more, now and then with a proxy maximum, always on the grid. A keeper task pays for the
 lots they win (so disposal cases settle), tops their funds up when they run low (as a clearing
 clerk recording a receipt would), and opens a fresh demo session once no demo session lot is still
@@ -59,10 +60,10 @@ class Pace:
     pause_max_s: float = 8.0
     # Per bid, in thousandths: how often it carries a proxy maximum, and how often it goes one
     # increment above the least valid amount.
-    proxy_per_mille: int = 200
+    proxy_per_mille: int = 350
     step_up_per_mille: int = 250
     # Chance, in thousandths, of taking the lot ending soonest rather than any live one.
-    soonest_per_mille: int = 650
+    soonest_per_mille: int = 800
     keeper_every_s: float = 15.0
 
 
@@ -70,9 +71,9 @@ DEFAULT_PACE = Pace()
 
 
 def ceiling_fen(bidder_id: int, auction: Auction) -> int:
-    """What this bidder will pay at most for this lot: 110 % to 170 % of its start, the same on
+    """What this bidder will pay at most for this lot: 105 % to 140 % of its start, the same on
     every start of the service."""
-    per_ten_thousand = 11_000 + random.Random(f"{bidder_id}:{auction.id}").randrange(6_001)
+    per_ten_thousand = 10_500 + random.Random(f"{bidder_id}:{auction.id}").randrange(3_501)
     return auction.start_price_fen * per_ten_thousand // 10_000
 
 
@@ -92,7 +93,7 @@ def next_bid(
     amount_fen = min(amount_fen, top_fen)
     if rng.randrange(1_000) >= pace.proxy_per_mille:
         return amount_fen, None
-    max_fen = min(amount_fen + increment_fen * rng.randint(2, 6), top_fen)
+    max_fen = min(amount_fen + increment_fen * rng.randint(2, 8), top_fen)
     return amount_fen, (max_fen if max_fen > amount_fen else None)
 
 
