@@ -1,7 +1,7 @@
 """Command line: serve, migrate, participants, audit.
 
-python -m app serve                  migrate (SQLite) and run API + scheduler
-python -m app migrate                upgrade the schema to head
+python -m app serve [--demo [--demo-quiet]]   migrate (SQLite) and run API + scheduler
+python -m app migrate                           upgrade the schema to head
 python -m app participants create --name N --roles bank,bidder
 python -m app participants list
 python -m app audit verify
@@ -55,10 +55,10 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     from app.logging_setup import configure_logging
     from app.main import create_asgi_app
 
-    if args.demo:
-        settings = load_settings(demo=True)
+    if args.demo or args.demo_quiet:
+        settings = load_settings(demo=True, demo_quiet=args.demo_quiet or settings.demo_quiet)
     if args.workers is not None:
-        settings = load_settings(demo=settings.demo, workers=args.workers)
+        settings = load_settings(demo=settings.demo, demo_quiet=settings.demo_quiet, workers=args.workers)
     configure_logging(settings.log_level)
     where = f"http://{settings.host}:{settings.port} (database {settings.database_url})"
     if settings.workers == 1:
@@ -74,6 +74,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     _with_context(settings, lambda context: _prepare(context))
     os.environ["IPX_WORKERS"] = str(settings.workers)
     os.environ["IPX_DEMO"] = "true" if settings.demo else "false"
+    os.environ["IPX_DEMO_QUIET"] = "true" if settings.demo_quiet else "false"
     print(f"ipx: serving on {where} with {settings.workers} worker processes", flush=True)
     uvicorn.run(
         "app.main:create_worker_app",
@@ -164,7 +165,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m app", description="IP-loan market and disposal engine")
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="migrate if SQLite, then run the API and the scheduler")
-    serve.add_argument("--demo", action="store_true", help="seed a demo market (demo keys are logged)")
+    serve.add_argument(
+        "--demo", action="store_true", help="seed a demo market (its URLs and demo logins are printed)"
+    )
+    serve.add_argument(
+        "--demo-quiet",
+        action="store_true",
+        help="with --demo (implied): no simulated bidders, the demo market stays as seeded",
+    )
     serve.add_argument(
         "--workers",
         type=int,

@@ -17,6 +17,7 @@ from app import migrate
 from app.bidding.fast_path import BidFastPath
 from app.context import AppContext
 from app.db import Database, create_database
+from app.demo.bidders import DemoBidders, DemoBiddersLifespan
 from app.http.annuities.controller import AlertController, AnnuityController
 from app.http.approvals.controller import ApprovalController
 from app.http.auctions.controller import AuctionController
@@ -109,8 +110,9 @@ async def prepare_service(context: AppContext) -> None:
     await prepare_database(context)
     if context.settings.demo:
         from app.demo import seed_demo_market
+        from app.demo.console import RichProgress, print_summary
 
-        await seed_demo_market(context)
+        print_summary(await seed_demo_market(context, RichProgress()), context.settings)
 
 
 def create_app(
@@ -157,6 +159,9 @@ def create_app(
         return context
 
     pages = page_wiring()
+    # The demo's simulated bidders run in a single-process service only: several workers would each
+    # run their own (the demo is for one process).
+    demo_live = settings.demo and not settings.demo_quiet and not prepared
     app = Litestar(
         route_handlers=[*ROUTE_HANDLERS, *pages.route_handlers],
         dependencies={"ctx": Provide(provide_context, sync_to_thread=False)},
@@ -168,7 +173,11 @@ def create_app(
         ],
         request_class=BoundedJsonRequest,
         request_max_body_size=settings.max_body_bytes,
-        plugins=[channels, ClosedStructSchemaPlugin()],
+        plugins=[
+            channels,
+            ClosedStructSchemaPlugin(),
+            *([DemoBiddersLifespan(DemoBidders(context))] if demo_live else []),
+        ],
         template_config=pages.template_config,
         stores=pages.stores,
         exception_handlers=exception_handlers,

@@ -93,6 +93,8 @@ class Settings:
     audit_seal_interval_s: float = 0.25
     idempotency_ttl_s: int = 86_400
     demo: bool = False
+    # With demo: no simulated bidders and no fresh sessions; the demo market stays as seeded.
+    demo_quiet: bool = False
     # Server processes. PostgreSQL only: they share live events through LISTEN/NOTIFY
     # (app/live_relay.py); SQLite has one writer anyway, and one process serves it best.
     workers: int = 1
@@ -263,6 +265,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "audit_seal_interval_s": _parse_positive_float,
     "idempotency_ttl_s": _parse_int(60),
     "demo": _parse_bool,
+    "demo_quiet": _parse_bool,
     "workers": _parse_int(1, 64),
     "driver_bids": _parse_bool,
     "driver_pool_size": _parse_int(1, 200),

@@ -222,6 +222,30 @@ REFUSALS: dict[str, tuple[str, str]] = {
 }
 
 
+# --- Catalogue: centralized sessions and the region filter (issue 16, the demo's part) ---------
+CATALOGUE_SESSION_LABELS: dict[str, tuple[str, str]] = {
+    "sessions_title": ("集中拍卖专场", "Centralized sessions"),
+    "no_sessions": ("暂无专场", "No sessions"),
+    "sessions_capped": ("仅显示最早开始的 {count} 个专场", "Showing the first {count} sessions"),
+    "session_starts": ("开拍时间", "Opened"),
+    "session_lots": ("共 {count} 件拍品", "{count} lots"),
+    "session_stagger": ("拍品依次间隔 {seconds} 秒结束", "lots end {seconds} s apart"),
+    "lot_number": ("序号", "No."),
+    "all_lots": ("全部拍品", "All lots"),
+    "region": ("地区", "Region"),
+    "filter_region": ("地区", "Region"),
+    "filter_all_regions": ("全部地区", "All regions"),
+    "region_note": (
+        "地区为借款人注册地（统一社会信用代码中的行政区划码所属省份）",
+        "Region: where the borrower is registered (the province of the division code in its credit code)",
+    ),
+}
+assert not CATALOGUE_SESSION_LABELS.keys() & LABELS.keys(), "a catalogue label shadows another"
+assert all(len(pair) == 2 and all(pair) for pair in CATALOGUE_SESSION_LABELS.values())
+LABELS.update(CATALOGUE_SESSION_LABELS)
+# --- end of the catalogue's session labels ------------------------------------------------------
+
+
 def language_of(cookie: str | None) -> str:
     return cookie if cookie in LANGUAGES else DEFAULT_LANGUAGE
 

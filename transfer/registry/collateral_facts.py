@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from transfer.models.loans import CollateralItem
+from transfer.models.loans import CollateralItem, Loan
 
 # Ids bound per statement: far below the drivers' caps on bind parameters (asyncpg 32,767; SQLite
 # 32,766 by default since 3.32), so a full catalogue page of 200 lots naming 100 items each
@@ -44,4 +44,21 @@ async def collateral_facts(
             ).where(CollateralItem.id.in_(wanted[start : start + IDS_PER_STATEMENT]))
         )
         found.update((row.id, CollateralFacts(*row)) for row in rows.all())
+    return found
+
+
+async def borrower_divisions(session: AsyncSession, collateral_ids: Iterable[int]) -> dict[int, str]:
+    """Per item among `collateral_ids`: the administrative division (GB/T 2260, six digits) its
+    loan's borrower is registered in, characters 3 to 8 of its unified social credit code
+    (GB 32100-2015). Collateral carries no place of its own; the catalogue shows this as the lot's
+    region, which names no one."""
+    wanted = sorted(set(collateral_ids))
+    found: dict[int, str] = {}
+    for start in range(0, len(wanted), IDS_PER_STATEMENT):
+        rows = await session.execute(
+            select(CollateralItem.id, Loan.borrower_credit_code)
+            .join(Loan, Loan.id == CollateralItem.loan_id)
+            .where(CollateralItem.id.in_(wanted[start : start + IDS_PER_STATEMENT]))
+        )
+        found.update((item_id, code[2:8]) for item_id, code in rows.all())
     return found

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
@@ -10,7 +9,6 @@ from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.context import AppContext
-from app.http.auctions.views import lot_collateral, public_auction
 from app.http.auth import Actor, requires
 from app.http.input_bounds import Offset, one_of
 from app.http.mutation import run_mutation
@@ -18,13 +16,13 @@ from app.http.public_reads import ANONYMOUS_READ
 from app.http.sessions.schemas import (
     LotRegistrationOut,
     SessionIn,
-    SessionLotOut,
     SessionOut,
     SessionPage,
     SessionRegistrationIn,
     SessionRegistrationOut,
     SessionSummaryOut,
 )
+from app.http.sessions.views import session_view
 from auction.disposal import sessions
 from auction.disposal.models import DisposalSession
 from transfer.kernel.money import format_fen
@@ -45,28 +43,7 @@ def _summary(session: DisposalSession) -> SessionSummaryOut:
 
 
 async def _session_out(db: AsyncSession, session: DisposalSession, ctx: AppContext) -> SessionOut:
-    now = ctx.clock()
-    lots = await sessions.lots_of(db, session.id)
-    collateral = await lot_collateral(db, [auction for _, auction in lots])
-    return SessionOut(
-        id=session.id,
-        title=session.title,
-        state=sessions.phase_of(session, lots, now).value,
-        starts_at=session.starts_at.isoformat(),
-        first_lot_ends_at=session.first_lot_ends_at.isoformat(),
-        stagger_s=session.stagger_s,
-        lot_count=session.lot_count,
-        lots=[
-            SessionLotOut(
-                lot.id,
-                lot.position,
-                json.loads(lot.case_ids),
-                format_fen(lot.minimum_fen),
-                public_auction(auction, collateral, now),
-            )
-            for lot, auction in lots
-        ],
-    )
+    return await session_view(db, session, ctx.clock())
 
 
 class SessionController(Controller):
