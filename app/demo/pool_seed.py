@@ -123,7 +123,7 @@ def plan(context: AppContext, ids: DemoIds, now: datetime) -> list[Step]:
                 valid_until=unit.now + timedelta(days=30),
                 earn_out=pools.EarnOutTerms(2_000, 300_000_00, unit.now + timedelta(days=3 * 365)),
             ),
-            policy.operation,
+            policy,
         )
         made.offer_id = placed.id
 
