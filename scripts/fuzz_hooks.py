@@ -43,6 +43,10 @@ RULES_BEYOND_SCHEMA = {
     "date_in_future": "a date relative to the server's clock (a filing or grant date after today)",
     "valid_until_too_far": "a time relative to the server's clock (IPX_BUYOUT_MAX_VALIDITY_S)",
     "filed_on_required": "a field required by another field's value (a patent's filing date)",
+    "collateral_count": "a list's length against the loan's collateral",
+    "lot_ids_invalid": "ids that must name the session's own lots",
+    "lot_not_in_session": "ids that must name the session's own lots",
+    "off_grid": "a bid against the lot's increment grid",
 }
 # As schemathesis's positive_data_acceptance: answers that say nothing about the data.
 ACCEPTED = {401, 403, 404, 409, 429}

@@ -181,9 +181,7 @@ async def test_the_done_means_scenario(house: AuctionHouse) -> None:
     }
     await post_ok(http, f"/api/v1/trades/{trade['id']}/settle", {}, clearing, status=200)
     waivers = (
-        await http.get(
-            f"/api/v1/clearing/fee-waivers?from={started_on}&to={_today(clock)}", headers=clearing
-        )
+        await http.get(f"/api/v1/clearing/fee-waivers?from={started_on}&to={_today(clock)}", headers=clearing)
     ).json()
     assert waivers["trades"] == 5
     assert waivers["totals"]["charged"] == "2200.00"

@@ -64,12 +64,13 @@ class AnnuityController(Controller):
 
     @post(
         "/{loan_id:int}/annuity-escrow/payout",
+        status_code=200,
         guards=[requires("clearing")],
         summary="Clearing: pay the enterprise what a closed escrow holds for it (dual control above the threshold)",
     )
     async def pay_out_escrow(
         self, request: Request[Actor, Any, Any], ctx: AppContext, loan_id: int, data: EscrowPayoutIn
-    ) -> Response[bytes]:
+    ) -> Response[EscrowPayoutOut]:
         above_fen = ctx.settings.dual_control_above_fen
 
         async def work(unit: UnitOfWork) -> EscrowPayoutOut:
@@ -77,7 +78,7 @@ class AnnuityController(Controller):
                 await escrow_payouts.pay_out(unit, loan_id, data.reference, request.user.id, above_fen)
             )
 
-        return await run_mutation(request, ctx, work, status_code=200)
+        return await run_mutation(request, ctx, work)
 
     @get("/{loan_id:int}/annuities", summary="The loan's patent annuities, escrow balance and coverage")
     async def list_annuities(

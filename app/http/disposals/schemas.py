@@ -13,6 +13,7 @@ from app.http.input_bounds import Yuan, YuanOrZero, multi_line_text, text
 from auction.disposal.cases import MAX_DESCRIPTION_LENGTH, MAX_REASON_LENGTH, DefaultSpec
 from auction.disposal.queries import CaseView
 from auction.disposal.steps import RoundSpec
+from auction.disposal.surplus import MAX_REFERENCE_LENGTH
 from transfer.kernel.money import format_fen, parse_yuan
 
 
@@ -78,7 +79,7 @@ class TakeInPaymentIn(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class SurplusPayoutIn(msgspec.Struct, forbid_unknown_fields=True):
-    reference: Annotated[str, text(120, min_length=1)]
+    reference: Annotated[str, text(MAX_REFERENCE_LENGTH, min_length=1, stripped=True)]
 
 
 class ClaimOut(msgspec.Struct):
