@@ -119,6 +119,12 @@ def _exact(schema: Schema, info: msgspec.inspect.Type) -> None:
     if isinstance(info, msgspec.inspect.UnionType):
         present = [t for t in info.types if not isinstance(t, msgspec.inspect.NoneType)]
         for value in _value_schemas(schema):
+            if value is not schema:
+                # What the field documents for itself (a stripped text's own limit) binds the value:
+                # stated beside `oneOf`, a generator may read only the branch.
+                for name in ("max_length", "min_length", "pattern", "enum"):
+                    if getattr(schema, name) is not None and value.type == OpenAPIType.STRING:
+                        setattr(value, name, getattr(schema, name))
             for member in present:
                 _exact(value, member)
         return

@@ -334,4 +334,16 @@ async def test_an_earn_out_after_clearing_shares_back_with_the_fund_as_a_clawbac
         "1330000.00",
         "1330000.00",
     )
+    # A second royalty in the same instant (the clock has not moved): its clawback is a transfer of
+    # its own, not a clash with the first one's id. The earn-out's cap (30,000.00) leaves 10,000.00 of
+    # it to the claim: 4,000.00 more back to the fund.
+    second = await client.post(
+        f"/api/v1/pools/{pool['id']}/revenues",
+        json={"amount": "100000.00", "received_on": "2027-03-01", "reference": "royalty-2"},
+        headers=agency,
+    )
+    assert second.status_code == 201, second.text
+    case = await desk.case(case["id"], bank)
+    assert [line[3] for line in _lines(case) if line[1] == "clawback"] == ["8000.00", "4000.00"]
+    assert (await _detail(client, market, fund["id"]))["refunded"] == "272000.00"
     await books_are_whole(desk)

@@ -142,8 +142,10 @@ class _Lines:
 
     def _transfer_id(self, enrolment: CompensationEnrolment, kind: str, holder_id: int) -> str:
         # The advance and the first clearing happen once each (their enrolment's state is claimed
-        # under its lock); a later clawback may come again, so it carries its own instant.
-        suffix = f":{self.unit.now.timestamp():.6f}" if kind == "clawback" else ""
+        # under its lock); a later clawback may come again, so it carries what the holders had given
+        # back before it (refunded or owed), which every clawback raises: two in the same instant
+        # (two revenues booked at once) still get ids of their own.
+        suffix = f":{enrolment.refunded_fen + enrolment.owed_fen}" if kind == "clawback" else ""
         return f"compensation:{enrolment.id}:{kind}:{holder_id}{suffix}"
 
     def _line(
