@@ -9,7 +9,7 @@ ledger hold, read as it stands.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -125,11 +125,14 @@ async def _pool_view(
 
 
 def _earn_outs(view: PoolView) -> list[EarnOutLine]:
-    return [
-        EarnOutLine(AssetOut.of(asset_view), asset_view.asset.earn_out_paid_fen, asset_view.asset.earn_out_cap_fen)
-        for asset_view in view.assets
-        if asset_view.asset.earn_out_cap_fen is not None
-    ]
+    lines = []
+    for asset_view in view.assets:
+        asset = asset_view.asset
+        if asset.earn_out_cap_fen is not None:
+            lines.append(
+                EarnOutLine(AssetOut.of(asset_view), asset.earn_out_paid_fen, asset.earn_out_cap_fen)
+            )
+    return lines
 
 
 async def _pools(
@@ -144,9 +147,7 @@ async def _pools(
         for pool in found:
             view = await _pool_view(session, agency, pool.id, ASSETS_SHOWN, 0)
             months = await revenue.revenue_by_month(session, pool.id, since=since)
-            chart = bar_chart(
-                t("revenue_chart", pool_id=pool.id), [(m.month, m.amount_fen) for m in months]
-            )
+            chart = bar_chart(t("revenue_chart", pool_id=pool.id), [(m.month, m.amount_fen) for m in months])
             lines.append(PoolLine(PoolOut.of(view), months, chart, _earn_outs(view)))
     return lines, total
 
@@ -316,7 +317,11 @@ async def _every_pool(ctx: AppContext, agency: Actor) -> AsyncIterator[int]:
     while True:
         async with ctx.database.read() as session:
             found, total = await pools.list_pools(
-                session, agency.id, OWN_BOOK_ROLES, limit=CSV_PAGE_ITEMS, offset=_offset(number, CSV_PAGE_ITEMS)
+                session,
+                agency.id,
+                OWN_BOOK_ROLES,
+                limit=CSV_PAGE_ITEMS,
+                offset=_offset(number, CSV_PAGE_ITEMS),
             )
         for pool in found:
             yield pool.id
@@ -327,13 +332,15 @@ async def _every_pool(ctx: AppContext, agency: Actor) -> AsyncIterator[int]:
 
 async def _by_asset_page(
     ctx: AppContext, agency: Actor, rows_of: Callable[[PoolOut], list[list[str]]]
-) -> AsyncIterator[list[str]]:
+) -> AsyncGenerator[list[str], None]:
     """Rows of every asset of every pool, a pool's assets read a page (the API's largest) at a time."""
     async for pool_id in _every_pool(ctx, agency):
         asset_offset = 0
         while True:
             async with ctx.database.read() as session:
-                view = await _pool_view(session, agency, pool_id, pool_controller.MAX_ASSET_PAGE_SIZE, asset_offset)
+                view = await _pool_view(
+                    session, agency, pool_id, pool_controller.MAX_ASSET_PAGE_SIZE, asset_offset
+                )
             for row in rows_of(PoolOut.of(view)):
                 yield row
             asset_offset += len(view.assets)
@@ -341,7 +348,7 @@ async def _by_asset_page(
                 break
 
 
-async def _licences(ctx: AppContext, agency: Actor) -> AsyncIterator[list[str]]:
+async def _licences(ctx: AppContext, agency: Actor) -> AsyncGenerator[list[str], None]:
     async for pool_id in _every_pool(ctx, agency):
         async with ctx.database.read() as session:
             # The licences come with the pool's view (its first queries.MAX_LICENCES_SHOWN); one asset
@@ -351,7 +358,7 @@ async def _licences(ctx: AppContext, agency: Actor) -> AsyncIterator[list[str]]:
             yield row
 
 
-async def _revenue(ctx: AppContext, agency: Actor) -> AsyncIterator[list[str]]:
+async def _revenue(ctx: AppContext, agency: Actor) -> AsyncGenerator[list[str], None]:
     since = revenue_since(shanghai_trade_date(ctx.clock()))
     async for pool_id in _every_pool(ctx, agency):
         async with ctx.database.read() as session:
@@ -366,7 +373,9 @@ async def _revenue(ctx: AppContext, agency: Actor) -> AsyncIterator[list[str]]:
             ]
 
 
-def _csv_rows(ctx: AppContext, agency: Actor, table: str) -> tuple[list[str], AsyncIterator[list[str]]]:
+def _csv_rows(
+    ctx: AppContext, agency: Actor, table: str
+) -> tuple[list[str], AsyncGenerator[list[str], None]]:
     async def offer_page(number: int) -> tuple[list[list[str]], int, int]:
         found, total = await _offers(ctx, agency, number, CSV_PAGE_ITEMS)
         return _offer_rows(found), len(found), total

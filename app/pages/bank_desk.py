@@ -9,7 +9,7 @@ the API cannot disagree.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,12 +25,13 @@ from app.http.loans.schemas import LoanOut
 from app.http.market.schemas import ListingOut, TradeOut
 from app.pages import i18n
 from app.pages.charts import BarChart, bar_chart
-from app.pages.formatting import share_percent
 from app.pages.desk_access import PageNumber, Pager, RowPage, desk_viewer, paged_rows, pager, table_csv
+from app.pages.formatting import share_percent
 from app.pages.rendering import language, page
 from auction.disposal import queries as disposal_queries
 from auction.disposal.queries import CaseView
-from transfer.annuities import alerts, queries as annuity_queries
+from transfer.annuities import alerts
+from transfer.annuities import queries as annuity_queries
 from transfer.kernel.errors import NotFound
 from transfer.market import queries as market_queries
 from transfer.registry import loans
@@ -84,13 +85,16 @@ async def _loans(ctx: AppContext, bank: Actor, number: int, size: int) -> tuple[
     return lines, total
 
 
-def case_line(view: CaseView, t: Callable[..., str]) -> CaseLine:
+def case_line(view: CaseView, lang: str) -> CaseLine:
     """A case as the desk shows it: the API's answer, the waterfall's total and its bars."""
-    bars = [(f"{t('part_' + line.part)} · {line.payee_name}", line.amount_fen) for line in view.waterfall]
+    bars = [
+        (f"{i18n.term('part:' + line.part, lang)} · {line.payee_name}", line.amount_fen)
+        for line in view.waterfall
+    ]
     return CaseLine(
         case=DisposalOut.of(view),
         waterfall_total_fen=sum(line.amount_fen for line in view.waterfall),
-        waterfall_chart=bar_chart(t("waterfall_chart", case_id=view.case.id), bars),
+        waterfall_chart=bar_chart(i18n.translator(lang)("waterfall_chart", case_id=view.case.id), bars),
     )
 
 
@@ -153,7 +157,16 @@ LOANS_HEADER = [
     "appraisal",
     "state",
 ]
-LISTINGS_HEADER = ["listing_id", "loan_id", "kind", "mode", "share_ppm", "asking_price", "status", "created_at"]
+LISTINGS_HEADER = [
+    "listing_id",
+    "loan_id",
+    "kind",
+    "mode",
+    "share_ppm",
+    "asking_price",
+    "status",
+    "created_at",
+]
 TRADES_HEADER = [
     "trade_id",
     "listing_id",
@@ -273,7 +286,15 @@ def _trade_rows(rows: Sequence[TradeOut], bank_id: int) -> list[list[str]]:
 
 def _alert_rows(rows: Sequence[AlertOut]) -> list[list[str]]:
     return [
-        [str(r.id), r.kind, str(r.loan_id), _text(r.annuity_id), _text(r.amount), _text(r.due_on), r.created_at]
+        [
+            str(r.id),
+            r.kind,
+            str(r.loan_id),
+            _text(r.annuity_id),
+            _text(r.amount),
+            _text(r.due_on),
+            r.created_at,
+        ]
         for r in rows
     ]
 
@@ -283,7 +304,7 @@ CSV_PAGE_ITEMS = 200
 CaseRows = Callable[[Sequence[DisposalOut]], list[list[str]]]
 
 
-def _csv_rows(ctx: AppContext, bank: Actor, table: str) -> tuple[list[str], AsyncIterator[list[str]]]:
+def _csv_rows(ctx: AppContext, bank: Actor, table: str) -> tuple[list[str], AsyncGenerator[list[str], None]]:
     async def loan_page(number: int) -> tuple[list[list[str]], int, int]:
         found, total = await _loans(ctx, bank, number, LOANS_PER_PAGE)
         return _loan_rows(found), len(found), total
@@ -342,7 +363,6 @@ class BankDeskController(Controller):
         if not isinstance(bank, Actor):
             return bank
         lang = language(request)
-        t = i18n.translator(lang)
         my_loans, loan_total = await _loans(ctx, bank, loans_page, LOANS_PER_PAGE)
         case_views, case_total = await _cases(ctx, bank, cases_page, CASES_PER_PAGE)
         my_listings, listing_total = await _listings(ctx, bank, listings_page, ROWS_PER_PAGE)
@@ -360,7 +380,7 @@ class BankDeskController(Controller):
             "bank.html.j2",
             bank,
             loans=my_loans,
-            cases=[case_line(view, t) for view in case_views],
+            cases=[case_line(view, lang) for view in case_views],
             listings=my_listings,
             trades=my_trades,
             alerts=my_alerts,
@@ -379,4 +399,3 @@ class BankDeskController(Controller):
             return bank
         header, rows = _csv_rows(ctx, bank, table)
         return table_csv(header, rows, f"bank-{table}.csv")
-

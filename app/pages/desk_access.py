@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -54,7 +54,7 @@ async def desk_viewer(
 RowPage = Callable[[int], Awaitable[tuple[Sequence[list[str]], int, int]]]
 
 
-async def paged_rows(read_page: RowPage) -> AsyncIterator[list[str]]:
+async def paged_rows(read_page: RowPage) -> AsyncGenerator[list[str], None]:
     """Every row of a paged table, one page read (one short read transaction) at a time."""
     number, seen = 1, 0
     while True:
@@ -67,7 +67,7 @@ async def paged_rows(read_page: RowPage) -> AsyncIterator[list[str]]:
         number += 1
 
 
-async def _chunks(header: list[str], rows: AsyncIterator[list[str]]) -> AsyncIterator[str]:
+async def _chunks(header: list[str], rows: AsyncGenerator[list[str], None]) -> AsyncIterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(header)
@@ -85,7 +85,7 @@ async def _chunks(header: list[str], rows: AsyncIterator[list[str]]) -> AsyncIte
     yield buffer.getvalue()
 
 
-def table_csv(header: list[str], rows: AsyncIterator[list[str]], filename: str) -> CsvStream:
+def table_csv(header: list[str], rows: AsyncGenerator[list[str], None], filename: str) -> CsvStream:
     """A desk's table as a CSV download (up to MAX_CSV_ROWS rows), streamed as it is read."""
     return CsvStream(_chunks(header, rows), filename)
 

@@ -304,10 +304,6 @@ DESK_LABELS: dict[str, tuple[str, str]] = {
     "waterfall_chart": ("案件 #{case_id} 的分配", "Case #{case_id}: the waterfall"),
     "no_waterfall": ("尚未分配", "Not split yet"),
     "part": ("清偿项目", "Part"),
-    "part_costs": ("实现债权的费用", "Costs"),
-    "part_interest": ("利息", "Interest"),
-    "part_principal": ("本金", "Principal"),
-    "part_surplus": ("剩余（归出质人）", "Surplus (pledgor)"),
     "payee": ("收款人", "Payee"),
     "rule": ("依据", "Rule"),
     "compensation_lines": ("风险补偿", "Risk compensation"),
@@ -372,7 +368,10 @@ DESK_LABELS: dict[str, tuple[str, str]] = {
     "cap": ("上限", "Cap"),
     "until": ("截止", "Until"),
     "progress": ("进度", "Progress"),
-    "earn_out_progress_label": ("资产 #{asset_id} 对赌分成已支付 {paid}，上限 {cap}", "Asset #{asset_id}: {paid} paid of {cap}"),
+    "earn_out_progress_label": (
+        "资产 #{asset_id} 对赌分成已支付 {paid}，上限 {cap}",
+        "Asset #{asset_id}: {paid} paid of {cap}",
+    ),
     "no_earn_outs": ("无对赌分成", "No earn-outs"),
 }
 assert all(len(pair) == 2 and all(pair) for pair in DESK_LABELS.values()), "every label needs both languages"
@@ -413,6 +412,11 @@ DESK_TERMS: dict[str, tuple[str, str]] = {
     "accepted": ("已接受", "Accepted"),
     "expired": ("已过期", "Expired"),
     "cancelled": ("已取消", "Cancelled"),
+    # the parts of a waterfall, prefixed: "round" and others are words of their own
+    "part:costs": ("实现债权的费用", "Costs"),
+    "part:interest": ("利息", "Interest"),
+    "part:principal": ("本金", "Principal"),
+    "part:surplus": ("剩余（归出质人）", "Surplus (pledgor)"),
     # compensation lines
     "advance": ("先行代偿", "Advance"),
     "top_up": ("补足", "Top-up"),

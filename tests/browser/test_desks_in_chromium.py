@@ -33,7 +33,11 @@ async def test_a_bank_reads_the_waterfall_of_a_bought_out_case_and_its_total_is_
     case = await _post(
         api,
         f"/api/v1/loans/{loan['id']}/default",
-        {"reason": "three instalments missed", "accrued_interest": "50000.00", "realization_costs": "8000.00"},
+        {
+            "reason": "three instalments missed",
+            "accrued_interest": "50000.00",
+            "realization_costs": "8000.00",
+        },
         bank_key,
     )
     pool = await _post(api, "/api/v1/pools", {"name": "电池专利运营池"}, agency_key)
@@ -45,9 +49,7 @@ async def test_a_bank_reads_the_waterfall_of_a_bought_out_case_and_its_total_is_
         agency_key,
     )
     await _post(api, f"/api/v1/buyout-offers/{offer['id']}/accept", {}, bank_key, status=200)
-    settled = (
-        await api.http.get(f"/api/v1/disposals/{case['id']}", headers=api.bearer(bank_key))
-    ).json()
+    settled = (await api.http.get(f"/api/v1/disposals/{case['id']}", headers=api.bearer(bank_key))).json()
     lines = settled["waterfall"]
     assert lines, settled
     total_fen = sum(int(line["amount"].replace(".", "")) for line in lines)

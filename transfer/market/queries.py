@@ -19,7 +19,10 @@ async def list_listings(
     query = select(Listing)
     count = select(func.count()).select_from(Listing)
     if seller_id is not None:
-        query, count = query.where(Listing.seller_id == seller_id), count.where(Listing.seller_id == seller_id)
+        query, count = (
+            query.where(Listing.seller_id == seller_id),
+            count.where(Listing.seller_id == seller_id),
+        )
     if status is not None:
         if status not in LISTING_STATUSES:
             raise DomainError(
