@@ -44,6 +44,8 @@ OWN_BOOK_ROLES = frozenset({BANK})
 LOANS_PER_PAGE = 20
 # A case shows its steps, waterfall, bars and compensation lines: a few cases fill a screen.
 CASES_PER_PAGE = 5
+# A waterfall bar's label is its part and its payee's name: wider than a month's.
+WATERFALL_LABEL_WIDTH_PX = 300
 # Listings, trades and alerts, newest first; the rest are on the next pages and in the CSV.
 ROWS_PER_PAGE = 25
 
@@ -94,7 +96,11 @@ def case_line(view: CaseView, lang: str) -> CaseLine:
     return CaseLine(
         case=DisposalOut.of(view),
         waterfall_total_fen=sum(line.amount_fen for line in view.waterfall),
-        waterfall_chart=bar_chart(i18n.translator(lang)("waterfall_chart", case_id=view.case.id), bars),
+        waterfall_chart=bar_chart(
+            i18n.translator(lang)("waterfall_chart", case_id=view.case.id),
+            bars,
+            label_width_px=WATERFALL_LABEL_WIDTH_PX,
+        ),
     )
 
 
