@@ -376,3 +376,45 @@ async def test_the_agency_desk_holds_earn_outs_and_revenue_by_month_equal_the_ap
     assert f'data-testid="pool-{pool_id}"' not in stranger_html
     assert f'data-testid="offer-held-{live["id"]}"' not in stranger_html
     assert stranger_assets[1:] == []
+
+
+async def test_a_long_table_pages_keeps_the_other_tables_page_and_its_csv_holds_every_row(
+    app: RequestIdMiddleware, client: httpx.AsyncClient, market: Market, desk: DisposalDesk
+) -> None:
+    bank_id, bank = await market.participant(["bank"], name="Desk Many Alerts Bank")
+    loan = await desk.loan(bank)
+    async with desk.context.database.write_engine.begin() as connection:
+        await connection.execute(
+            insert(Alert),
+            [
+                {
+                    "participant_id": bank_id,
+                    "kind": "annuity_in_grace",
+                    "loan_id": loan["id"],
+                    "amount_fen": 100 * number,
+                    "due_on": date(2027, 4, 20),
+                    "dedupe_key": f"desk-page-test:{number}",
+                    "created_at": desk.clock(),
+                }
+                for number in range(1, 31)
+            ],
+        )
+    api = (await client.get("/api/v1/participants/me/alerts?limit=200", headers=bank)).json()
+    async with visitor(app) as browser:
+        await browser.log_in(api_key_of(bank))
+        first = (await browser.page("/desk/bank?loans_page=1")).text
+        second = (await browser.page("/desk/bank?loans_page=1&alerts_page=2")).text
+        every = _rows(await browser.page("/desk/bank/csv/alerts"))
+
+    def alert_rows(html: str) -> int:
+        return (
+            html.split('data-testid="table-alerts"', 1)[1].split("</table>", 1)[0].count('<tr class="alert">')
+        )
+
+    assert api["total"] == 30
+    assert alert_rows(first) == 25 and alert_rows(second) == 5
+    assert "第 1/2 页，共 30 条" in first and "第 2/2 页，共 30 条" in second
+    # The next page's link keeps the other tables where they are.
+    assert 'href="/desk/bank?loans_page=1&amp;alerts_page=2" rel="next"' in first
+    assert 'href="/desk/bank?loans_page=1&amp;alerts_page=1" rel="prev"' in second
+    assert [r[4] for r in every[1:]] == [a["amount"] for a in api["items"]]
