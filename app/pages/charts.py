@@ -42,8 +42,15 @@ class BarChart:
     bar_height_px: int = BAR_HEIGHT_PX
 
 
-def bar_chart(title: str, values: Sequence[tuple[str, int]], *, keep_order: bool = True) -> BarChart:
-    """values: (label, amount in fen), each ≥ 0. keep_order=False shows the largest first."""
+def bar_chart(
+    title: str,
+    values: Sequence[tuple[str, int]],
+    *,
+    keep_order: bool = True,
+    label_width_px: int = LABEL_WIDTH_PX,
+) -> BarChart:
+    """values: (label, amount in fen), each ≥ 0. keep_order=False shows the largest first; a chart
+    whose labels are long (a waterfall's part and payee) asks for a wider label column."""
     assert all(amount_fen >= 0 for _, amount_fen in values), "a chart bar cannot be negative"
     chosen = list(values) if keep_order else sorted(values, key=lambda item: -item[1])
     left_out = max(0, len(chosen) - MAX_BARS)
@@ -64,6 +71,7 @@ def bar_chart(title: str, values: Sequence[tuple[str, int]], *, keep_order: bool
         title=title,
         bars=bars,
         left_out=left_out,
-        width_px=LABEL_WIDTH_PX + BAR_AREA_WIDTH_PX + VALUE_WIDTH_PX,
+        width_px=label_width_px + BAR_AREA_WIDTH_PX + VALUE_WIDTH_PX,
         height_px=height_px,
+        label_width_px=label_width_px,
     )

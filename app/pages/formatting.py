@@ -40,3 +40,10 @@ def countdown_text(seconds_left: float, day_unit: str = "d") -> str:
     minutes, seconds = divmod(rest, 60)
     clock = f"{hours:02d}:{minutes:02d}:{seconds:02d}"
     return f"{days}{day_unit} {clock}" if days else clock
+
+
+def share_percent(share_ppm: int) -> str:
+    """A share in parts per million as an exact percentage: 625_000 as "62.5%", 1_000_000 as "100%"."""
+    whole, rest = divmod(share_ppm, 10_000)
+    fraction = f"{rest:04d}".rstrip("0")
+    return f"{whole}.{fraction}%" if fraction else f"{whole}%"

@@ -29,6 +29,8 @@ from litestar.template.config import TemplateConfig
 from app.http.problems import STATUS_BY_KIND
 from app.http.problems import exception_handlers as problem_handlers
 from app.pages import i18n
+from app.pages.agency_desk import AgencyDeskController
+from app.pages.bank_desk import BankDeskController
 from app.pages.catalogue import CatalogueController
 from app.pages.clearing_desk import ClearingDeskController
 from app.pages.login import LoginController
@@ -104,7 +106,14 @@ def page_wiring() -> PageWiring:
     )
     pages = Router(
         path="/",
-        route_handlers=[CatalogueController, RoomController, LoginController, ClearingDeskController],
+        route_handlers=[
+            CatalogueController,
+            RoomController,
+            LoginController,
+            ClearingDeskController,
+            BankDeskController,
+            AgencyDeskController,
+        ],
         middleware=[
             session_config(SESSION_MAX_AGE_S).middleware,
             DefineMiddleware(CSRFMiddleware, config=csrf),

@@ -263,3 +263,13 @@ async def live_offers(session: AsyncSession, case_ids: Iterable[int]) -> list[Bu
         .order_by(BuyoutOffer.id)
     )
     return list(rows.scalars())
+
+
+async def list_agency_offers(
+    session: AsyncSession, agency_id: int, *, limit: int, offset: int
+) -> tuple[list[BuyoutOffer], int]:
+    """An agency's own offers on every case, newest first (its desk)."""
+    query = select(BuyoutOffer).where(BuyoutOffer.agency_id == agency_id)
+    total = (await session.execute(select(func.count()).select_from(query.subquery()))).scalar_one()
+    rows = await session.execute(query.order_by(BuyoutOffer.id.desc()).limit(limit).offset(offset))
+    return list(rows.scalars()), int(total)

@@ -231,6 +231,37 @@ async def list_revenues(session: AsyncSession, pool_id: int, *, limit: int) -> l
     return list(rows.scalars())
 
 
+@dataclass(frozen=True, slots=True)
+class MonthRevenue:
+    month: str  # YYYY-MM of received_on
+    amount_fen: int
+    earn_out_fen: int
+    agency_fen: int
+
+
+async def revenue_by_month(session: AsyncSession, pool_id: int, *, since: date) -> list[MonthRevenue]:
+    """The pool's revenue received on or after `since`, summed by calendar month, oldest first.
+    Summed per day in SQL (the same on both databases), per month here: a year is at most 366 rows."""
+    rows = await session.execute(
+        select(
+            PoolRevenue.received_on,
+            func.sum(PoolRevenue.amount_fen),
+            func.sum(PoolRevenue.earn_out_fen),
+            func.sum(PoolRevenue.agency_fen),
+        )
+        .where(PoolRevenue.pool_id == pool_id, PoolRevenue.received_on >= since)
+        .group_by(PoolRevenue.received_on)
+        .order_by(PoolRevenue.received_on)
+    )
+    months: dict[str, list[int]] = {}
+    for received_on, amount_fen, earn_out_fen, agency_fen in rows.all():
+        totals = months.setdefault(f"{received_on:%Y-%m}", [0, 0, 0])
+        totals[0] += int(amount_fen)
+        totals[1] += int(earn_out_fen)
+        totals[2] += int(agency_fen)
+    return [MonthRevenue(month, *totals) for month, totals in months.items()]
+
+
 async def revenue_lines(
     session: AsyncSession, pool_id: int, revenue_id: int, *, limit: int, offset: int
 ) -> tuple[list[PoolLine], int]:

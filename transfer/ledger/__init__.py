@@ -40,7 +40,14 @@ from transfer.ledger.accounts import (
 )
 from transfer.ledger.deltas import BULK_CREDIT_ROWS, apply_balance_deltas, current_balances
 from transfer.ledger.funds import record_funds, withdraw
-from transfer.ledger.holds import HoldResolution, hold, post_hold, resolve_holds, void_hold
+from transfer.ledger.holds import (
+    HoldResolution,
+    hold,
+    pending_amounts,
+    post_hold,
+    resolve_holds,
+    void_hold,
+)
 from transfer.ledger.posting import TRANSFER_COLUMNS, Movement, post_fan_out, post_movements, post_transfer
 
 __all__ = [
@@ -75,6 +82,7 @@ __all__ = [
     "participant_account_id",
     "participant_account_ids",
     "participant_account_key",
+    "pending_amounts",
     "post_fan_out",
     "post_hold",
     "post_movements",

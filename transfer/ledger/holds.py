@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import cast
 
-from sqlalchemy import Table, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from transfer.kernel.bulk import insert_rows
@@ -206,3 +207,19 @@ async def void_hold(
     session.add(voiding)
     await session.flush()
     return voiding
+
+
+async def pending_amounts(session: AsyncSession, hold_ids: Iterable[str]) -> dict[str, int]:
+    """What each of these holds still holds: its amount while pending; a resolved or unknown hold is
+    absent (it holds nothing). One read for a page of holds."""
+    wanted = sorted(set(hold_ids))
+    if not wanted:
+        return {}
+    rows = await session.execute(
+        select(LedgerTransfer.id, LedgerTransfer.amount_fen).where(
+            LedgerTransfer.id.in_(wanted),
+            LedgerTransfer.kind == PENDING,
+            LedgerTransfer.pending_status == PENDING,
+        )
+    )
+    return {str(hold_id): int(amount_fen) for hold_id, amount_fen in rows.all()}

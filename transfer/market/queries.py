@@ -13,10 +13,16 @@ TRADE_STATUSES = ("pending", "settled", "failed")
 
 
 async def list_listings(
-    session: AsyncSession, *, status: str | None, limit: int, offset: int
+    session: AsyncSession, *, status: str | None, limit: int, offset: int, seller_id: int | None = None
 ) -> tuple[list[Listing], int]:
+    """Listings, newest first; with `seller_id`, only that seller's own (a bank's desk)."""
     query = select(Listing)
     count = select(func.count()).select_from(Listing)
+    if seller_id is not None:
+        query, count = (
+            query.where(Listing.seller_id == seller_id),
+            count.where(Listing.seller_id == seller_id),
+        )
     if status is not None:
         if status not in LISTING_STATUSES:
             raise DomainError(
