@@ -113,6 +113,7 @@ class ApprovalController(Controller):
 
     @post(
         "/{approval_id:int}/approve",
+        status_code=200,
         guards=[requires("clearing")],
         summary="Clearing (not the maker): approve, and the money moves",
     )
