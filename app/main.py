@@ -33,6 +33,7 @@ from app.http.loans.controller import LoanController
 from app.http.market.controller import ListingController, OfferController, TradeController
 from app.http.market.fee_policy import FeePolicyController
 from app.http.participants.controller import ParticipantController
+from app.http.participants.keys import KeyController
 from app.http.pools.controller import PoolController
 from app.http.problems import exception_handlers
 from app.http.public_reads import API_KEY_REQUIRED, SECURITY_COMPONENTS
@@ -57,6 +58,7 @@ log = structlog.get_logger("ipx.app")
 ROUTE_HANDLERS: list[Any] = [
     SystemController,
     ParticipantController,
+    KeyController,
     LoanController,
     AnnuityController,
     AlertController,
