@@ -62,7 +62,9 @@ class AppContext:
             self.calendar = load_calendar(self.settings)
         s = self.settings
         self.failed_authentications = FailedAuthentications(
-            threshold=s.auth_failure_threshold, window_s=s.auth_failure_window_s, delay_s=s.auth_failure_delay_s
+            threshold=s.auth_failure_threshold,
+            window_s=s.auth_failure_window_s,
+            delay_s=s.auth_failure_delay_s,
         )
 
     @property

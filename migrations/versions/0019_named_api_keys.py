@@ -86,9 +86,7 @@ def downgrade() -> None:
         f"UPDATE participants SET api_key_sha256 = ({oldest_live.format(column='key_sha256')}),"
         f" api_key_prefix = ({oldest_live.format(column='key_prefix')})"
     )
-    padded_id = (
-        "printf('%063d', id)" if op.get_bind().dialect.name == "sqlite" else "lpad(id::text, 63, '0')"
-    )
+    padded_id = "printf('%063d', id)" if op.get_bind().dialect.name == "sqlite" else "lpad(id::text, 63, '0')"
     op.execute(
         f"UPDATE participants SET api_key_sha256 = 'r' || {padded_id}, api_key_prefix = 'revoked'"
         " WHERE api_key_sha256 IS NULL"

@@ -6,6 +6,7 @@ and holds as they are; failed authentications slowed past a threshold, never a g
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -40,12 +41,16 @@ async def _me(http: httpx.AsyncClient, key: str) -> httpx.Response:
 
 async def _audit(context: AppContext, kind: str) -> list[dict[str, Any]]:
     async with context.database.read() as session:
-        rows = await session.execute(select(AuditEvent.payload).where(AuditEvent.type == kind).order_by(AuditEvent.id))
-        return [dict(payload) for payload in rows.scalars()]
+        rows = await session.execute(
+            select(AuditEvent.payload).where(AuditEvent.type == kind).order_by(AuditEvent.id)
+        )
+        return [json.loads(payload) for payload in rows.scalars()]
 
 
 @asynccontextmanager
-async def _process(settings: Settings, clock: FakeClock) -> AsyncIterator[tuple[httpx.AsyncClient, AppContext]]:
+async def _process(
+    settings: Settings, clock: FakeClock
+) -> AsyncIterator[tuple[httpx.AsyncClient, AppContext]]:
     """Another server process on the same database: its own engines and its own key cache."""
     database = create_database(settings.database_url, null_pool=True)
     app = create_asgi_app(settings, database=database, clock=clock, run_scheduler=False)
@@ -85,7 +90,9 @@ async def test_a_participant_makes_named_keys_shown_once_listed_without_the_key_
     text = (await client.get(KEYS, headers=first)).text
     assert made["api_key"] not in text and "api_key" not in text and "sha256" not in text
     async with context.database.read() as session:
-        stored = (await session.execute(select(ApiKey.key_sha256).where(ApiKey.id == made["id"]))).scalar_one()
+        stored = (
+            await session.execute(select(ApiKey.key_sha256).where(ApiKey.id == made["id"]))
+        ).scalar_one()
     assert stored == digest_api_key(made["api_key"])  # the digest only
     created = await _audit(context, "api_key.created")
     assert [(e["name"], e["key_prefix"]) for e in created] == [
@@ -118,7 +125,9 @@ async def test_a_key_name_is_checked_unique_among_live_keys_and_the_live_keys_ar
     assert again["name"] == "robot 0"
 
 
-async def test_two_keys_asked_at_once_with_one_name_make_one(client: httpx.AsyncClient, market: Market) -> None:
+async def test_two_keys_asked_at_once_with_one_name_make_one(
+    client: httpx.AsyncClient, market: Market
+) -> None:
     _, bank = await market.participant(["bank"])
     answers = await asyncio.gather(
         *(client.post(KEYS, json={"name": "twin"}, headers=bank) for _ in range(4))
@@ -176,7 +185,7 @@ async def test_a_revoked_bidder_key_is_refused_by_the_bid_hot_path_with_its_cach
     house: AuctionHouse, market: Market, settings: Settings, clock: FakeClock
 ) -> None:
     """On PostgreSQL the bid is served in front of Litestar from the key cache (app/bidding/fast_path.py)."""
-    seller, [(_, bidder)], auction = await house.open_lot(1)
+    _, [(_, bidder)], auction = await house.open_lot(1)
     spare = await post_ok(house.http, KEYS, {"name": "bidding robot"}, bidder)
     robot = auth(spare["api_key"])
     url = f"/api/v1/auctions/{auction['id']}/bids"
@@ -205,15 +214,22 @@ async def test_a_revoked_bidder_key_is_refused_by_the_bid_hot_path_with_its_cach
 async def test_a_suspended_participant_is_refused_everywhere_its_bids_offers_and_holds_stay(
     client: httpx.AsyncClient, market: Market, house: AuctionHouse, context: AppContext
 ) -> None:
-    bidder_id, bidder = await market.participant(["bidder", "bank"], funds="900000.00", qualified_investor=True)
+    bidder_id, bidder = await market.participant(
+        ["bidder", "bank"], funds="900000.00", qualified_investor=True
+    )
     second = await post_ok(client, KEYS, {"name": "second"}, bidder)
     _, seller = await market.participant(["bank"])
     loan = await register_loan(client, seller)
     listing = await post_ok(
         client,
         "/api/v1/listings",
-        {"loan_id": loan["id"], "kind": "income_right", "mode": "negotiated", "share_ppm": 100_000,
-         "asking_price": "500000.00"},
+        {
+            "loan_id": loan["id"],
+            "kind": "income_right",
+            "mode": "negotiated",
+            "share_ppm": 100_000,
+            "asking_price": "500000.00",
+        },
         seller,
     )
     offer = await post_ok(client, f"/api/v1/listings/{listing['id']}/offers", {"price": "500000.00"}, bidder)
@@ -232,16 +248,21 @@ async def test_a_suspended_participant_is_refused_everywhere_its_bids_offers_and
     assert (suspended.status_code, suspended.json()["active"]) == (200, False), suspended.text
 
     for key in (bidder, auth(second["api_key"])):
-        for method, path in (("GET", "/api/v1/participants/me"), ("POST", f"/api/v1/auctions/{auction['id']}/bids")):
+        for method, path in (
+            ("GET", "/api/v1/participants/me"),
+            ("POST", f"/api/v1/auctions/{auction['id']}/bids"),
+        ):
             refused = await client.request(method, path, headers=key, json={"amount": "1100.00"})
-            assert (refused.status_code, refused.json()["code"]) == (403, "participant_suspended"), refused.text
+            assert (refused.status_code, refused.json()["code"]) == (403, "participant_suspended"), (
+                refused.text
+            )
     again = await client.post(f"/api/v1/participants/{bidder_id}/suspend", headers=market.admin)
     assert (again.status_code, again.json()["code"]) == (409, "participant_already_suspended")
     # Its bid leads, its offer is pending, its money is held as before.
     view = await house.view(auction["id"], seller)
     assert (view["leading_paddle"], view["current_price"], view["bid_count"]) == (1, "1000.00", 1)
-    offers = (await client.get(f"/api/v1/listings/{listing['id']}/offers", headers=seller)).json()["items"]
-    assert [(o["id"], o["status"]) for o in offers] == [(offer["id"], "pending")]
+    offers = (await client.get(f"/api/v1/listings/{listing['id']}/offers", headers=seller)).json()
+    assert [(o["id"], o["status"]) for o in offers] == [(offer["id"], "open")]
     async with context.database.read() as session:
         assert await ledger.balances(session, bidder_id) == before
 
@@ -286,7 +307,11 @@ async def test_failed_authentications_are_slowed_past_the_threshold_and_a_good_k
     throttled_settings: Settings, database: Database, clock: FakeClock
 ) -> None:
     app = create_asgi_app(throttled_settings, database=database, clock=clock, run_scheduler=False)
-    async with LifespanManager(app), _client_at(app, "10.0.0.7") as attacker, _client_at(app, "10.0.0.7") as same:
+    async with (
+        LifespanManager(app),
+        _client_at(app, "10.0.0.7") as attacker,
+        _client_at(app, "10.0.0.7") as same,
+    ):
         market = Market(attacker)
         _, good = await market.participant(["bidder"])
         good_key = good["Authorization"].removeprefix("Bearer ")
@@ -304,7 +329,9 @@ async def test_failed_authentications_are_slowed_past_the_threshold_and_a_good_k
             status, seconds = await _timed(same, good_key)
             assert status == 200 and seconds < 0.4, seconds
             assert all(r == (401, r[1]) and r[1] >= 0.6 for r in await asyncio.gather(*burst))
-        warnings = [entry for entry in logs if entry["event"].startswith("authentication failures over threshold")]
+        warnings = [
+            entry for entry in logs if entry["event"].startswith("authentication failures over threshold")
+        ]
         assert [(w.get("client"), w["threshold"]) for w in warnings][:1] == [("10.0.0.7", 3)], warnings
         # Another address is not slowed by this one's failures, but a prefix hammered from
         # everywhere is.

@@ -40,7 +40,9 @@ def test_every_api_operation_has_exactly_one_row_of_the_matrix() -> None:
     rows = [(row.method, row.path) for row in ROWS]
     assert len(rows) == len(set(rows)), "a route has two rows"
     operations = _api_operations()
-    assert sorted(operations - set(rows) - UNMATRIXED) == [], "routes without a row in tests/api/authz_matrix.py"
+    assert sorted(operations - set(rows) - UNMATRIXED) == [], (
+        "routes without a row in tests/api/authz_matrix.py"
+    )
     assert sorted(set(rows) - operations) == [], "rows for routes that do not exist"
     for row in ROWS:
         row.expected()  # every cells string parses, one group per role
@@ -105,7 +107,9 @@ class Matrix:
         ids["trade"] = trade["id"]
         listing = await post_ok(self.http, "/api/v1/listings", authz_matrix._listing(self.call(ids)), bank)
         ids["listing"] = listing["id"]
-        offer = await post_ok(self.http, f"/api/v1/listings/{listing['id']}/offers", {"price": "50000.00"}, bidder)
+        offer = await post_ok(
+            self.http, f"/api/v1/listings/{listing['id']}/offers", {"price": "50000.00"}, bidder
+        )
         ids["offer"] = offer["id"]
         # Open once the clock moves a minute on, before the rows run.
         lot = {**authz_matrix._auction(self.call(ids)), "starts_at": self.call(ids).at(10 / 86_400)}
@@ -116,11 +120,15 @@ class Matrix:
         ids["pool"] = ids["agency_pool"] = pool["id"]
         case = await self.case(world)
         ids["case"] = case["id"]
-        ids["buyout_offer"] = (await self.agencies.offer_ok(case["id"], agency, pool["id"], "700000.00"))["id"]
+        ids["buyout_offer"] = (await self.agencies.offer_ok(case["id"], agency, pool["id"], "700000.00"))[
+            "id"
+        ]
         asset = await bought_asset(self.agencies, bank, agency, pool["id"], self.number())
         ids["asset"] = asset["id"]
         revenue = {"amount": "1000.00", "received_on": "2027-03-01", "reference": f"world-{n}-revenue"}
-        ids["revenue"] = (await post_ok(self.http, f"/api/v1/pools/{pool['id']}/revenues", revenue, agency))["id"]
+        ids["revenue"] = (await post_ok(self.http, f"/api/v1/pools/{pool['id']}/revenues", revenue, agency))[
+            "id"
+        ]
         licence = {
             "asset_id": asset["id"],
             "kind": "open",
@@ -131,7 +139,9 @@ class Matrix:
             "starts_on": "2027-01-01",
             "ends_on": "2029-12-31",
         }
-        ids["license"] = (await post_ok(self.http, f"/api/v1/pools/{pool['id']}/licenses", licence, agency))["id"]
+        ids["license"] = (await post_ok(self.http, f"/api/v1/pools/{pool['id']}/licenses", licence, agency))[
+            "id"
+        ]
         commitment = authz_matrix._commitment(self.call(ids))
         ids["commitment"] = (await post_ok(self.http, "/api/v1/buyout-commitments", commitment, agency))["id"]
         admin = world.people["admin"][1]
@@ -155,7 +165,9 @@ class Matrix:
         people = world.people
         if kind == "key":
             holder = people["bank" if role == "anonymous" else role][1]
-            key = await post_ok(self.http, "/api/v1/participants/me/keys", {"name": f"k{next(self.serial)}"}, holder)
+            key = await post_ok(
+                self.http, "/api/v1/participants/me/keys", {"name": f"k{next(self.serial)}"}, holder
+            )
             return {"key": key["id"]}
         if kind in ("participant", "suspended_participant"):
             made, _ = await self.market.participant(["bidder"])
@@ -167,31 +179,46 @@ class Matrix:
             return {"loan": loan["id"], "collateral": loan["collateral"][0]["id"]}
         if kind == "annuity":
             loan = await self.loan(world)
-            view = (await self.http.get(f"/api/v1/loans/{loan['id']}/annuities", headers=people["bank"][1])).json()
+            view = (
+                await self.http.get(f"/api/v1/loans/{loan['id']}/annuities", headers=people["bank"][1])
+            ).json()
             return {"loan": loan["id"], "annuity": view["patents"][0]["annuities"][0]["id"]}
         if kind == "offer":
             loan = await self.loan(world)
             listing = await post_ok(
-                self.http, "/api/v1/listings", authz_matrix._listing(self.call({"loan": loan["id"]})), people["bank"][1]
+                self.http,
+                "/api/v1/listings",
+                authz_matrix._listing(self.call({"loan": loan["id"]})),
+                people["bank"][1],
             )
             path = f"/api/v1/listings/{listing['id']}/offers"
-            return {"offer": (await post_ok(self.http, path, {"price": "50000.00"}, people["bidder"][1]))["id"]}
+            return {
+                "offer": (await post_ok(self.http, path, {"price": "50000.00"}, people["bidder"][1]))["id"]
+            }
         if kind == "trade":
             loan = await self.loan(world)
             trade = await negotiated_trade(self.http, loan["id"], people["bank"][1], people["bidder"][1])
             return {"trade": trade["id"]}
         if kind == "auction":
             auction = authz_matrix._auction(self.call(world.ids))
-            return {"auction": (await post_ok(self.http, "/api/v1/auctions", auction, people["bank"][1]))["id"]}
+            return {
+                "auction": (await post_ok(self.http, "/api/v1/auctions", auction, people["bank"][1]))["id"]
+            }
         if kind in ("case", "spare_case"):
             return {kind: (await self.case(world))["id"]}
         if kind == "buyout_offer":
             case = await self.case(world)
-            offer = await self.agencies.offer_ok(case["id"], people["agency"][1], world.ids["pool"], "700000.00")
+            offer = await self.agencies.offer_ok(
+                case["id"], people["agency"][1], world.ids["pool"], "700000.00"
+            )
             return {"buyout_offer": offer["id"]}
         if kind == "commitment":
             body = authz_matrix._commitment(self.call(world.ids))
-            return {"commitment": (await post_ok(self.http, "/api/v1/buyout-commitments", body, people["agency"][1]))["id"]}
+            return {
+                "commitment": (
+                    await post_ok(self.http, "/api/v1/buyout-commitments", body, people["agency"][1])
+                )["id"]
+            }
         if kind == "approval":
             return {"approval": await self.approval(world)}
         raise AssertionError(f"no fresh {kind}")
@@ -200,7 +227,9 @@ class Matrix:
         ids = dict(self.worlds[0].ids)
         if row.fresh is not None:
             ids.update(await self.fresh(row.fresh, role))
-        values = {name: ids[row.params.get(name, PARAMETER_IDS.get(name, name))] for name in _parameters(row.path)}
+        values = {
+            name: ids[row.params.get(name, PARAMETER_IDS.get(name, name))] for name in _parameters(row.path)
+        }
         url = row.path.format(**values) + row.query
         caller = self.worlds[0 if side == "own" else 1]
         headers = {} if role == "anonymous" else caller.people[role][1]
@@ -212,10 +241,13 @@ def _parameters(path: str) -> list[str]:
     return [part[1:-1] for part in path.split("/") if part.startswith("{")]
 
 
-def _listing_mistakes(row: Row, role: str, side: str, response: httpx.Response, ids: dict[str, Any]) -> list[str]:
+def _listing_mistakes(
+    row: Row, role: str, side: str, response: httpx.Response, ids: dict[str, Any]
+) -> list[str]:
     """A list shows world 1's item to its own roles and hides it from the strangers."""
     assert row.listed is not None
-    listed = [item["id"] for item in response.json()["items"]]
+    document = response.json()
+    listed = [item["id"] for item in (document["items"] if isinstance(document, dict) else document)]
     wanted = ids[row.listed]
     if side == "own" and role in row.shown_to and wanted not in listed:
         return [f"{row.method} {row.path}: {role}'s own list misses its {row.listed} {wanted}: {listed}"]

@@ -60,7 +60,10 @@ def test_existing_keys_become_each_participants_default_key_and_keep_working(fre
     command.upgrade(config, "0019")
 
     rows = asyncio.run(
-        _sql(fresh_url, "SELECT participant_id, name, key_sha256, key_prefix, revoked_at FROM api_keys ORDER BY id")
+        _sql(
+            fresh_url,
+            "SELECT participant_id, name, key_sha256, key_prefix, revoked_at FROM api_keys ORDER BY id",
+        )
     )
     assert rows == [
         (1, "default", digest_api_key(DEMO_KEY), DEMO_KEY[:10], None),
@@ -88,7 +91,9 @@ def test_existing_keys_become_each_participants_default_key_and_keep_working(fre
     assert asyncio.run(_resolves(fresh_url, DEMO_KEY)) is None
 
     command.downgrade(config, "0018")
-    assert asyncio.run(_sql(fresh_url, "SELECT id, api_key_sha256, api_key_prefix FROM participants ORDER BY id")) == [
+    assert asyncio.run(
+        _sql(fresh_url, "SELECT id, api_key_sha256, api_key_prefix FROM participants ORDER BY id")
+    ) == [
         (1, digest_api_key("ipx_robot_key_0000000000000"), "ipx_robot_"),
         (2, "r" + "2".zfill(63), "revoked"),
     ]

@@ -118,7 +118,9 @@ async def revoke_key(unit: UnitOfWork, participant_id: int, key_id: int) -> ApiK
     if key is None:
         raise NotFound("api_key_not_found", f"you have no API key {key_id}", field="key_id")
     if key.revoked_at is not None:
-        raise Conflict("api_key_already_revoked", f"API key {key_id} was revoked at {key.revoked_at.isoformat()}")
+        raise Conflict(
+            "api_key_already_revoked", f"API key {key_id} was revoked at {key.revoked_at.isoformat()}"
+        )
     key.revoked_at = unit.now
     await raise_generation(unit)
     unit.record(
@@ -166,8 +168,10 @@ async def first_key_prefixes(session: AsyncSession, participant_ids: list[int]) 
         .where(ApiKey.participant_id.in_(participant_ids), ApiKey.revoked_at.is_(None))
         .group_by(ApiKey.participant_id)
     )
-    rows = await session.execute(select(ApiKey.participant_id, ApiKey.key_prefix).where(ApiKey.id.in_(oldest)))
-    return {participant_id: prefix for participant_id, prefix in rows.tuples()}
+    rows = await session.execute(
+        select(ApiKey.participant_id, ApiKey.key_prefix).where(ApiKey.id.in_(oldest))
+    )
+    return {participant_id: prefix for participant_id, prefix in rows}
 
 
 async def ensure_generation_row(session: AsyncSession) -> None:

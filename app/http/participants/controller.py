@@ -135,7 +135,11 @@ class ParticipantController(Controller):
     ) -> Response[bytes]:
         return await self._set_suspended(request, ctx, participant_id, suspended=True)
 
-    @post("/{participant_id:int}/reinstate", guards=[requires("admin")], summary="Reinstate a suspended participant")
+    @post(
+        "/{participant_id:int}/reinstate",
+        guards=[requires("admin")],
+        summary="Reinstate a suspended participant",
+    )
     async def reinstate(
         self, request: Request[Actor, Any, Any], ctx: AppContext, participant_id: int
     ) -> Response[bytes]:

@@ -79,7 +79,9 @@ class KeyController(Controller):
             return KeyList([KeyOut.of(key) for key in await keys.list_keys(session, request.user.id)])
 
     @delete("/{key_id:int}", status_code=200, summary="Revoke one of your keys, at once, in every process")
-    async def revoke(self, request: Request[Actor, Any, Any], ctx: AppContext, key_id: int) -> Response[bytes]:
+    async def revoke(
+        self, request: Request[Actor, Any, Any], ctx: AppContext, key_id: int
+    ) -> Response[bytes]:
         async def work(unit: UnitOfWork) -> KeyOut:
             unit.after_commit(ctx.key_cache.forget_after_commit)
             return KeyOut.of(await keys.revoke_key(unit, request.user.id, key_id))
