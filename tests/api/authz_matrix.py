@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from transfer.rules.uscc import uscc_check_character
@@ -624,6 +624,84 @@ ROWS: tuple[Row, ...] = (
     Row("GET", f"{P}/audit/verify", "-", "401 | 200 | 200 | 403 | 403 | 403"),
     Row("GET", f"{P}/fee-policy", "-", "401 | 200 | 200 | 200 | 200 | 200"),
     Row("GET", f"{P}/clock", "-", "200 | 200 | 200 | 200 | 200 | 200"),
+)
+
+
+@dataclass(frozen=True)
+class Mixed:
+    """World 2's participant on its own resource, naming world 1's in a second path segment or
+    the body: `{name}` in the path is world 2's id, `{name@1}` world 1's; `ids` give the body."""
+
+    method: str
+    path: str
+    role: str
+    expected: int
+    body: Callable[[Ids, Ids], Any] | None = None
+
+
+MIXED: tuple[Mixed, ...] = (
+    Mixed(
+        "PATCH",
+        f"{P}/loans/{{loan}}/collateral/{{collateral@1}}",
+        "bank",
+        404,
+        lambda own, other: {"fee_reduction_bps": 0},
+    ),
+    Mixed("POST", f"{P}/loans/{{loan}}/annuities/{{annuity@1}}/pay", "bank", 404, lambda own, other: {}),
+    Mixed(
+        "POST",
+        f"{P}/loans/{{loan}}/collateral/{{collateral@1}}/license-consents",
+        "bank",
+        404,
+        lambda own, other: _consent(Call(own, datetime.now(UTC), 0)),
+    ),
+    Mixed(
+        "POST",
+        f"{P}/auctions",
+        "bank",
+        403,
+        lambda own, other: {
+            **_auction(Call(own, datetime.now(UTC), 0)),
+            "lot": {"title": "x", "collateral_ids": [other["collateral"]]},
+        },
+    ),
+    Mixed(
+        "POST",
+        f"{P}/auctions",
+        "bank",
+        403,
+        lambda own, other: {
+            **_auction(Call(own, datetime.now(UTC), 0)),
+            "lot": {"title": "x", "listing_id": other["listing"]},
+        },
+    ),
+    Mixed(
+        "POST",
+        f"{P}/pools/{{pool}}/licenses",
+        "agency",
+        404,
+        lambda own, other: _licence(Call({"asset": other["asset"]}, datetime.now(UTC), 7)),
+    ),
+    Mixed(
+        "POST",
+        f"{P}/pools/{{pool}}/revenues",
+        "agency",
+        404,
+        lambda own, other: {
+            "amount": "1.00",
+            "received_on": "2027-03-01",
+            "reference": "mixed-1",
+            "license_id": other["license"],
+        },
+    ),
+    Mixed("GET", f"{P}/pools/{{pool}}/revenues/{{revenue@1}}/lines", "agency", 404),
+    Mixed(
+        "POST",
+        f"{P}/disposals/{{case}}/buyout-offers",
+        "agency",
+        404,
+        lambda own, other: _buyout_offer(Call({"agency_pool": other["pool"]}, datetime.now(UTC), 0)),
+    ),
 )
 # Not a row: the stream never ends, so it is read by tests/api/test_public_catalogue.py; its
 # answers are the auction's (anyone, with or without a key).

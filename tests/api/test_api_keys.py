@@ -27,7 +27,7 @@ from tests.api.market_support import post_ok, register_loan
 from tests.conftest import ADMIN_KEY, FakeClock, Market, auth
 from transfer import ledger
 from transfer.kernel.audit_tables import AuditEvent
-from transfer.models import ApiKey
+from transfer.models.api_keys import ApiKey
 from transfer.registry.api_keys import digest_api_key
 from transfer.registry.keys import MAX_LIVE_KEYS
 

@@ -15,7 +15,7 @@ from litestar.routes import HTTPRoute
 from app.main import create_app
 from app.settings import load_settings
 from tests.api import authz_matrix
-from tests.api.authz_matrix import KEYED_ROLES, PARAMETER_IDS, ROWS, UNMATRIXED, Call, Row
+from tests.api.authz_matrix import KEYED_ROLES, MIXED, PARAMETER_IDS, ROWS, UNMATRIXED, Call, Mixed, Row
 from tests.api.disposal_support import DisposalDesk, patent_loan
 from tests.api.market_support import negotiated_trade, post_ok
 from tests.api.pool_support import AgencyDesk, bought_asset
@@ -236,6 +236,16 @@ class Matrix:
         body = None if row.body is None else row.body(self.call(ids))
         return await self.http.request(row.method, url, json=body, headers=headers)
 
+    async def mixed(self, mixed: Mixed) -> httpx.Response:
+        theirs, own = self.worlds[0].ids, self.worlds[1].ids
+        values = {
+            name: theirs[name[:-2]] if name.endswith("@1") else own[name] for name in _parameters(mixed.path)
+        }
+        url = mixed.path.format(**values)
+        headers = self.worlds[1].people[mixed.role][1]
+        body = None if mixed.body is None else mixed.body(own, theirs)
+        return await self.http.request(mixed.method, url, json=body, headers=headers)
+
 
 def _parameters(path: str) -> list[str]:
     return [part[1:-1] for part in path.split("/") if part.startswith("{")]
@@ -288,4 +298,10 @@ async def test_every_cell_of_the_matrix_answers_as_it_says(
         if observed != expected:
             differing = {cell: bodies[cell] for cell in expected if observed[cell] != expected[cell]}
             wrong.append(f"{row.method} {row.path}: observed {_observed_cells(observed)!r}; {differing}")
+    for mixed in MIXED:
+        response = await matrix.mixed(mixed)
+        if response.status_code != mixed.expected:
+            wrong.append(
+                f"{mixed.method} {mixed.path} ({mixed.role}): {response.status_code} {response.text[:300]}"
+            )
     assert wrong == [], "\n".join(wrong)

@@ -12,7 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from transfer.kernel.errors import Conflict, DomainError, NotFound
 from transfer.kernel.locking import lock_row
 from transfer.kernel.unit_of_work import UnitOfWork
-from transfer.models import ApiKey, ApiKeyGeneration, Participant
+from transfer.models import Participant
+from transfer.models.api_keys import ApiKey, ApiKeyGeneration
 from transfer.registry.api_keys import digest_api_key, digests_match, display_prefix, new_api_key
 
 # A limit on everything: a participant with more live keys than this has lost track of them.

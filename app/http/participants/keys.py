@@ -13,7 +13,7 @@ from app.http.auth import Actor
 from app.http.input_bounds import text
 from app.http.mutation import run_mutation
 from transfer.kernel.unit_of_work import UnitOfWork
-from transfer.models import ApiKey
+from transfer.models.api_keys import ApiKey
 from transfer.registry import keys
 
 
