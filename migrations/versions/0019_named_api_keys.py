@@ -59,7 +59,7 @@ def upgrade() -> None:
         )
     op.create_table(
         "api_key_generation",
-        sa.Column("id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("id", ID, autoincrement=False, nullable=False),
         sa.Column("generation", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_api_key_generation")),
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, text
+from sqlalchemy import BigInteger, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from transfer.kernel.model_base import Base, IdType, UTCDateTime
@@ -45,5 +45,5 @@ class ApiKeyGeneration(Base):
 
     __tablename__ = "api_key_generation"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=False)
     generation: Mapped[int] = mapped_column(BigInteger)
