@@ -24,7 +24,7 @@ from transfer.bootstrap import bootstrap
 from transfer.kernel.audit import verify_chain
 from transfer.kernel.clock import system_clock
 from transfer.kernel.unit_of_work import UnitOfWork
-from transfer.registry import participants
+from transfer.registry import keys, participants
 
 
 def _with_context(settings: Settings, action: Callable[[AppContext], Awaitable[int]]) -> int:
@@ -126,9 +126,10 @@ def cmd_participants_list(settings: Settings, _args: argparse.Namespace) -> int:
     async def action(context: AppContext) -> int:
         async with context.database.read() as session:
             rows, total = await participants.list_participants(session, limit=1000, offset=0)
+            prefixes = await keys.first_key_prefixes(session, [p.id for p in rows])
         print(f"{'id':>5}  {'roles':<24} {'key':<12} name")
         for p in rows:
-            print(f"{p.id:>5}  {p.roles:<24} {p.api_key_prefix:<12} {p.name}")
+            print(f"{p.id:>5}  {p.roles:<24} {prefixes.get(p.id, '-'):<12} {p.name}")
         print(f"{total} participant(s)")
         return 0
 

@@ -9,6 +9,8 @@ from typing import Any, TypeVar
 from app.bidding.lot_batches import LotBatches
 from app.bidding.lot_gates import LotGates
 from app.db import Database
+from app.http.auth_failures import FailedAuthentications
+from app.http.key_cache import KeyCache
 from app.settings import Settings
 from app.working_calendar import load_calendar
 from auction.bidding.lot import EnglishBidOutcome, EnglishBidRequest, KnownLot
@@ -50,10 +52,20 @@ class AppContext:
     # China's working calendar, loaded once from the package and the operator's file
     # (app/working_calendar.py); every date the system counts in working days uses it.
     calendar: WorkingCalendar = field(default=_UNLOADED)
+    # The only cache of API keys in this process (app/http/key_cache.py), and its failed
+    # authentications (app/http/auth_failures.py).
+    key_cache: KeyCache = field(default_factory=KeyCache)
+    failed_authentications: FailedAuthentications = field(init=False)
 
     def __post_init__(self) -> None:
         if self.calendar is _UNLOADED:
             self.calendar = load_calendar(self.settings)
+        s = self.settings
+        self.failed_authentications = FailedAuthentications(
+            threshold=s.auth_failure_threshold,
+            window_s=s.auth_failure_window_s,
+            delay_s=s.auth_failure_delay_s,
+        )
 
     @property
     def auction_policy(self) -> AuctionPolicy:

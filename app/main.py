@@ -36,6 +36,7 @@ from app.http.market.fee_policy import FeePolicyController
 from app.http.openapi_bounds import ClosedStructSchemaPlugin
 from app.http.openapi_problems import document_refusals
 from app.http.participants.controller import ParticipantController
+from app.http.participants.keys import KeyController
 from app.http.pools.controller import PoolController
 from app.http.problems import exception_handlers
 from app.http.public_reads import API_KEY_REQUIRED, SECURITY_COMPONENTS
@@ -60,6 +61,7 @@ log = structlog.get_logger("ipx.app")
 ROUTE_HANDLERS: list[Any] = [
     SystemController,
     ParticipantController,
+    KeyController,
     LoanController,
     AnnuityController,
     AlertController,

@@ -113,6 +113,11 @@ class Settings:
     # Money leaving the system above this (a withdrawal, a surplus payout) needs a second clearing
     # participant's approval (maker-checker).
     dual_control_above_fen: int = 100_000_000
+    # Failed authentications (app/http/auth_failures.py): past this many in the window from one
+    # client address or on one key prefix, each further failure is answered only after the delay.
+    auth_failure_threshold: int = 20
+    auth_failure_window_s: float = 60.0
+    auth_failure_delay_s: float = 1.0
 
     @property
     def is_sqlite(self) -> bool:
@@ -271,6 +276,9 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "driver_pool_size": _parse_int(1, 200),
     "max_body_bytes": _parse_int(4_096, 104_857_600),
     "dual_control_above_fen": _parse_yuan_setting,
+    "auth_failure_threshold": _parse_int(1, 1_000_000),
+    "auth_failure_window_s": _parse_positive_float,
+    "auth_failure_delay_s": _parse_positive_float,
 }
 
 

@@ -56,8 +56,8 @@ async def timed(label: str, coroutine_factory):  # type: ignore[no-untyped-def]
 SEED_SQL = [
     (
         "participants",
-        """INSERT INTO participants (id, name, roles, credit_code, qualified_investor, api_key_sha256, api_key_prefix, active, created_at)
-           SELECT i, 'Institution ' || i, 'bank,bidder', NULL, true, md5(i::text) || md5((i * 7)::text), 'bench', true, now()
+        """INSERT INTO participants (id, name, roles, credit_code, qualified_investor, active, created_at)
+           SELECT i, 'Institution ' || i, 'bank,bidder', NULL, true, true, now()
            FROM generate_series(1, $1::int) AS i""",
     ),
     (

@@ -49,9 +49,9 @@ def log(message: str) -> None:
 
 
 SEED_SQL = [
-    """INSERT INTO participants (id, name, roles, credit_code, qualified_investor, api_key_sha256, api_key_prefix, active, created_at)
+    """INSERT INTO participants (id, name, roles, credit_code, qualified_investor, active, created_at)
        SELECT i, CASE WHEN i = 1 THEN 'Agency' ELSE 'Bank ' || i END, CASE WHEN i = 1 THEN 'agency' ELSE 'bank' END,
-              NULL, true, md5(i::text) || md5((i * 7)::text), 'bench', true, now()
+              NULL, true, true, now()
        FROM generate_series(1, 4) AS i""",
     """INSERT INTO accounts (key, participant_id, code, non_negative, balance_fen)
        SELECT 'participant:' || i || ':' || c, i, c, true, 0

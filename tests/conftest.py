@@ -25,7 +25,6 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from app import migrate
 from app.context import AppContext
 from app.db import Database, async_url, create_database
-from app.http.auth import forget_cached_keys
 from app.http.request_id import RequestIdMiddleware
 from app.main import create_asgi_app, litestar_app
 from app.settings import Settings, load_settings
@@ -108,7 +107,6 @@ async def database(backend: str, database_urls: dict[str, str]) -> AsyncIterator
     await empty_tables(db)
     async with db.write() as session, session.begin():
         await bootstrap(session)
-    forget_cached_keys()
     yield db
     await db.dispose()
 

@@ -1,4 +1,5 @@
-"""Rows every database needs before the first request: the audit chain head, the center's accounts."""
+"""Rows every database needs before the first request: the audit chain head, the center's accounts,
+the API key generation."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from transfer import ledger
 from transfer.kernel.audit import GENESIS_HASH
 from transfer.models import AuditHead
+from transfer.registry.keys import ensure_generation_row
 
 
 async def bootstrap(session: AsyncSession) -> None:
@@ -18,3 +20,4 @@ async def bootstrap(session: AsyncSession) -> None:
         session.add(AuditHead(id=1, last_seq=0, last_hash=GENESIS_HASH))
         await session.flush()
     await ledger.ensure_center_accounts(session)
+    await ensure_generation_row(session)

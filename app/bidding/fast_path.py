@@ -6,9 +6,9 @@ machinery (BENCHMARKS.md, session 5). On a burst that CPU is the limit. This lay
 bids it can serve exactly as the Litestar handler would (`AuctionController.bid`) and passes
 everything else on, untouched, with the body it read replayed:
 
-* served here: a bidder whose API key was resolved in the last few seconds (app/auth.py's
-  cache), a JSON body that decodes as BidIn, no Idempotency-Key, and the driver bid path on
-  (PostgreSQL with IPX_DRIVER_BIDS). The answer is the handler's: 201 with BidOut, or the
+* served here: a bidder whose API key was resolved in the last few seconds under the current
+  revocation generation (app/http/key_cache.py), a JSON body that decodes as BidIn, no
+  Idempotency-Key, and the driver bid path on (PostgreSQL with IPX_DRIVER_BIDS). The answer is the handler's: 201 with BidOut, or the
   problem document of the domain error (a refused bid, not registered, no such auction).
 * passed on to Litestar: everything else, decided before anything is written. That covers a
   missing or unknown key, a non-bidder, an invalid body or amount, a request with an
@@ -109,7 +109,7 @@ class BidFastPath:
                 api_key = bearer_key(value.decode("latin-1"))
             elif name == b"idempotency-key":
                 raise _PassOn
-        actor = cached_actor(api_key) if api_key else None
+        actor = await cached_actor(self.context, api_key) if api_key else None
         if actor is None or not actor.has_any(BIDDER):
             raise _PassOn
         try:

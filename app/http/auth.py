@@ -1,8 +1,15 @@
-"""Authentication by bearer API key, and role guards per endpoint."""
+"""Authentication by bearer API key, and role guards per endpoint.
+
+A key is looked up in this process's cache (app/http/key_cache.py, emptied within half a second
+of any revocation or suspension anywhere), else in the database. An unknown or malformed key is
+a 401 `unauthenticated`, a revoked one a 401 `api_key_revoked`, a suspended participant's a 403
+`participant_suspended`; failures are counted and slowed past a threshold
+(app/http/auth_failures.py), never the good keys.
+"""
 
 from __future__ import annotations
 
-import time
+import asyncio
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,16 +19,15 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 
 from app.context import AppContext
+from app.http.key_cache import GenerationReader
 from app.http.public_reads import admits_anonymous
-from transfer.registry.api_keys import digest_api_key
-from transfer.registry.participants import find_by_api_key
+from transfer.kernel.unit_of_work import UnitOfWork
+from transfer.registry.api_keys import display_prefix
+from transfer.registry.keys import LAST_USED_RESOLUTION_S, current_generation, note_key_used, resolve_key
 
 # Paths anyone may call without a key.
 PUBLIC_PATHS = ("/health", "/api/v1/clock", "/schema")
-# Resolved keys are cached briefly so a burst of bids does not look the key up every time; a
-# deactivated key stops working within this many seconds.
-KEY_CACHE_TTL_S = 5.0
-KEY_CACHE_MAX_ENTRIES = 10_000
+BEARER_CHALLENGE = {"WWW-Authenticate": "Bearer"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,11 +43,21 @@ class Actor:
         return bool(self.roles & roles)
 
 
-_key_cache: dict[str, tuple[float, Actor]] = {}
+class KeyNotAccepted(NotAuthorizedException):
+    """A 401 whose problem document carries its own code (app/http/problems.py reads it)."""
+
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(detail, headers=BEARER_CHALLENGE)
+        self.problem_code = code
 
 
-def forget_cached_keys() -> None:
-    _key_cache.clear()
+class ParticipantSuspended(PermissionDeniedException):
+    def __init__(self, participant_id: int) -> None:
+        super().__init__(
+            f"participant {participant_id} is suspended: every key of it is refused until an admin"
+            " reinstates it"
+        )
+        self.problem_code = "participant_suspended"
 
 
 def bearer_key(header: str) -> str | None:
@@ -51,10 +67,55 @@ def bearer_key(header: str) -> str | None:
     return api_key if scheme.lower() == "bearer" and api_key else None
 
 
-def cached_actor(api_key: str) -> Actor | None:
-    """The participant a recently resolved key belongs to, without a database read."""
-    cached = _key_cache.get(digest_api_key(api_key))
-    return cached[1] if cached is not None and cached[0] > time.monotonic() else None
+def generation_reader(context: AppContext) -> GenerationReader:
+    async def read() -> int:
+        async with context.database.read() as session:
+            return await current_generation(session)
+
+    return read
+
+
+async def cached_actor(context: AppContext, api_key: str) -> Actor | None:
+    """The participant a recently resolved key belongs to, with at most a generation read."""
+    return await context.key_cache.actor(api_key, generation_reader(context))
+
+
+async def resolve_actor(context: AppContext, api_key: str, client_address: str) -> Actor:
+    """The key's participant from the database, cached; a refusal raises (after its delay)."""
+    cache = context.key_cache
+    started_at = cache.started()
+    async with context.database.read() as session:
+        # The generation first: a revocation committed between the two reads raised it past the
+        # one this key is cached under, so the cached entry is dropped at the next check.
+        generation = await current_generation(session)
+        found = await resolve_key(session, api_key)
+    cache.observe(generation, started_at)
+    if found is None or found.key.revoked_at is not None:
+        await _slow_failure(context, client_address, display_prefix(api_key))
+        if found is None:
+            raise KeyNotAccepted("unauthenticated", "unknown API key")
+        raise KeyNotAccepted("api_key_revoked", f"API key {found.key.key_prefix}… was revoked")
+    participant = found.participant
+    if not participant.active:
+        raise ParticipantSuspended(participant.id)
+    actor = Actor(participant.id, participant.name, participant.role_set, participant.qualified_investor)
+    cache.remember(api_key, actor, generation)
+    now = context.clock()
+    last_used_at = found.key.last_used_at
+    if last_used_at is None or (now - last_used_at).total_seconds() >= LAST_USED_RESOLUTION_S:
+        key_id = found.key.id
+
+        async def touch(unit: UnitOfWork) -> None:
+            await note_key_used(unit.session, key_id, unit.now)
+
+        await context.transact(touch, actor_id=participant.id)
+    return actor
+
+
+async def _slow_failure(context: AppContext, client_address: str, key_prefix: str | None) -> None:
+    delay_s = context.failed_authentications.record_failure(client_address, key_prefix)
+    if delay_s > 0:
+        await asyncio.sleep(delay_s)
 
 
 class ApiKeyAuthentication(AbstractAuthenticationMiddleware):
@@ -66,26 +127,16 @@ class ApiKeyAuthentication(AbstractAuthenticationMiddleware):
         # that is sent is checked below like everywhere else, so a wrong one is still a 401.
         if header is None and admits_anonymous(connection.scope):
             return AuthenticationResult(user=None, auth=None)
+        context: AppContext = connection.app.state["ctx"]
+        client_address = connection.client.host if connection.client is not None else "unknown"
         api_key = bearer_key(header or "")
         if api_key is None:
-            raise NotAuthorizedException(
-                "missing API key: send Authorization: Bearer <api key>",
-                headers={"WWW-Authenticate": "Bearer"},
-            )
-        actor = cached_actor(api_key)
-        if actor is not None:
-            return AuthenticationResult(user=actor, auth=None)
-        context: AppContext = connection.app.state["ctx"]
-        async with context.database.read() as session:
-            participant = await find_by_api_key(session, api_key)
-        if participant is None:
-            raise NotAuthorizedException(
-                "unknown or inactive API key", headers={"WWW-Authenticate": "Bearer"}
-            )
-        actor = Actor(participant.id, participant.name, participant.role_set, participant.qualified_investor)
-        if len(_key_cache) >= KEY_CACHE_MAX_ENTRIES:
-            _key_cache.clear()
-        _key_cache[digest_api_key(api_key)] = (time.monotonic() + KEY_CACHE_TTL_S, actor)
+            if header is not None:  # something was presented: a failed authentication
+                await _slow_failure(context, client_address, None)
+            raise KeyNotAccepted("unauthenticated", "missing API key: send Authorization: Bearer <api key>")
+        actor = await cached_actor(context, api_key)
+        if actor is None:
+            actor = await resolve_actor(context, api_key, client_address)
         return AuthenticationResult(user=actor, auth=None)
 
 

@@ -164,7 +164,8 @@ def _validation_error(request: Request[Any, Any, Any], error: ValidationExceptio
 
 def _http_error(request: Request[Any, Any, Any], error: HTTPException) -> Response[Any]:
     status = error.status_code
-    code = {
+    # An exception may name its own code (a revoked key, a suspended participant: app/http/auth.py).
+    code = getattr(error, "problem_code", None) or {
         401: "unauthenticated",
         403: "forbidden",
         404: "not_found",

@@ -11,7 +11,6 @@ import httpx
 import pytest
 
 from app.bidding.fast_path import MAX_BODY_BYTES, BidFastPath
-from app.http.auth import forget_cached_keys
 from app.http.request_id import RequestIdMiddleware
 from app.main import litestar_app
 from tests.api.auction_support import AuctionHouse
@@ -158,7 +157,7 @@ async def test_a_bid_by_a_key_not_yet_cached_is_passed_on_then_served(
         pytest.skip("the fast path serves the driver bid path, PostgreSQL's")
     fast, _, counting = paths
     _, [(_, bidder)], auction = await house.open_lot(1)  # registering cached the bidder's key
-    forget_cached_keys()
+    house.context.key_cache.clear()
     url = f"/api/v1/auctions/{auction['id']}/bids"
 
     first = await fast.post(url, json={"amount": "1000.00"}, headers=bidder)

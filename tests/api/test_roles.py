@@ -102,6 +102,7 @@ async def test_options_on_every_route_answers_the_allowed_methods_with_or_withou
             response = await client.options(path, headers=headers)
 
             assert response.status_code == 204, (path, response.text)
-            # A PATCH-only route (a patent's facts) has neither GET nor POST.
+            # A PATCH-only route (a patent's facts) has neither GET nor POST, a DELETE-only one
+            # (revoking a key) neither.
             allowed = {method.strip() for method in response.headers["allow"].split(",")}
-            assert allowed & {"GET", "POST", "PATCH"}, path
+            assert allowed & {"GET", "POST", "PATCH", "DELETE"}, path

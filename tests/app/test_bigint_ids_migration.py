@@ -392,7 +392,9 @@ async def _write_ids_from(url: str, start: int) -> list[tuple[Table, dict[str, A
     try:
         async with database.write_engine.begin() as connection:
             rows = Rows(connection)
-            p = await rows.with_id("participants", _participant(start), start)
+            # Keys live in api_keys since migration 0019.
+            participant = {k: v for k, v in _participant(start).items() if not k.startswith("api_key")}
+            p = await rows.with_id("participants", participant, start)
             a = await rows.with_id(
                 "auctions",
                 _auction(p, origin_kind="listing", origin_id=start, leader_id=p, winner_id=p),

@@ -7,11 +7,10 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from alembic import command
-from sqlalchemy import insert, select
+from sqlalchemy import MetaData, Table, insert, select
 
 from app.db import create_database
 from app.migrate import alembic_config
-from transfer.models import Participant
 from transfer.models.loans import Loan
 from transfer.models.market import FeeLine, Listing, Trade
 
@@ -37,8 +36,12 @@ async def _seed_trades_as_0005_stored_them(url: str) -> None:
     common = {"created_at": AT}
     try:
         async with database.write_engine.begin() as connection:
+            # The table as 0005 stored it (its key columns moved to api_keys in 0019).
+            participants = await connection.run_sync(
+                lambda sync: Table("participants", MetaData(), autoload_with=sync)
+            )
             await connection.execute(
-                insert(Participant),
+                insert(participants),
                 [
                     {
                         "id": i,

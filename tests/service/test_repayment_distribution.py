@@ -55,8 +55,6 @@ async def _participants(database: Database, participant_ids: list[int]) -> None:
                     "name": f"Institution {pid}",
                     "roles": "bank",
                     "qualified_investor": True,
-                    "api_key_sha256": f"{pid:064d}",
-                    "api_key_prefix": "test",
                     "active": True,
                     "created_at": AT,
                 }

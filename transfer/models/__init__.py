@@ -3,6 +3,7 @@
 from transfer.kernel.audit_tables import AuditEvent, AuditHead, AuditSeal
 from transfer.kernel.model_base import Base, UTCDateTime
 from transfer.models.annuities import Alert, Annuity, AnnuityEscrow, AnnuityGraceMonth  # noqa: F401
+from transfer.models.api_keys import ApiKey, ApiKeyGeneration  # noqa: F401
 from transfer.models.approvals import Approval  # noqa: F401
 from transfer.models.compensation import CompensationEnrolment, CompensationFund, CompensationLine  # noqa: F401
 from transfer.models.idempotency import IdempotencyRecord

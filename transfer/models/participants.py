@@ -17,9 +17,8 @@ class Participant(Base):
     roles: Mapped[str] = mapped_column(String(100))
     credit_code: Mapped[str | None] = mapped_column(String(18), nullable=True)
     qualified_investor: Mapped[bool] = mapped_column(Boolean, default=False)
-    # Only the SHA-256 of the key is stored; the key itself is shown once at creation.
-    api_key_sha256: Mapped[str] = mapped_column(String(64), unique=True)
-    api_key_prefix: Mapped[str] = mapped_column(String(12))
+    # Its keys live in api_keys (transfer/models/api_keys.py). False while an admin has it
+    # suspended: every key of it is refused, its bids, offers and holds stay as they are.
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 

@@ -1,4 +1,5 @@
-"""Participants of the market: who they are, their roles, their API key and their ledger accounts."""
+"""Participants of the market: who they are, their roles, their first API key and their ledger
+accounts; suspension and reinstatement."""
 
 from __future__ import annotations
 
@@ -9,10 +10,11 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from transfer import ledger
-from transfer.kernel.errors import DomainError, NotFound
+from transfer.kernel.errors import Conflict, DomainError, NotFound
+from transfer.kernel.locking import lock_row
 from transfer.kernel.unit_of_work import UnitOfWork
 from transfer.models import Participant
-from transfer.registry.api_keys import digest_api_key, digests_match, display_prefix, new_api_key
+from transfer.registry import keys
 from transfer.rules.uscc import validate_uscc
 
 ROLES = ("admin", "bank", "bidder", "agency", "clearing")
@@ -64,18 +66,17 @@ async def create_participant(
     qualified_investor: bool = False,
     api_key: str | None = None,
 ) -> CreatedParticipant:
-    key = api_key or new_api_key()
     participant = Participant(
         name=_validate_name(name),
         roles=normalize_roles(roles),
         credit_code=_validate_credit_code(credit_code),
         qualified_investor=qualified_investor,
-        api_key_sha256=digest_api_key(key),
-        api_key_prefix=display_prefix(key),
         active=True,
         created_at=unit.now,
     )
     unit.session.add(participant)
+    await unit.session.flush()
+    first = keys.add_key(unit, participant.id, keys.DEFAULT_KEY_NAME, api_key)
     await unit.session.flush()
     await ledger.open_participant_accounts(unit.session, participant.id)
     unit.record(
@@ -86,22 +87,20 @@ async def create_participant(
             "roles": participant.roles,
             "credit_code": participant.credit_code,
             "qualified_investor": qualified_investor,
-            "api_key_prefix": participant.api_key_prefix,
+            "api_key_prefix": first.key.key_prefix,
+            "key_id": first.key.id,
         },
     )
-    return CreatedParticipant(participant, key)
+    return CreatedParticipant(participant, first.api_key)
 
 
 async def find_by_api_key(session: AsyncSession, api_key: str) -> Participant | None:
-    found = (
-        await session.execute(
-            select(Participant).where(Participant.api_key_sha256 == digest_api_key(api_key))
-        )
-    ).scalar_one_or_none()
-    # The lookup is by digest; the constant-time comparison guards against any timing leak of it.
-    if found is None or not found.active or not digests_match(found.api_key_sha256, api_key):
+    """The active participant a live key belongs to; None for an unknown or revoked key or a
+    suspended participant."""
+    found = await keys.resolve_key(session, api_key)
+    if found is None or found.key.revoked_at is not None or not found.participant.active:
         return None
-    return found
+    return found.participant
 
 
 async def get_participant(session: AsyncSession, participant_id: int) -> Participant:
@@ -121,11 +120,36 @@ async def list_participants(
 
 async def ensure_admin(unit: UnitOfWork, api_key: str) -> Participant:
     """Make sure an admin holding this key exists (the IPX_ADMIN_API_KEY setting)."""
-    existing = await find_by_api_key(unit.session, api_key)
-    if existing is not None:
+    found = await keys.resolve_key(unit.session, api_key)
+    if found is not None:
+        # Suspended or with this key revoked, it stays so: the setting names a key, it does not
+        # overrule an admin's decision about it.
+        existing = found.participant
         if "admin" not in existing.role_set:
             existing.roles = normalize_roles([*existing.role_set, "admin"])
             unit.record("participant.roles_changed", f"participant:{existing.id}", {"roles": existing.roles})
         return existing
     created = await create_participant(unit, name="Administrator", roles=["admin"], api_key=api_key)
     return created.participant
+
+
+async def set_suspended(unit: UnitOfWork, participant_id: int, *, suspended: bool) -> Participant:
+    """Suspend (every key refused at once, in every process: the key generation is raised) or
+    reinstate a participant. Nothing else changes: its open bids and offers stand, its holds stay
+    held, its keys work again on reinstatement (those not revoked meanwhile)."""
+    participant = await lock_row(
+        unit, Participant, participant_id, code="participant_not_found", noun="participant", field="id"
+    )
+    if participant.active == (not suspended):
+        state = "suspended" if suspended else "active"
+        raise Conflict(f"participant_already_{state}", f"participant {participant_id} is already {state}")
+    if suspended and unit.actor_id == participant_id:
+        raise Conflict("cannot_suspend_yourself", "an admin cannot suspend itself; ask another admin")
+    participant.active = not suspended
+    await keys.raise_generation(unit)
+    unit.record(
+        "participant.suspended" if suspended else "participant.reinstated",
+        f"participant:{participant_id}",
+        {"active": participant.active},
+    )
+    return participant

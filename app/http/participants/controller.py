@@ -23,7 +23,7 @@ from transfer.clearing import approvals
 from transfer.clearing.statements import daily_statement
 from transfer.kernel.money import parse_yuan
 from transfer.kernel.unit_of_work import UnitOfWork
-from transfer.registry import participants
+from transfer.registry import keys, participants
 from transfer.rules.fee_waiver import shanghai_trade_date
 
 MAX_PAGE_SIZE = 200
@@ -63,14 +63,16 @@ class ParticipantController(Controller):
     ) -> ParticipantPage:
         async with ctx.database.read() as session:
             rows, total = await participants.list_participants(session, limit=limit, offset=offset)
-        return ParticipantPage([ParticipantOut.of(p) for p in rows], total, limit, offset)
+            prefixes = await keys.first_key_prefixes(session, [p.id for p in rows])
+        return ParticipantPage([ParticipantOut.of(p, prefixes.get(p.id)) for p in rows], total, limit, offset)
 
     @get("/me", summary="Own profile, roles and balances")
     async def me(self, request: Request[Actor, Any, Any], ctx: AppContext) -> ParticipantOut:
         async with ctx.database.read() as session:
             participant = await participants.get_participant(session, request.user.id)
             balances = await ledger.balances(session, participant.id)
-        return ParticipantOut.of(participant, balances)
+            prefixes = await keys.first_key_prefixes(session, [participant.id])
+        return ParticipantOut.of(participant, prefixes.get(participant.id), balances)
 
     @get("/me/statement", summary="Own daily statement (Asia/Shanghai calendar day)")
     async def statement(
@@ -120,5 +122,39 @@ class ParticipantController(Controller):
                 await ledger.current_balances(unit, participant_id),
                 approval_id=None if approval is None else approval.id,
             )
+
+        return await run_mutation(request, ctx, work)
+
+    @post(
+        "/{participant_id:int}/suspend",
+        status_code=200,
+        guards=[requires("admin")],
+        summary="Suspend a participant: every key refused; its bids, offers and holds stay",
+    )
+    async def suspend(
+        self, request: Request[Actor, Any, Any], ctx: AppContext, participant_id: int
+    ) -> Response[ParticipantOut]:
+        return await self._set_suspended(request, ctx, participant_id, suspended=True)
+
+    @post(
+        "/{participant_id:int}/reinstate",
+        status_code=200,
+        guards=[requires("admin")],
+        summary="Reinstate a suspended participant",
+    )
+    async def reinstate(
+        self, request: Request[Actor, Any, Any], ctx: AppContext, participant_id: int
+    ) -> Response[ParticipantOut]:
+        return await self._set_suspended(request, ctx, participant_id, suspended=False)
+
+    @staticmethod
+    async def _set_suspended(
+        request: Request[Actor, Any, Any], ctx: AppContext, participant_id: int, *, suspended: bool
+    ) -> Response[ParticipantOut]:
+        async def work(unit: UnitOfWork) -> ParticipantOut:
+            unit.after_commit(ctx.key_cache.forget_after_commit)
+            participant = await participants.set_suspended(unit, participant_id, suspended=suspended)
+            prefixes = await keys.first_key_prefixes(unit.session, [participant_id])
+            return ParticipantOut.of(participant, prefixes.get(participant_id))
 
         return await run_mutation(request, ctx, work)

@@ -50,20 +50,23 @@ class ParticipantOut(msgspec.Struct):
     roles: list[str]
     credit_code: str | None
     qualified_investor: bool
-    api_key_prefix: str
+    # The oldest live key's prefix (its "default" key, unless revoked); all keys: GET /me/keys.
+    api_key_prefix: str | None
     active: bool
     created_at: str
     balances: BalancesOut | None = None
 
     @classmethod
-    def of(cls, participant: Participant, balances: Balances | None = None) -> ParticipantOut:
+    def of(
+        cls, participant: Participant, key_prefix: str | None, balances: Balances | None = None
+    ) -> ParticipantOut:
         return cls(
             id=participant.id,
             name=participant.name,
             roles=sorted(participant.role_set),
             credit_code=participant.credit_code,
             qualified_investor=participant.qualified_investor,
-            api_key_prefix=participant.api_key_prefix,
+            api_key_prefix=key_prefix,
             active=participant.active,
             created_at=participant.created_at.isoformat(),
             balances=BalancesOut.of(balances) if balances is not None else None,

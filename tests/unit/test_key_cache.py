@@ -1,0 +1,108 @@
+"""The key cache trusts a key only under the revocation generation it was resolved under, reads the
+generation at most every GENERATION_CHECK_S (one reading at a time), and the failed-authentication
+counter slows failures past its threshold per address and per key prefix."""
+
+from __future__ import annotations
+
+import asyncio
+
+from app.http.auth import Actor
+from app.http.auth_failures import FailedAuthentications
+from app.http.key_cache import GENERATION_CHECK_S, KEY_CACHE_TTL_S, KeyCache
+
+ACTOR = Actor(7, "Bank", frozenset({"bank"}), False)
+KEY = "ipx_cached-key-000000000000000000"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class Generations:
+    """The database's generation, counting the readings."""
+
+    def __init__(self) -> None:
+        self.value = 4
+        self.reads = 0
+
+    async def read(self) -> int:
+        self.reads += 1
+        await asyncio.sleep(0)
+        return self.value
+
+
+async def _warm(cache: KeyCache, clock: Clock, generations: Generations) -> None:
+    assert await cache.actor(KEY, generations.read) is None
+    cache.observe(generations.value, clock())
+    cache.remember(KEY, ACTOR, generations.value)
+
+
+async def test_a_key_is_served_from_the_cache_and_the_generation_read_at_most_every_half_second() -> None:
+    clock, generations = Clock(), Generations()
+    cache = KeyCache(now=clock)
+    await _warm(cache, clock, generations)
+    reads = generations.reads
+    for _ in range(10):
+        clock.now += GENERATION_CHECK_S / 10 - 0.001
+        assert await cache.actor(KEY, generations.read) is ACTOR
+    assert generations.reads == reads  # all within one check interval
+    clock.now += 0.02
+    assert await cache.actor(KEY, generations.read) is ACTOR
+    assert generations.reads == reads + 1
+
+
+async def test_a_new_generation_empties_the_cache_at_the_next_check() -> None:
+    clock, generations = Clock(), Generations()
+    cache = KeyCache(now=clock)
+    await _warm(cache, clock, generations)
+    generations.value += 1  # a revocation somewhere
+    clock.now += GENERATION_CHECK_S
+    assert await cache.actor(KEY, generations.read) is None
+    # Resolved again under the new generation, it is served again.
+    cache.remember(KEY, ACTOR, generations.value)
+    assert await cache.actor(KEY, generations.read) is ACTOR
+
+
+async def test_a_key_resolved_under_an_older_generation_is_not_kept() -> None:
+    clock, generations = Clock(), Generations()
+    cache = KeyCache(now=clock)
+    await _warm(cache, clock, generations)
+    cache.observe(generations.value + 1, clock())  # another request saw the revocation first
+    cache.remember(KEY, ACTOR, generations.value)  # this one read the key before it
+    assert await cache.actor(KEY, generations.read) is None
+
+
+async def test_a_burst_that_finds_the_check_due_shares_one_reading() -> None:
+    clock, generations = Clock(), Generations()
+    cache = KeyCache(now=clock)
+    await _warm(cache, clock, generations)
+    clock.now += GENERATION_CHECK_S
+    reads = generations.reads
+    answers = await asyncio.gather(*(cache.actor(KEY, generations.read) for _ in range(20)))
+    assert answers == [ACTOR] * 20
+    assert generations.reads == reads + 1
+
+
+async def test_an_entry_expires_after_its_time_to_live() -> None:
+    clock, generations = Clock(), Generations()
+    cache = KeyCache(now=clock)
+    await _warm(cache, clock, generations)
+    clock.now += KEY_CACHE_TTL_S
+    assert await cache.actor(KEY, generations.read) is None
+
+
+def test_failures_past_the_threshold_wait_per_address_and_per_prefix_in_their_window() -> None:
+    clock = Clock()
+    failures = FailedAuthentications(threshold=2, window_s=60.0, delay_s=1.5, now=clock)
+    assert [failures.record_failure("10.0.0.1", "ipx_aaaaaa") for _ in range(3)] == [0.0, 0.0, 1.5]
+    assert failures.record_failure("10.0.0.2", "ipx_bbbbbb") == 0.0  # another address, another prefix
+    assert failures.record_failure("10.0.0.3", "ipx_aaaaaa") == 1.5  # the hammered prefix
+    assert failures.record_failure("10.0.0.4", None) == 0.0
+    assert (failures.failures("client", "10.0.0.1"), failures.failures("key_prefix", "ipx_aaaaaa")) == (3, 4)
+    clock.now += 60.0  # a new window
+    assert failures.record_failure("10.0.0.1", "ipx_aaaaaa") == 0.0
+    assert failures.failures("client", "10.0.0.1") == 1
