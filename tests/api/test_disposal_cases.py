@@ -253,7 +253,10 @@ async def test_a_page_of_cases_is_read_in_the_same_statements_whatever_its_lengt
     statements: list[str] = []
 
     def count(conn: object, cursor: object, statement: str, *args: object) -> None:
-        statements.append(statement)
+        # The key cache reads the revocation generation at most every 0.5 s, whichever request
+        # comes then (app/http/key_cache.py): not the page's reading.
+        if "api_key" not in statement:
+            statements.append(statement)
 
     async def page_statements() -> int:
         engine = desk.context.database.read_engine.sync_engine
