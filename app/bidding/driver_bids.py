@@ -72,12 +72,11 @@ async def english_bids_on_driver(
         try:
             async with driver.connection() as connection:
                 statements = DriverStatements(connection, locking=locked)
-                read, write = statements.read_lots, statements.write
                 if locked:
                     async with connection.transaction():
-                        outcomes, known = await place_english_bids(read, write, auction_id, requests)
+                        outcomes, known = await place_english_bids(statements, auction_id, requests)
                 else:
-                    outcomes, known = await place_english_bids(read, write, auction_id, requests, known)
+                    outcomes, known = await place_english_bids(statements, auction_id, requests, known)
         except NotEnglish:
             return None
         except LotChanged:

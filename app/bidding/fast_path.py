@@ -37,7 +37,7 @@ from app.http.input_bounds import id_in_range
 from app.http.problems import PROBLEM_MEDIA_TYPE, domain_problem_body, unexpected_problem_body
 from app.http.request_id import request_id_of
 from transfer.kernel.errors import DomainError
-from transfer.kernel.money import MoneyFormatError
+from transfer.kernel.money import MoneyFormatError, parse_yuan
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -112,7 +112,9 @@ class BidFastPath:
         if actor is None or not actor.has_any(BIDDER):
             raise _PassOn
         try:
-            amount_fen, max_amount_fen = msgspec.json.decode(body, type=BidIn).amounts_fen()
+            data = msgspec.json.decode(body, type=BidIn)
+            amount_fen = parse_yuan(data.amount, "amount")
+            max_amount_fen = None if data.max_amount is None else parse_yuan(data.max_amount, "max_amount")
         except (msgspec.DecodeError, MoneyFormatError, RecursionError):
             raise _PassOn from None
         request_id = request_id_of(scope)

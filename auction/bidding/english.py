@@ -7,8 +7,8 @@ work: auction/bidding/place.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
 
 from auction.bidding.judge import judge_batch
 from auction.bidding.lot import (
@@ -23,16 +23,21 @@ from auction.bidding.lot import (
 from auction.policy import AuctionKind
 from transfer.kernel.errors import NotFound
 
-# The lot read with the registrations of params' bidder_ids: one row per registered bidder, or one
-# with no registration; none when there is no such lot (auction.bidding.statements).
-ReadLot = Callable[[dict[str, Any]], Awaitable[Sequence[Mapping[str, Any]]]]
-# The conditional write of write_params; raises LotChanged when it applied nothing.
-WriteBids = Callable[[dict[str, Any]], Awaitable[None]]
+
+class LotStatements(Protocol):
+    """The executor's two statements (auction.bidding.statements): on PostgreSQL's driver
+    (app/bidding/driver_bids.py) or in a unit of work (SessionStatements)."""
+
+    async def read_lots(self, params: dict[str, Any]) -> Sequence[Mapping[str, Any]]:
+        """The lot with the registrations of params' bidder_ids: one row per registered bidder, or
+        one with no registration; none when there is no such lot."""
+
+    async def write(self, params: dict[str, Any]) -> None:
+        """The conditional write of write_params; raises LotChanged when it applied nothing."""
 
 
 async def place_english_bids(
-    read_lot: ReadLot,
-    write: WriteBids,
+    statements: LotStatements,
     auction_id: int,
     requests: Sequence[EnglishBidRequest],
     known: KnownLot | None = None,
@@ -53,17 +58,17 @@ async def place_english_bids(
         judged = judge_batch(known.lot, known.registrations, requests)
         if judged.params is not None and all(outcome.error is None for outcome in judged.outcomes):
             try:
-                await write(judged.params)
+                await statements.write(judged.params)
             except LotChanged:
                 pass  # changed since this process saw it: read it as it is
             else:
                 return judged.outcomes, KnownLot(judged.lot, known.registrations)
     bidder_ids = sorted({request.bidder_id for request in requests})
-    rows = await read_lot({"auction_id": auction_id, "bidder_ids": bidder_ids})
+    rows = await statements.read_lots({"auction_id": auction_id, "bidder_ids": bidder_ids})
     read, registered = _snapshot(auction_id, rows)
     judged = judge_batch(read, registered, requests)
     if judged.params is not None:
-        await write(judged.params)
+        await statements.write(judged.params)
     if known is not None and known.lot.state == read.state:  # its registrations still stand
         registered = {**known.registrations, **registered}
     return judged.outcomes, KnownLot(judged.lot, registered)

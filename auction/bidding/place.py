@@ -55,7 +55,7 @@ async def place_bid(
     statements = SessionStatements(unit)
     request = EnglishBidRequest(bidder_id, amount_fen, max_amount_fen, unit.now)
     try:
-        [outcome], _ = await place_english_bids(statements.read_lot, statements.write, auction_id, [request])
+        [outcome], _ = await place_english_bids(statements, auction_id, [request])
     except NotEnglish as other:
         if on_locked is not None:
             on_locked()

@@ -86,6 +86,10 @@ class SessionStatements:
         connection = await self._unit.session.connection()
         return [row._mapping for row in await connection.execute(_READ_LOTS_IN_UNIT, params)]
 
+    async def read_lots(self, params: dict[str, Any]) -> Sequence[Mapping[str, Any]]:
+        """LotStatements' name for read_lot (auction.bidding.english)."""
+        return await self.read_lot(params)
+
     async def write(self, params: dict[str, Any]) -> None:
         """On PostgreSQL the conditional write, the one statement the driver path runs too (under
         the row lock it always applies); SQLite, which holds its write lock for the whole

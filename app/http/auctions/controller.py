@@ -123,7 +123,8 @@ class AuctionController(Controller):
         self, request: Request[Actor, Any, Any], ctx: AppContext, auction_id: int, data: BidIn
     ) -> Response[bytes]:
         ensure_roles(request.user, BIDDER)  # not a guard: see ensure_roles
-        amount_fen, max_amount_fen = data.amounts_fen()
+        amount_fen = parse_yuan(data.amount, "amount")
+        max_amount_fen = _optional_yuan(data.max_amount, "max_amount")
         keyed = await keyed_request(request)
         answer = await handle_bid(ctx, request.user.id, auction_id, amount_fen, max_amount_fen, keyed=keyed)
         assert answer is not None  # handle_bid answers None only when asked for the driver alone

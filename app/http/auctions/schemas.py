@@ -14,7 +14,7 @@ from auction.origins import OriginKind
 from auction.policy import RUNNING_STATES, SEALED_KINDS, AuctionKind, AuctionState
 from auction.rules import minimum_bid_fen
 from transfer.kernel.errors import DomainError
-from transfer.kernel.money import format_fen, parse_yuan
+from transfer.kernel.money import format_fen
 
 Seconds = Annotated[int, msgspec.Meta(ge=0, le=86_400)]
 
@@ -50,11 +50,6 @@ class CancelIn(msgspec.Struct, forbid_unknown_fields=True):
 class BidIn(msgspec.Struct, forbid_unknown_fields=True):
     amount: str
     max_amount: str | None = None
-
-    def amounts_fen(self) -> tuple[int, int | None]:
-        """The amount and the proxy maximum in fen; MoneyFormatError names the field."""
-        amount_fen = parse_yuan(self.amount, "amount")
-        return amount_fen, None if self.max_amount is None else parse_yuan(self.max_amount, "max_amount")
 
 
 class PaymentIn(msgspec.Struct, forbid_unknown_fields=True):
