@@ -12,6 +12,10 @@ from app.bidding.lot_gates import LotGates
 from app.db import Database
 from app.settings import Settings
 from auction.bidding.lot import EnglishBidOutcome, EnglishBidRequest, KnownLot
+from auction.disposal.origin import DisposalRounds
+from auction.disposal.policy import DisposalPolicy
+from auction.disposal.rules.rounds import RoundLimits
+from auction.disposal.rules.waterfall import parse_recovery_order
 from auction.listing_sales import ListingSales
 from auction.origins import OriginKind
 from auction.policy import AuctionPolicy
@@ -63,7 +67,30 @@ class AppContext:
             payment_deadline_s=s.payment_deadline_s,
             close_retry_s=s.auction_close_retry_s,
             close_max_attempts=s.auction_close_max_attempts,
-            origins={OriginKind.LISTING.value: ListingSales(self.market_policy)},
+            origins={
+                OriginKind.LISTING.value: ListingSales(self.market_policy),
+                OriginKind.DISPOSAL_ROUND.value: DisposalRounds(lambda: self.disposal_policy),
+            },
+        )
+
+    @property
+    def disposal_policy(self) -> DisposalPolicy:
+        s = self.settings
+        return DisposalPolicy(
+            auction=self.auction_policy,
+            limits=RoundLimits(
+                start_min_bps=s.disposal_start_min_bps,
+                round_cut_max_bps=s.disposal_round_cut_max_bps,
+                notice_s=s.disposal_notice_s,
+                rerun_within_s=s.disposal_rerun_within_s,
+                rerun_notice_s=s.disposal_rerun_notice_s,
+                max_rounds=s.disposal_max_rounds,
+            ),
+            takeover_window_s=s.disposal_takeover_window_s,
+            fixed_price_s=s.disposal_fixed_price_s,
+            buyout_window_s=s.disposal_buyout_window_s,
+            auto_advance=s.disposal_auto_advance,
+            recovery_order=parse_recovery_order(s.recovery_order),
         )
 
     @property

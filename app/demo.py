@@ -138,7 +138,7 @@ async def _seed_demo_auction(context: AppContext) -> None:
         for _, _, api_key, _ in (DEMO_PARTICIPANTS[3], DEMO_PARTICIPANTS[4]):
             bidder = await participants.find_by_api_key(unit.session, api_key)
             assert bidder is not None
-            await register(unit, auction.id, bidder.id)
+            await register(unit, auction.id, bidder.id, policy)
         return auction.id
 
     auction_id = await context.transact(work, actor_id=None)

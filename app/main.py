@@ -21,12 +21,14 @@ from app.http.auctions.controller import AuctionController
 from app.http.auth import PUBLIC_PATHS, ApiKeyAuthentication
 from app.http.bounds_middleware import InputBoundsMiddleware
 from app.http.clearing.controller import ClearingController
+from app.http.disposals.controller import DefaultController, DisposalController
 from app.http.json_request import BoundedJsonRequest
 from app.http.loans.controller import LoanController
 from app.http.market.controller import ListingController, OfferController, TradeController
 from app.http.market.fee_policy import FeePolicyController
 from app.http.participants.controller import ParticipantController
 from app.http.problems import exception_handlers
+from app.http.public_reads import API_KEY_REQUIRED, SECURITY_COMPONENTS
 from app.http.request_id import RequestIdMiddleware
 from app.http.servicing.controller import ServicingController
 from app.http.system.audit import AuditController
@@ -51,6 +53,8 @@ ROUTE_HANDLERS: list[Any] = [
     TradeController,
     AuctionController,
     ClearingController,
+    DefaultController,
+    DisposalController,
     FeePolicyController,
     AuditController,
 ]
@@ -137,7 +141,13 @@ def create_app(
         exception_handlers=exception_handlers,
         lifespan=[lifespan],
         state={"ctx": context},  # type: ignore[arg-type]
-        openapi_config=OpenAPIConfig(title="IP-loan secondary market and disposal engine", version="0.1.0"),
+        # Every operation needs a key but those whose handler adds ANONYMOUS_READ (public_reads.py).
+        security=API_KEY_REQUIRED,
+        openapi_config=OpenAPIConfig(
+            title="IP-loan secondary market and disposal engine",
+            version="0.1.0",
+            components=SECURITY_COMPONENTS,
+        ),
         logging_config=None,  # structlog (app/logging_setup.py) owns logging
         debug=False,
     )

@@ -17,6 +17,8 @@ from sqlalchemy import bindparam, select
 from app.context import AppContext
 from app.http import idempotency
 from auction import close_isolation, closing, payment
+from auction.disposal import steps
+from auction.disposal.models import DisposalCase
 from auction.models import Auction, CloseFailure
 from transfer.kernel import audit
 from transfer.kernel.driver_sql import compile_for_driver
@@ -26,6 +28,9 @@ from transfer.market import listings, settlement
 from transfer.models import Listing
 
 log = structlog.get_logger("ipx.scheduler")
+
+# A disposal case that could not move on past its deadline is tried again this much later.
+DISPOSAL_RETRY_S = 3_600
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +85,7 @@ _PROBE = select(
     .order_by(CloseFailure.retry_at)
     .limit(1)
     .scalar_subquery(),
+    select(DisposalCase.id).where(steps.case_due(_NOW)).limit(1).scalar_subquery(),
 )
 _PROBE_ON_DRIVER = compile_for_driver(_PROBE)
 
@@ -184,7 +190,7 @@ async def run_due_work(context: AppContext) -> None:
     else:
         async with context.database.read_engine.connect() as connection:
             row = (await connection.execute(_PROBE, {"now": now})).one()
-    auctions_due, payments_overdue, books_due, retries_due = (first is not None for first in row)
+    auctions_due, payments_overdue, books_due, retries_due, cases_due = (first is not None for first in row)
     if auctions_due:
         await close_due_auctions(context)
     if retries_due:
@@ -193,6 +199,30 @@ async def run_due_work(context: AppContext) -> None:
         await default_overdue_winners(context)
     if books_due:
         await close_due_subscription_books(context)
+    if cases_due:
+        await advance_due_disposals(context)
+
+
+async def advance_due_disposals(context: AppContext) -> int:
+    """Cases past their deadline move on, each in its own transaction: one case that cannot (its
+    next round refused, say) is postponed with its reason on record and never blocks another."""
+    policy = context.disposal_policy
+    ids = await context.transact(steps.due_case_ids, actor_id=None)
+    moved = 0
+    for case_id in ids:
+        try:
+            if await context.transact(
+                lambda unit, case_id=case_id: steps.advance_case(unit, case_id, policy), actor_id=None
+            ):
+                moved += 1
+        except Exception as error:
+            why = f"{getattr(error, 'code', type(error).__name__)}: {error}"[:500]
+            log.error("disposal case could not move on", disposal_id=case_id, reason=why)
+            await context.transact(
+                lambda unit, case_id=case_id, why=why: steps.postpone(unit, case_id, why, DISPOSAL_RETRY_S),
+                actor_id=None,
+            )
+    return moved
 
 
 async def default_overdue_winners(context: AppContext) -> None:

@@ -12,6 +12,8 @@ from dataclasses import dataclass, fields
 from datetime import date
 from typing import Any
 
+from auction.disposal.rules.waterfall import parse_recovery_order
+
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
@@ -51,6 +53,19 @@ class Settings:
     # Reconciliation reports a running auction this long past its end and not closed as a break.
     auction_close_lag_break_s: int = 60
     settlement_days: int = 3
+    # Disposal of defaulted collateral (auction/disposal): sources in the README's settings table.
+    disposal_start_min_bps: int = 7_000
+    disposal_round_cut_max_bps: int = 2_000
+    disposal_notice_s: int = 2_592_000
+    disposal_rerun_within_s: int = 2_592_000
+    disposal_rerun_notice_s: int = 1_296_000
+    disposal_max_rounds: int = 2
+    disposal_takeover_window_s: int = 864_000
+    disposal_fixed_price_s: int = 5_184_000
+    disposal_buyout_window_s: int = 2_592_000
+    disposal_auto_advance: bool = False
+    recovery_order: str = "costs,interest,principal"
+    session_stagger_s: int = 60
     scheduler_enabled: bool = True
     scheduler_tick_s: float = 1.0
     # How often committed audit events are chained (app/scheduler.py seal_audit_events). Sealing
@@ -124,6 +139,10 @@ def _parse_date(raw: str) -> date:
         raise SettingsError(f"must be a date YYYY-MM-DD, got {raw!r}") from None
 
 
+def _parse_recovery_order(raw: str) -> str:
+    return ",".join(str(part) for part in parse_recovery_order(raw))
+
+
 def _parse_log_level(raw: str) -> str:
     level = raw.strip().upper()
     if level not in LOG_LEVELS:
@@ -172,6 +191,18 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "auction_close_max_attempts": _parse_int(1, 100),
     "auction_close_lag_break_s": _parse_int(1),
     "settlement_days": _parse_int(0, 30),
+    "disposal_start_min_bps": _parse_int(0, 10_000),
+    "disposal_round_cut_max_bps": _parse_int(0, 10_000),
+    "disposal_notice_s": _parse_int(0),
+    "disposal_rerun_within_s": _parse_int(1),
+    "disposal_rerun_notice_s": _parse_int(0),
+    "disposal_max_rounds": _parse_int(1, 10),
+    "disposal_takeover_window_s": _parse_int(1),
+    "disposal_fixed_price_s": _parse_int(1),
+    "disposal_buyout_window_s": _parse_int(1),
+    "disposal_auto_advance": _parse_bool,
+    "recovery_order": _parse_recovery_order,
+    "session_stagger_s": _parse_int(0, 86_400),
     "scheduler_enabled": _parse_bool,
     "scheduler_tick_s": _parse_positive_float,
     "audit_seal_interval_s": _parse_positive_float,

@@ -188,6 +188,8 @@ async def _settle_outcome(
         auction.state = AuctionState.UNSOLD.value
         auction.unsold_reason = outcome.reason.value
         payload.update(outcome="unsold", reason=outcome.reason.value)
+        if origin is not None:
+            await origin.unsold(unit, auction)
     unit.record(
         "auction.closed",
         f"auction:{auction.id}",

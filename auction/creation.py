@@ -330,3 +330,43 @@ async def resolve_close_failures(unit: UnitOfWork, auction_ids: Sequence[int]) -
             .where(CloseFailure.auction_id.in_(list(auction_ids)), CloseFailure.resolved_at.is_(None))
             .values(resolved_at=unit.now, retry_at=None)
         )
+
+
+async def withdraw_auction(unit: UnitOfWork, auction_id: int, reason: str) -> Auction | None:
+    """The lot's origin takes it back (its loan defaulted, or was repaid in full): a running lot is
+    cancelled whatever its bids, and a winner who has not paid yet gets its deposit back from
+    escrow. Returns the auction if it was withdrawn, None if it had already ended."""
+    auction = await lock_auction(unit, auction_id)
+    if auction.state not in (*RUNNING_STATES, AuctionState.SET_ASIDE, AuctionState.AWAITING_PAYMENT):
+        return None
+    registrations = (
+        (await unit.session.execute(select(Registration).where(Registration.auction_id == auction.id)))
+        .scalars()
+        .all()
+    )
+    escrow_id = await ledger.account_id(unit.session, ledger.center_account_key(ledger.ESCROW))
+    for registration in registrations:
+        if registration.deposit_state == "applied" and registration.deposit_hold_id is not None:
+            await ledger.post_transfer(
+                unit,
+                f"{registration.deposit_hold_id}:return",
+                debit_account_id=escrow_id,
+                credit_account_id=await ledger.participant_account_id(
+                    unit.session, registration.bidder_id, ledger.AVAILABLE
+                ),
+                amount_fen=registration.deposit_fen,
+                code="deposit_refund_withdrawn",
+                reference=f"auction:{auction.id}",
+            )
+            registration.deposit_state = "refunded"
+        else:
+            await release_deposit(unit, registration, "deposit_refund_withdrawn")
+    if auction.state == AuctionState.SET_ASIDE:
+        await resolve_close_failures(unit, [auction.id])
+    auction.state = AuctionState.CANCELLED.value
+    auction.cancel_reason = reason
+    auction.payment_due_at = None
+    auction.closed_at = auction.closed_at or unit.now
+    unit.record("auction.withdrawn", f"auction:{auction.id}", {"reason": reason})
+    unit.publish(f"auction:{auction.id}", {"event": "cancelled", "reason": reason})
+    return auction

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 class OriginKind(StrEnum):
     DIRECT = "direct"
     LISTING = "listing"
+    DISPOSAL_ROUND = "disposal_round"
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,9 +40,14 @@ class OriginHandler:
     `settles_sale`: the origin settles a sale itself (a listing's sale is a trade settled delivery
     versus payment by clearing), so at close every deposit, the winner's too, is released and the
     lot is sold at once; otherwise the winner pays the house (auction.payment).
+
+    `takes_proceeds`: the house leaves the price and any forfeited deposit in escrow (reference
+    `auction:<id>`) instead of paying the seller, and `paid` / `defaulted` distribute them (a
+    disposal's proceeds are split over the claim among the loan's holders).
     """
 
     settles_sale = False
+    takes_proceeds = False
 
     async def claim(
         self, unit: UnitOfWork, seller_id: int, origin_id: int, collateral_ids: Sequence[int]
@@ -52,9 +58,15 @@ class OriginHandler:
     async def attach(self, unit: UnitOfWork, origin_id: int, auction: Auction) -> None:
         """The auction now exists: the origin may remember it."""
 
+    async def admit(self, unit: UnitOfWork, auction: Auction, bidder_id: int) -> None:
+        """Refuse, with a DomainError, a bidder the origin bars from this lot (before its deposit)."""
+
     async def sold(self, unit: UnitOfWork, auction: Auction, winner_id: int, price_fen: int) -> SaleTaken:
         """The lot closed sold (for an origin that settles sales itself: settle it now)."""
         return SaleTaken()
+
+    async def unsold(self, unit: UnitOfWork, auction: Auction) -> None:
+        """The lot closed unsold (流拍)."""
 
     async def paid(self, unit: UnitOfWork, auction: Auction) -> None:
         """The winner paid the house."""

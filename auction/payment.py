@@ -49,7 +49,9 @@ async def default_overdue(unit: UnitOfWork, policy: AuctionPolicy, limit: int = 
                 )
             )
         ).scalar_one()
-        if winner.deposit_hold_id is not None:
+        origin = handler_for(policy.origins, auction.origin_kind)
+        # An origin that takes the proceeds finds the forfeited deposit in escrow (origins.py).
+        if winner.deposit_hold_id is not None and not (origin is not None and origin.takes_proceeds):
             seller_account = await ledger.participant_account_id(
                 unit.session, auction.seller_id, ledger.AVAILABLE
             )
@@ -65,7 +67,6 @@ async def default_overdue(unit: UnitOfWork, policy: AuctionPolicy, limit: int = 
         winner.deposit_state = "forfeited"
         winner.barred = True
         auction.state = AuctionState.DEFAULTED.value
-        origin = handler_for(policy.origins, auction.origin_kind)
         if origin is not None:
             await origin.defaulted(unit, auction)
         unit.record(
@@ -119,20 +120,23 @@ async def pay(unit: UnitOfWork, auction_id: int, bidder_id: int, policy: Auction
             code="auction_payment",
             reference=f"auction:{auction.id}",
         )
-    seller_account = await ledger.participant_account_id(unit.session, auction.seller_id, ledger.AVAILABLE)
-    await ledger.post_transfer(
-        unit,
-        f"auction:{auction.id}:proceeds",
-        debit_account_id=escrow_id,
-        credit_account_id=seller_account,
-        amount_fen=auction.final_price_fen,
-        code="auction_proceeds",
-        reference=f"auction:{auction.id}",
-    )
+    origin = handler_for(policy.origins, auction.origin_kind)
+    if origin is None or not origin.takes_proceeds:
+        seller_account = await ledger.participant_account_id(
+            unit.session, auction.seller_id, ledger.AVAILABLE
+        )
+        await ledger.post_transfer(
+            unit,
+            f"auction:{auction.id}:proceeds",
+            debit_account_id=escrow_id,
+            credit_account_id=seller_account,
+            amount_fen=auction.final_price_fen,
+            code="auction_proceeds",
+            reference=f"auction:{auction.id}",
+        )
     # Checked here so the winner hears the shortfall for this request.
     await ledger.apply_balance_deltas(unit)
     auction.state = AuctionState.SOLD.value
-    origin = handler_for(policy.origins, auction.origin_kind)
     if origin is not None:
         await origin.paid(unit, auction)
     auction.paid_at = unit.now

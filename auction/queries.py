@@ -53,3 +53,15 @@ async def bid_history(
     if live_only:
         query = query.where(Bid.superseded.is_(False))
     return list((await session.execute(query.order_by(Bid.sequence).limit(limit))).scalars())
+
+
+async def live_sealed_bid(session: AsyncSession, auction_id: int, bidder_id: int) -> Bid | None:
+    """A bidder's live envelope in a sealed auction (a newer one supersedes the older): shown to
+    that bidder only, never to anyone else before close."""
+    return (
+        await session.execute(
+            select(Bid).where(
+                Bid.auction_id == auction_id, Bid.bidder_id == bidder_id, Bid.superseded.is_(False)
+            )
+        )
+    ).scalar_one_or_none()

@@ -6,7 +6,8 @@ from sqlalchemy import select
 
 from auction.creation import lock_auction
 from auction.models import Auction, Registration
-from auction.policy import RUNNING_STATES
+from auction.origins import handler_for
+from auction.policy import RUNNING_STATES, AuctionPolicy
 from transfer import ledger
 from transfer.kernel.errors import Conflict, Forbidden
 from transfer.kernel.unit_of_work import UnitOfWork
@@ -33,7 +34,7 @@ async def _barred_on_lot(unit: UnitOfWork, auction: Auction, bidder_id: int) -> 
     return False
 
 
-async def register(unit: UnitOfWork, auction_id: int, bidder_id: int) -> Registration:
+async def register(unit: UnitOfWork, auction_id: int, bidder_id: int, policy: AuctionPolicy) -> Registration:
     auction = await lock_auction(unit, auction_id)
     if auction.seller_id == bidder_id:
         raise Forbidden("seller_cannot_bid", "the seller cannot register on its own auction")
@@ -54,6 +55,9 @@ async def register(unit: UnitOfWork, auction_id: int, bidder_id: int) -> Registr
         )
     if await _barred_on_lot(unit, auction, bidder_id):
         raise Forbidden("barred_from_lot", "a defaulting winner may not bid on this lot again")
+    origin = handler_for(policy.origins, auction.origin_kind)
+    if origin is not None:
+        await origin.admit(unit, auction, bidder_id)
     hold_id = None
     if auction.deposit_fen > 0:
         hold_id = f"deposit:{auction.id}:{bidder_id}"

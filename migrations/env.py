@@ -10,6 +10,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
+import auction.disposal.models
 import auction.models  # noqa: F401  (registers the auction tables)
 from app.db import async_url
 from transfer.models import Base

@@ -225,3 +225,10 @@ def house(client: httpx.AsyncClient, market: Market, clock: FakeClock, context: 
     from tests.api.auction_support import AuctionHouse
 
     return AuctionHouse(client, market, clock, context)
+
+
+@pytest.fixture
+def desk(client: httpx.AsyncClient, market: Market, clock: FakeClock, context: AppContext) -> Any:
+    from tests.api.disposal_support import DisposalDesk
+
+    return DisposalDesk(client, market, clock, context)

@@ -13,6 +13,7 @@ from litestar.middleware import AbstractAuthenticationMiddleware, Authentication
 
 from app.bidding.bounded_cache import BoundedCache
 from app.context import AppContext
+from app.http.public_reads import admits_anonymous
 from transfer.registry.api_keys import digest_api_key
 from transfer.registry.participants import find_by_api_key
 
@@ -62,7 +63,12 @@ class ApiKeyAuthentication(AbstractAuthenticationMiddleware):
     async def authenticate_request(
         self, connection: ASGIConnection[Any, Any, Any, Any]
     ) -> AuthenticationResult:
-        api_key = bearer_key(connection.headers.get("authorization", ""))
+        header = connection.headers.get("authorization")
+        # No key at all on a route that declares anonymous reads: the public view, no user. A key
+        # that is sent is checked below like everywhere else, so a wrong one is still a 401.
+        if header is None and admits_anonymous(connection.scope):
+            return AuthenticationResult(user=None, auth=None)
+        api_key = bearer_key(header or "")
         if api_key is None:
             raise NotAuthorizedException(
                 "missing API key: send Authorization: Bearer <api key>",

@@ -39,7 +39,13 @@ async def test_english_auction_from_listing_to_payment_accounts_for_every_fen(ho
         True,
     )
     view = await house.view(auction["id"], c)
-    assert view["you"] == {"paddle": 3, "deposit_state": "held", "leading": True, "your_max": "2100.00"}
+    assert view["you"] == {
+        "paddle": 3,
+        "deposit_state": "held",
+        "leading": True,
+        "your_max": "2100.00",
+        "your_sealed_bid": None,
+    }
     assert (view["reserve_met"], view["minimum_bid"], view["bid_count"]) == (True, "2020.00", 3)
     other = await house.view(auction["id"], a)
     assert other["you"]["your_max"] is None

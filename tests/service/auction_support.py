@@ -66,7 +66,7 @@ async def english_auction(
     for bidder in bidder_ids:
 
         async def enrol(unit: UnitOfWork, bidder: int = bidder) -> None:
-            await register(unit, auction_id, bidder)
+            await register(unit, auction_id, bidder, POLICY)
 
         await run_at(database, clock, enrol, bidder)
     clock.now += timedelta(seconds=1)

@@ -30,7 +30,12 @@ ESCROW = "escrow"
 EXTERNAL = "external_settlement"
 
 
-CENTER_ACCOUNT_CODES = (FEE_INCOME, ESCROW, EXTERNAL)
+# A disposal's surplus for the pledgor (民法典第438条), who is not a participant: held here until
+# clearing pays it out to the pledgor's bank.
+PLEDGOR_SURPLUS = "pledgor_surplus"
+
+
+CENTER_ACCOUNT_CODES = (FEE_INCOME, ESCROW, EXTERNAL, PLEDGOR_SURPLUS)
 
 
 PENDING = "pending"

@@ -22,7 +22,7 @@ from transfer.market.trades import create_trade
 from transfer.models import Participant
 from transfer.models.loans import Loan
 from transfer.models.market import Listing, Offer, Trade
-from transfer.registry.loans import REPAID, is_ip_pledge_loan
+from transfer.registry.loans import REPAID, is_ip_pledge_loan, refuse_defaulted
 from transfer.registry.ownership import lock_loan, register_of
 from transfer.rules.largest_remainder import allocate
 from transfer.rules.shares import WHOLE_SHARE_PPM
@@ -56,6 +56,7 @@ async def create_listing(unit: UnitOfWork, seller_id: int, spec: ListingSpec) ->
         raise Conflict(
             "loan_repaid", f"loan {loan.id} is repaid: there is nothing left to transfer", field="loan_id"
         )
+    refuse_defaulted(loan, "loan_id")
     register = await register_of(unit, loan.id)
     if spec.kind == "whole_loan":
         share_ppm = _whole_loan_share_ppm(loan, register, seller_id, spec)
@@ -159,6 +160,7 @@ async def _check_buyer(unit: UnitOfWork, listing: Listing, buyer_id: int) -> Non
     if loan.status == REPAID:
         # Repaid after it was listed: the listing stays visible, but nothing is left to buy.
         raise Conflict("loan_repaid", f"loan {loan.id} is repaid: there is nothing left to transfer")
+    refuse_defaulted(loan, None)
     if listing.kind == "income_right" and loan.status == "non_performing":
         buyer = await unit.session.get(Participant, buyer_id)
         if buyer is None or not buyer.qualified_investor:
@@ -378,6 +380,7 @@ async def lock_listing_for_auction(unit: UnitOfWork, listing_id: int, seller_id:
             f"loan {loan.id} is repaid: there is nothing left to transfer",
             field="lot.listing_id",
         )
+    refuse_defaulted(loan, "lot.listing_id")
     return listing
 
 

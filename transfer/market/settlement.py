@@ -15,7 +15,8 @@ from transfer.kernel.errors import Conflict
 from transfer.kernel.locking import lock_row
 from transfer.kernel.unit_of_work import UnitOfWork
 from transfer.models.market import BorrowerNotice, Trade
-from transfer.registry.ownership import move_income_right, transfer_creditor
+from transfer.registry.loans import refuse_defaulted
+from transfer.registry.ownership import lock_loan, move_income_right, transfer_creditor
 from transfer.rules.fee_waiver import shanghai_trade_date
 
 
@@ -29,6 +30,9 @@ async def settle_trade(unit: UnitOfWork, trade_id: int) -> Trade:
         raise Conflict(
             "trade_not_pending", f"trade {trade_id} is {trade.status}; only a pending trade settles"
         )
+    # The loan's lock, taken before any money moves, orders this settlement with a default of the
+    # same loan: whichever commits first, the other sees it.
+    refuse_defaulted(await lock_loan(unit, trade.loan_id), None)
     # The fee totals stored with the trade's fee lines; reconciliation checks the lines against them.
     seller_fees_fen = trade.seller_fees_charged_fen
     buyer_fees_fen = trade.buyer_fees_charged_fen

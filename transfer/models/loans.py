@@ -38,8 +38,12 @@ class Loan(Base):
     rate_bps: Mapped[int] = mapped_column(Integer)
     originated_on: Mapped[date] = mapped_column(Date)
     matures_on: Mapped[date] = mapped_column(Date)
-    # performing | overdue | non_performing at registration; later work may add states (default).
+    # performing | overdue | non_performing at registration; repaid (transfer.servicing);
+    # defaulted (auction.disposal: a disposal case runs or ran).
     status: Mapped[str] = mapped_column(String(20))
+    # What the debtor still owes after its collateral was disposed of (民法典第438条): set when a
+    # disposal case ends with a shortfall, or with no sale (the whole claim stays).
+    remaining_claim_fen: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
@@ -64,6 +68,9 @@ class CollateralItem(Base):
     appraised_on: Mapped[date] = mapped_column(Date)
     pledge_registration_no: Mapped[str | None] = mapped_column(String(100), nullable=True)
     expires_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    # pledged -> released (loan repaid, or a disposal ended unsold) | in_disposal (the loan
+    # defaulted; still pledged) -> delivered (sold, or taken in payment) | released.
+    state: Mapped[str] = mapped_column(String(16), default="pledged", server_default="pledged")
 
 
 class CollateralPledge(Base):
@@ -98,3 +105,21 @@ class IncomeRight(Base):
         IdType, ForeignKey("participants.id"), primary_key=True, index=True
     )
     share_ppm: Mapped[int] = mapped_column(Integer)
+
+
+class CollateralTransferTask(Base):
+    """著录项目变更: a disposed right must be re-registered to its buyer at the registry office.
+
+    Recorded in the same transaction as the delivery; the office's own procedure is outside.
+    """
+
+    __tablename__ = "collateral_transfer_tasks"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    collateral_id: Mapped[int] = mapped_column(IdType, ForeignKey("collateral_items.id"), index=True)
+    loan_id: Mapped[int] = mapped_column(IdType, ForeignKey("loans.id"), index=True)
+    new_holder_id: Mapped[int] = mapped_column(IdType, ForeignKey("participants.id"))
+    # Why the right moves, e.g. "disposal:12".
+    reference: Mapped[str] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(16))  # to_register -> registered
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

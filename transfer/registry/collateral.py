@@ -6,12 +6,19 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from transfer.kernel.errors import Conflict, Forbidden
-from transfer.models.loans import CollateralItem, Loan
-from transfer.registry.loans import REPAID
+from transfer.kernel.unit_of_work import UnitOfWork
+from transfer.models.loans import CollateralItem, CollateralPledge, CollateralTransferTask, Loan
+from transfer.registry.loans import DEFAULTED, REPAID
+
+# Where a pledged right stands (CollateralItem.state).
+PLEDGED = "pledged"
+IN_DISPOSAL = "in_disposal"
+RELEASED = "released"
+DELIVERED = "delivered"
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,3 +70,53 @@ async def refuse_others_collateral(
                 f"collateral {collateral_id} secured loan {owner.loan_id}, which is repaid",
                 field="lot.collateral_ids",
             )
+        if owner.loan_status == DEFAULTED:
+            raise Conflict(
+                "collateral_in_disposal",
+                f"collateral {collateral_id} secures loan {owner.loan_id}, which is in default:"
+                " it is sold by the rounds of its disposal case",
+                field="lot.collateral_ids",
+            )
+
+
+async def set_collateral_state(unit: UnitOfWork, loan_id: int, state: str) -> None:
+    await unit.session.execute(
+        update(CollateralItem).where(CollateralItem.loan_id == loan_id).values(state=state)
+    )
+
+
+async def release_pledges(unit: UnitOfWork, loan_id: int, state: str = RELEASED) -> list[tuple[str, str]]:
+    """The loan's live pledges end (the right may back a new loan); its items stay as history,
+    in `state`. Returns the (kind, registry key) of every pledge released."""
+    released = await unit.session.execute(
+        delete(CollateralPledge)
+        .where(CollateralPledge.loan_id == loan_id)
+        .returning(CollateralPledge.kind, CollateralPledge.registry_key)
+    )
+    await set_collateral_state(unit, loan_id, state)
+    return sorted((kind, key) for kind, key in released.all())
+
+
+async def deliver_collateral(unit: UnitOfWork, loan_id: int, new_holder_id: int, reference: str) -> list[int]:
+    """A disposed right goes to its buyer: the pledge is released and a registration task
+    (著录项目变更) recorded per item. Returns the ids of the items delivered."""
+    await release_pledges(unit, loan_id, DELIVERED)
+    item_ids = list(
+        (
+            await unit.session.execute(
+                select(CollateralItem.id).where(CollateralItem.loan_id == loan_id).order_by(CollateralItem.id)
+            )
+        ).scalars()
+    )
+    unit.session.add_all(
+        CollateralTransferTask(
+            collateral_id=item_id,
+            loan_id=loan_id,
+            new_holder_id=new_holder_id,
+            reference=reference,
+            status="to_register",
+            created_at=unit.now,
+        )
+        for item_id in item_ids
+    )
+    return item_ids

@@ -30,6 +30,9 @@ from transfer.rules.uscc import normalize_uscc, validate_uscc
 STATUSES = ("performing", "overdue", "non_performing")
 # Set by the repayment of the last principal (transfer.servicing.repayments), never at registration.
 REPAID = "repaid"
+# Set when its creditor declares a default (auction.disposal): the collateral goes to disposal, the
+# loan is no longer traded.
+DEFAULTED = "defaulted"
 MAX_RATE_BPS = 100_000  # 1,000 % a year: anything above is a typo, not a loan
 MIN_COLLATERAL_ITEMS = 1
 MAX_COLLATERAL_ITEMS = 100
@@ -399,3 +402,13 @@ async def is_ip_pledge_loan(session: AsyncSession, loan_id: int) -> bool:
     """Whether the loan is an IP-pledge loan (any IP collateral): what the fee waiver asks."""
     kinds = await session.execute(select(CollateralItem.kind).where(CollateralItem.loan_id == loan_id))
     return is_ip_pledge(kinds.scalars())
+
+
+def refuse_defaulted(loan: Loan, field: str | None) -> None:
+    """A defaulted loan is being disposed of (auction.disposal): it is no longer traded."""
+    if loan.status == DEFAULTED:
+        raise Conflict(
+            "loan_defaulted",
+            f"loan {loan.id} is in default: its collateral is being disposed of, it is not traded",
+            field=field,
+        )

@@ -10,14 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import String, and_, cast, delete, literal, select
+from sqlalchemy import String, and_, cast, literal, select
 
 from transfer import ledger
 from transfer.kernel.errors import Conflict, DomainError, Forbidden
 from transfer.kernel.unit_of_work import UnitOfWork
 from transfer.models import Account
-from transfer.models.loans import CollateralPledge, Loan
+from transfer.models.loans import Loan
 from transfer.models.servicing import Repayment, RepaymentShare
+from transfer.registry.collateral import release_pledges
 from transfer.registry.loans import REPAID
 from transfer.registry.ownership import lock_loan
 from transfer.rules.distribution import DistributionLine
@@ -140,9 +141,4 @@ async def _release_pledges_when_repaid(unit: UnitOfWork, loan: Loan) -> list[tup
     can back a new loan; the register and any later interest-only repayment are unaffected.
     """
     loan.status = REPAID
-    released = await unit.session.execute(
-        delete(CollateralPledge)
-        .where(CollateralPledge.loan_id == loan.id)
-        .returning(CollateralPledge.kind, CollateralPledge.registry_key)
-    )
-    return sorted((kind, key) for kind, key in released.all())
+    return await release_pledges(unit, loan.id)

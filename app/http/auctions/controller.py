@@ -22,9 +22,11 @@ from app.http.auctions.schemas import (
     RegistrationOut,
     require_aware,
 )
+from app.http.auctions.views import lot_collateral, participant_auction, public_auction
 from app.http.auth import Actor, ensure_roles, requires
 from app.http.input_bounds import Offset
 from app.http.mutation import answer_response, keyed_request, run_mutation
+from app.http.public_reads import ANONYMOUS_READ
 from app.live.stream import event_stream
 from auction import queries
 from auction.creation import AuctionSpec, cancel_auction, create_auction
@@ -78,13 +80,14 @@ class AuctionController(Controller):
 
         async def work(unit: UnitOfWork) -> AuctionOut:
             auction = await create_auction(unit, request.user.id, spec, ctx.auction_policy)
-            return AuctionOut.of(auction, unit.now)
+            return participant_auction(auction, await lot_collateral(unit.session, [auction]), unit.now)
 
         return await run_mutation(request, ctx, work)
 
-    @get("/", summary="Auctions, soonest end first, paginated")
+    @get("/", security=ANONYMOUS_READ, summary="Auctions, soonest end first, paginated; anyone")
     async def list_all(
         self,
+        request: Request[Actor | None, Any, Any],
         ctx: AppContext,
         state_filter: Annotated[str | None, Parameter(query="state")] = None,
         limit: Annotated[int, Parameter(ge=1, le=MAX_PAGE_SIZE)] = 50,
@@ -93,17 +96,31 @@ class AuctionController(Controller):
         now = ctx.clock()
         async with ctx.database.read() as session:
             rows, total = await queries.list_auctions(session, state=state_filter, limit=limit, offset=offset)
-        return AuctionPage([AuctionOut.of(a, now) for a in rows], total, limit, offset)
+            collateral = await lot_collateral(session, rows)
+        present = public_auction if request.user is None else participant_auction
+        return AuctionPage([present(a, collateral, now) for a in rows], total, limit, offset)
 
     @get(
         "/{auction_id:int}",
-        summary="State, current price, leading paddle, end (sealed: no prices until close)",
+        security=ANONYMOUS_READ,
+        summary="State, current price, leading paddle, end (sealed: no prices until close); anyone",
     )
-    async def detail(self, request: Request[Actor, Any, Any], ctx: AppContext, auction_id: int) -> AuctionOut:
+    async def detail(
+        self, request: Request[Actor | None, Any, Any], ctx: AppContext, auction_id: int
+    ) -> AuctionOut:
+        viewer = request.user
         async with ctx.database.read() as session:
             auction = await queries.get_auction(session, auction_id)
-            mine = await queries.find_registration(session, auction_id, request.user.id)
-        return AuctionOut.of(auction, ctx.clock(), mine)
+            collateral = await lot_collateral(session, [auction])
+            if viewer is None:
+                return public_auction(auction, collateral, ctx.clock())
+            mine = await queries.find_registration(session, auction_id, viewer.id)
+            sealed_bid = (
+                await queries.live_sealed_bid(session, auction_id, viewer.id)
+                if mine is not None and auction.kind in SEALED_KINDS
+                else None
+            )
+        return participant_auction(auction, collateral, ctx.clock(), mine, sealed_bid)
 
     @post(
         "/{auction_id:int}/registrations",
@@ -114,7 +131,7 @@ class AuctionController(Controller):
         self, request: Request[Actor, Any, Any], ctx: AppContext, auction_id: int
     ) -> Response[bytes]:
         async def work(unit: UnitOfWork) -> RegistrationOut:
-            return RegistrationOut.of(await register(unit, auction_id, request.user.id))
+            return RegistrationOut.of(await register(unit, auction_id, request.user.id, ctx.auction_policy))
 
         return await run_mutation(request, ctx, work)
 
@@ -130,7 +147,11 @@ class AuctionController(Controller):
         assert answer is not None  # handle_bid answers None only when asked for the driver alone
         return answer_response(answer)
 
-    @get("/{auction_id:int}/bids", summary="Public bid history by paddle (no maxima, no identities)")
+    @get(
+        "/{auction_id:int}/bids",
+        security=ANONYMOUS_READ,
+        summary="Public bid history by paddle (no maxima, no identities); anyone",
+    )
     async def history(
         self,
         ctx: AppContext,
@@ -155,13 +176,23 @@ class AuctionController(Controller):
         next_after = bids[-1].sequence if len(bids) == limit else None
         return BidHistory(auction_id, sealed_until_close, [BidHistoryItem.of(b) for b in bids], next_after)
 
-    @get("/{auction_id:int}/events", summary="Server-sent events: bid, extended, closed (with server time)")
+    @get(
+        "/{auction_id:int}/events",
+        security=ANONYMOUS_READ,
+        summary="Server-sent events: bid, extended, closed (with server time); anyone",
+    )
     async def events(
-        self, request: Request[Actor, Any, Any], ctx: AppContext, channels: ChannelsPlugin, auction_id: int
+        self,
+        request: Request[Actor | None, Any, Any],
+        ctx: AppContext,
+        channels: ChannelsPlugin,
+        auction_id: int,
     ) -> ServerSentEvent:
         async with ctx.database.read() as session:
             auction = await queries.get_auction(session, auction_id)
-        hello = {"auction": AuctionOut.of(auction, ctx.clock())}
+            collateral = await lot_collateral(session, [auction])
+        present = public_auction if request.user is None else participant_auction
+        hello = {"auction": present(auction, collateral, ctx.clock())}
         return event_stream(channels, f"auction:{auction_id}", ctx.clock, hello)
 
     @post("/{auction_id:int}/payments", summary="The winner pays the balance from available funds")
@@ -191,6 +222,6 @@ class AuctionController(Controller):
             auction = await cancel_auction(
                 unit, auction_id, request.user.id, is_admin="admin" in request.user.roles, reason=data.reason
             )
-            return AuctionOut.of(auction, unit.now)
+            return participant_auction(auction, await lot_collateral(unit.session, [auction]), unit.now)
 
         return await run_mutation(request, ctx, work, status_code=200)

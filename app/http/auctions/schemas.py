@@ -1,18 +1,14 @@
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from typing import Annotated
 
 import msgspec
 
 from app.http.input_bounds import Id, check_datetime, multi_line_text, text
-from auction.bidding.lot import BidResult, english_rules, english_state
-from auction.bidding.place import descending_price_now
-from auction.models import Auction, Bid, Registration
-from auction.origins import OriginKind
-from auction.policy import RUNNING_STATES, SEALED_KINDS, AuctionKind, AuctionState
-from auction.rules import minimum_bid_fen
+from auction.bidding.lot import BidResult
+from auction.models import Bid, Registration
+from auction.policy import SEALED_KINDS
 from transfer.kernel.errors import DomainError
 from transfer.kernel.money import format_fen
 
@@ -72,11 +68,22 @@ def _money(value: int | None) -> str | None:
     return None if value is None else format_fen(value)
 
 
+class CollateralOut(msgspec.Struct):
+    """A pledged right as the catalogue shows it to anyone: no right holder, no pledge details."""
+
+    id: int
+    kind: str
+    registry_number: str
+    title: str
+    appraisal: str
+
+
 class LotOut(msgspec.Struct):
     title: str
     description: str | None
     listing_id: int | None
     collateral_ids: list[int]
+    collateral: list[CollateralOut]
 
 
 class YouOut(msgspec.Struct):
@@ -84,13 +91,18 @@ class YouOut(msgspec.Struct):
     deposit_state: str
     leading: bool
     your_max: str | None
+    # A sealed auction's live envelope: shown to its bidder only, before close as after.
+    your_sealed_bid: str | None
 
 
 class AuctionOut(msgspec.Struct):
+    """An auction: the public view, and for a caller with a key the fields after server_time.
+
+    Who sees which field is decided in app/http/auctions/views.py, not here."""
+
     id: int
     kind: str
     state: str
-    seller_id: int
     lot: LotOut
     start_price: str
     increment: str
@@ -115,81 +127,9 @@ class AuctionOut(msgspec.Struct):
     cancel_reason: str | None
     rerun_of: int | None
     server_time: str
-    you: YouOut | None = None
-
-    @classmethod
-    def of(cls, auction: Auction, now: datetime, mine: Registration | None = None) -> AuctionOut:
-        kind = AuctionKind(auction.kind)
-        running = auction.state in RUNNING_STATES
-        sealed_hidden = kind in SEALED_KINDS and running
-        state = auction.state
-        if running and now >= auction.ends_at:
-            state = "closing"  # the closer runs within a tick of ends_at
-        elif auction.state == AuctionState.SCHEDULED and now >= auction.starts_at:
-            state = AuctionState.OPEN.value
-        current_fen: int | None = None
-        minimum_fen: int | None = None
-        if kind is AuctionKind.ENGLISH:
-            current_fen = auction.price_fen
-            if running:
-                minimum_fen = minimum_bid_fen(english_state(auction), english_rules(auction))
-        elif kind is AuctionKind.DESCENDING:
-            current_fen = auction.final_price_fen if not running else descending_price_now(auction, now)
-            minimum_fen = current_fen if running else None
-        elif kind is AuctionKind.FIXED_PRICE:
-            current_fen = auction.start_price_fen
-            minimum_fen = current_fen if running else None
-        elif not running:
-            current_fen = auction.final_price_fen
-        leading = auction.leader_paddle if not sealed_hidden else None
-        you = None
-        if mine is not None:
-            is_leader = auction.leader_id == mine.bidder_id and not sealed_hidden
-            you = YouOut(
-                paddle=mine.paddle,
-                deposit_state=mine.deposit_state,
-                leading=is_leader,
-                # A bidder sees their own maximum, never anyone else's.
-                your_max=_money(auction.leader_max_fen)
-                if is_leader and kind is AuctionKind.ENGLISH
-                else None,
-            )
-        return cls(
-            id=auction.id,
-            kind=auction.kind,
-            state=state,
-            seller_id=auction.seller_id,
-            lot=LotOut(
-                auction.lot_title,
-                auction.lot_description,
-                auction.origin_id if auction.origin_kind == OriginKind.LISTING else None,
-                json.loads(auction.collateral_ids),
-            ),
-            start_price=format_fen(auction.start_price_fen),
-            increment=format_fen(auction.increment_fen),
-            deposit=format_fen(auction.deposit_fen),
-            has_reserve=auction.reserve_price_fen is not None,
-            reserve_met=None if sealed_hidden else (auction.reserve_met and auction.leader_id is not None),
-            starts_at=auction.starts_at.isoformat(),
-            ends_at=auction.ends_at.isoformat(),
-            scheduled_ends_at=auction.scheduled_ends_at.isoformat(),
-            extension_window_s=auction.extension_window_s,
-            extension_s=auction.extension_s,
-            current_price=_money(current_fen),
-            minimum_bid=_money(minimum_fen),
-            leading_paddle=leading,
-            bid_count=None if sealed_hidden else auction.bid_count,
-            registrations=auction.registration_count,
-            final_price=_money(auction.final_price_fen),
-            winning_paddle=auction.leader_paddle if auction.winner_id is not None else None,
-            unsold_reason=auction.unsold_reason,
-            payment_due_at=auction.payment_due_at.isoformat() if auction.payment_due_at else None,
-            closed_at=auction.closed_at.isoformat() if auction.closed_at else None,
-            cancel_reason=auction.cancel_reason,
-            rerun_of=auction.rerun_of_id,
-            server_time=now.isoformat(),
-            you=you,
-        )
+    # Key holders only: absent from the public view (UNSET is never encoded).
+    seller_id: int | msgspec.UnsetType = msgspec.UNSET
+    you: YouOut | msgspec.UnsetType | None = msgspec.UNSET
 
 
 class AuctionPage(msgspec.Struct):

@@ -102,6 +102,8 @@ class CollateralOut(msgspec.Struct):
     appraised_on: date
     pledge_registration_no: str | None
     expires_on: date | None
+    # pledged | in_disposal | released | delivered
+    state: str
 
     @classmethod
     def of(cls, item: CollateralItem) -> CollateralOut:
@@ -116,6 +118,7 @@ class CollateralOut(msgspec.Struct):
             appraised_on=item.appraised_on,
             pledge_registration_no=item.pledge_registration_no,
             expires_on=item.expires_on,
+            state=item.state,
         )
 
 
@@ -137,6 +140,8 @@ class LoanOut(msgspec.Struct):
     originated_on: date
     matures_on: date
     status: str
+    # What the debtor still owes after a disposal of the collateral; None before any disposal ended.
+    remaining_claim: str | None
     is_ip_pledge: bool
     ip_share_ppm: int
     collateral: list[CollateralOut]
@@ -159,6 +164,9 @@ class LoanOut(msgspec.Struct):
             originated_on=loan.originated_on,
             matures_on=loan.matures_on,
             status=loan.status,
+            remaining_claim=None
+            if loan.remaining_claim_fen is None
+            else format_fen(loan.remaining_claim_fen),
             is_ip_pledge=view.is_ip_pledge,
             ip_share_ppm=view.ip_share_ppm,
             collateral=[CollateralOut.of(item) for item in view.collateral],

@@ -10,6 +10,7 @@ from app.context import AppContext
 from app.http.auth import Actor
 from app.http.input_bounds import check_date
 from app.http.mutation import run_mutation
+from auction.disposal.steps import after_repayment
 from transfer.kernel.money import format_fen, parse_yuan
 from transfer.kernel.unit_of_work import UnitOfWork
 from transfer.models.loans import Loan
@@ -56,6 +57,7 @@ class ServicingController(Controller):
         principal_fen = parse_yuan(data.principal, "principal", allow_zero=True)
         interest_fen = parse_yuan(data.interest, "interest", allow_zero=True)
         check_date(data.received_on, "received_on")
+        policy = ctx.disposal_policy
 
         async def work(unit: UnitOfWork) -> RepaymentOut:
             recorded = await record_repayment(
@@ -67,6 +69,8 @@ class ServicingController(Controller):
                 received_on=data.received_on,
                 lines_limit=MAX_LINES_IN_ANSWER,
             )
+            # A loan in disposal: interest lowers its claim, and a repayment in full cures the case.
+            await after_repayment(unit, loan_id, interest_fen, policy)
             # Locked and updated by record_repayment: the identity map returns it, no query.
             loan = await unit.session.get(Loan, loan_id)
             assert loan is not None

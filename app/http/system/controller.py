@@ -8,6 +8,7 @@ from litestar import Controller, Request, Response, get
 
 from app.context import AppContext
 from app.http.problems import problem
+from app.http.public_reads import ANONYMOUS_READ
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -15,7 +16,8 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 class SystemController(Controller):
     tags = ["system"]
 
-    @get("/health", summary="Liveness and database reachability")
+    # Both are also excluded from authentication by path (auth.PUBLIC_PATHS): a key is never read.
+    @get("/health", security=ANONYMOUS_READ, summary="Liveness and database reachability")
     async def health(self, request: Request[Any, Any, Any], ctx: AppContext) -> Response[Any]:
         try:
             await ctx.database.ping()
@@ -25,7 +27,11 @@ class SystemController(Controller):
             )
         return Response({"status": "ok", "database": "ok"})
 
-    @get("/api/v1/clock", summary="Server time; countdowns run on this, never the browser's clock")
+    @get(
+        "/api/v1/clock",
+        security=ANONYMOUS_READ,
+        summary="Server time; countdowns run on this, never the browser's clock",
+    )
     async def clock(self, ctx: AppContext) -> dict[str, str]:
         now = ctx.clock().astimezone(UTC)
         return {

@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy import Integer
 from sqlalchemy.dialects import postgresql, sqlite
 
+import auction.disposal.models
 import auction.models  # noqa: F401  (registers the auction tables)
 from transfer.models import Base
 

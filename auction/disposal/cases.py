@@ -1,0 +1,227 @@
+"""The disposal case: opened by the creditor's default declaration, with the claim fixed then.
+
+Declaring a default is one transaction: the loan becomes `defaulted`, its collateral `in_disposal`
+(still pledged), every open listing of the loan is withdrawn (its offers lapse) and an auction
+still selling one is withdrawn with its deposits released, and one audit event names it all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+
+from sqlalchemy import select
+
+from auction.creation import withdraw_auction
+from auction.disposal.models import DisposalCase, DisposalCost
+from transfer.kernel.errors import Conflict, DomainError, Forbidden, NotFound
+from transfer.kernel.locking import lock_row
+from transfer.kernel.money import MAX_AMOUNT_FEN
+from transfer.kernel.unit_of_work import UnitOfWork
+from transfer.market.withdrawal import withdraw_loan_listings
+from transfer.models.loans import CollateralItem
+from transfer.registry.collateral import IN_DISPOSAL, set_collateral_state
+from transfer.registry.loans import DEFAULTED, REPAID
+from transfer.registry.ownership import lock_loan, register_of
+
+MAX_REASON_LENGTH = 500
+MAX_DESCRIPTION_LENGTH = 300
+# Roles that read every case: the center's clearing desk pays them out, admins run the system.
+ROLES_SEEING_ALL_CASES = frozenset({"clearing", "admin"})
+
+
+class CaseState(StrEnum):
+    AWAITING_ROUND = "awaiting_round"
+    IN_ROUND = "in_round"
+    TAKE_IN_PAYMENT_OFFERED = "take_in_payment_offered"
+    FIXED_PRICE_SALE = "fixed_price_sale"
+    BUYOUT_WINDOW = "buyout_window"
+    SETTLED = "settled"
+    CURED = "cured"
+    RELEASED = "released"
+
+
+ENDED_STATES = (CaseState.SETTLED, CaseState.CURED, CaseState.RELEASED)
+
+
+class Outcome(StrEnum):
+    SOLD = "sold"
+    TAKEN_IN_PAYMENT = "taken_in_payment"
+    CURED = "cured"
+    UNSOLD = "unsold"
+
+
+@dataclass(frozen=True, slots=True)
+class DefaultSpec:
+    reason: str
+    accrued_interest_fen: int
+    penalty_interest_fen: int = 0
+    realization_costs_fen: int = 0
+    auto_advance: bool | None = None
+
+
+def _reason(text: str, field: str, max_length: int) -> str:
+    cleaned = text.strip()
+    if not cleaned:
+        raise DomainError("text_required", f"{field} must not be empty", field=field)
+    if len(cleaned) > max_length:
+        raise DomainError("text_too_long", f"{field} must be at most {max_length} characters", field=field)
+    return cleaned
+
+
+def _amount(value: int, field: str) -> int:
+    if not 0 <= value <= MAX_AMOUNT_FEN:
+        raise DomainError(
+            "amount_out_of_range", f"{field} must lie between 0 and the largest amount", field=field
+        )
+    return value
+
+
+async def lock_case(unit: UnitOfWork, case_id: int) -> DisposalCase:
+    return await lock_row(
+        unit, DisposalCase, case_id, code="disposal_not_found", noun="disposal case", field="id"
+    )
+
+
+def refuse_ended(case: DisposalCase) -> None:
+    if case.state in ENDED_STATES:
+        raise Conflict("disposal_ended", f"disposal case {case.id} is {case.state}", field="id")
+
+
+def refuse_stranger(case: DisposalCase, actor_id: int) -> None:
+    if case.creditor_id != actor_id:
+        raise Forbidden(
+            "not_your_disposal", "only the creditor who declared the default runs its case", field="id"
+        )
+
+
+async def open_case(
+    unit: UnitOfWork, loan_id: int, creditor_id: int, spec: DefaultSpec, auto_advance_default: bool
+) -> DisposalCase:
+    reason = _reason(spec.reason, "reason", MAX_REASON_LENGTH)
+    interest_fen = _amount(spec.accrued_interest_fen, "accrued_interest")
+    penalty_fen = _amount(spec.penalty_interest_fen, "penalty_interest")
+    costs_fen = _amount(spec.realization_costs_fen, "realization_costs")
+    loan = await lock_loan(unit, loan_id)
+    if loan.creditor_id != creditor_id:
+        raise Forbidden("not_creditor", "only the loan's creditor declares its default", field="loan_id")
+    if loan.status == REPAID:
+        raise Conflict(
+            "loan_repaid", f"loan {loan.id} is repaid: there is no claim to enforce", field="loan_id"
+        )
+    if loan.status == DEFAULTED:
+        raise Conflict("loan_already_defaulted", f"loan {loan.id} is already in default", field="loan_id")
+    items = (
+        (
+            await unit.session.execute(
+                select(CollateralItem)
+                .where(CollateralItem.loan_id == loan.id)
+                .order_by(CollateralItem.position)
+            )
+        )
+        .scalars()
+        .all()
+    )
+    loan.status = DEFAULTED
+    await set_collateral_state(unit, loan.id, IN_DISPOSAL)
+    withdrawn = await withdraw_loan_listings(unit, loan.id)
+    cancelled = [
+        auction.id
+        for auction_id in withdrawn.auction_ids
+        if (auction := await withdraw_auction(unit, auction_id, f"loan {loan.id} defaulted")) is not None
+    ]
+    case = DisposalCase(
+        loan_id=loan.id,
+        creditor_id=creditor_id,
+        state=CaseState.AWAITING_ROUND.value,
+        reason=reason,
+        principal_fen=loan.outstanding_principal_fen,
+        interest_fen=interest_fen,
+        penalty_interest_fen=penalty_fen,
+        costs_fen=costs_fen,
+        interest_repaid_fen=0,
+        appraisal_fen=sum(item.appraisal_fen for item in items),
+        pledgor_name=items[0].right_holder if items else loan.borrower_name,
+        auto_advance=auto_advance_default if spec.auto_advance is None else spec.auto_advance,
+        round_count=0,
+        forfeited_deposits_fen=0,
+        created_at=unit.now,
+    )
+    unit.session.add(case)
+    await unit.session.flush()
+    if costs_fen:
+        unit.session.add(
+            DisposalCost(
+                case_id=case.id, amount_fen=costs_fen, description="declared at default", created_at=unit.now
+            )
+        )
+    unit.record(
+        "loan.defaulted",
+        f"loan:{loan.id}",
+        {
+            "disposal_id": case.id,
+            "reason": reason,
+            "principal_fen": case.principal_fen,
+            "interest_fen": interest_fen,
+            "penalty_interest_fen": penalty_fen,
+            "costs_fen": costs_fen,
+            "collateral_ids": [item.id for item in items],
+            "listings_withdrawn": withdrawn.listing_ids,
+            "offers_lapsed": withdrawn.offers_lapsed,
+            "auctions_withdrawn": cancelled,
+            "holders": await register_of(unit, loan.id),
+        },
+    )
+    return case
+
+
+async def add_cost(
+    unit: UnitOfWork, case_id: int, actor_id: int, amount_fen: int, description: str
+) -> DisposalCost:
+    text = _reason(description, "description", MAX_DESCRIPTION_LENGTH)
+    if amount_fen <= 0:
+        raise DomainError("amount_not_positive", "amount must be greater than zero", field="amount")
+    case = await lock_case(unit, case_id)
+    refuse_stranger(case, actor_id)
+    refuse_ended(case)
+    if case.costs_fen + amount_fen > MAX_AMOUNT_FEN:
+        raise DomainError(
+            "amount_out_of_range", "the case's costs would exceed the largest amount", field="amount"
+        )
+    case.costs_fen += amount_fen
+    cost = DisposalCost(case_id=case.id, amount_fen=amount_fen, description=text, created_at=unit.now)
+    unit.session.add(cost)
+    await unit.session.flush()
+    unit.record(
+        "disposal.cost_added",
+        f"disposal:{case.id}",
+        {"amount_fen": amount_fen, "description": text, "costs_fen": case.costs_fen},
+    )
+    return cost
+
+
+async def open_case_of_loan(unit: UnitOfWork, loan_id: int) -> DisposalCase | None:
+    """The loan's case still running, locked; None if there is none."""
+    return (
+        await unit.session.execute(
+            select(DisposalCase)
+            .where(
+                DisposalCase.loan_id == loan_id, DisposalCase.state.not_in([s.value for s in ENDED_STATES])
+            )
+            .with_for_update()
+        )
+    ).scalar_one_or_none()
+
+
+def may_read(
+    case: DisposalCase, holder_ids: Iterable[int], viewer_id: int, viewer_roles: Iterable[str]
+) -> bool:
+    """The creditor, the loan's income-right holders, clearing and admins read a case."""
+    if ROLES_SEEING_ALL_CASES.intersection(viewer_roles):
+        return True
+    return viewer_id == case.creditor_id or viewer_id in set(holder_ids)
+
+
+def not_found(case_id: int) -> NotFound:
+    return NotFound("disposal_not_found", f"disposal case {case_id} does not exist", field="id")
