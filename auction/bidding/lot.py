@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from types import MappingProxyType
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -29,8 +28,6 @@ AUCTIONS = cast(Table, Auction.__table__)
 
 # LotForBid's fields that come from the bidder's registration; the rest are the lot's columns.
 REGISTRATION_COLUMNS = ("registration_id", "paddle", "deposit_state", "barred")
-# The registration fields of a bidder with no registration on the lot.
-UNREGISTERED: Mapping[str, None] = MappingProxyType(dict.fromkeys(REGISTRATION_COLUMNS))
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +135,7 @@ class NotEnglish(Exception):
 
     def lot_for(self, bidder_id: int) -> LotForBid:
         """The lot as read, with this bidder's registration (empty if it has none)."""
-        return replace(self.lot, **self.registrations.get(bidder_id, UNREGISTERED))
+        return replace(self.lot, **self.registrations.get(bidder_id, dict.fromkeys(REGISTRATION_COLUMNS)))
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ from sqlalchemy import (
 
 from auction.bidding.english import place_english_bids
 from auction.bidding.judge import biddable_registrant, new_bid
-from auction.bidding.lot import BidResult, EnglishBidRequest, LotForBid, NotEnglish, Registrant
+from auction.bidding.lot import BidResult, EnglishBidRequest, NotEnglish, Registrant
 from auction.bidding.statements import SessionStatements
 from auction.closing import close_auction
 from auction.creation import descending_rules, lock_auction
@@ -57,24 +57,14 @@ async def place_bid(
     try:
         [outcome], _ = await place_english_bids(statements, auction_id, [request])
     except NotEnglish as other:
-        if on_locked is not None:
-            on_locked()
         lot = other.lot_for(bidder_id)
-        return await _other_kind_bid(unit, lot, bidder_id, amount_fen, max_amount_fen, policy)
-    unit.live_events.extend(outcome.sink.live_events)  # published once the unit commits
-    return outcome.answer()
-
-
-async def _other_kind_bid(
-    unit: UnitOfWork,
-    lot: LotForBid,
-    bidder_id: int,
-    amount_fen: int,
-    max_amount_fen: int | None,
-    policy: AuctionPolicy,
-) -> BidResult:
-    """The other kinds are rare and change more of the lot: they work on the ORM entity (the row
-    lock is already held, so loading it waits for nobody)."""
+    else:
+        unit.live_events.extend(outcome.sink.live_events)  # published once the unit commits
+        return outcome.answer()
+    if on_locked is not None:
+        on_locked()
+    # The other kinds are rare and change more of the lot: they work on the ORM entity (the row
+    # lock is already held, so loading it waits for nobody).
     registrant = biddable_registrant(lot, unit.now, bidder_id)
     kind = AuctionKind(lot.kind)
     auction = await lock_auction(unit, lot.id)
