@@ -1,6 +1,6 @@
 """The answer to `POST /api/v1/auctions/{id}/bids`, for both fronts that serve it: the raw ASGI one
-(app/bidding/fast_path.py) and the Litestar handler (app/http/auctions/controller.py). The route a
-bid takes is chosen here and only here (ARCHITECTURE.md, "The path of an English bid")."""
+(app/bidding/fast_path.py) and the Litestar handler (app/http/auctions/controller.py). The mode a
+bid takes is chosen here (ARCHITECTURE.md, "The path of an English bid")."""
 
 from __future__ import annotations
 
