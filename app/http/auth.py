@@ -11,6 +11,7 @@ from litestar.exceptions import NotAuthorizedException, PermissionDeniedExceptio
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 
+from app.bidding.bounded_cache import BoundedCache
 from app.context import AppContext
 from app.http.public_reads import admits_anonymous
 from transfer.registry.api_keys import digest_api_key
@@ -37,7 +38,8 @@ class Actor:
         return bool(self.roles & roles)
 
 
-_key_cache: dict[str, tuple[float, Actor]] = {}
+# Key digest -> (monotonic expiry, the participant it belongs to).
+_key_cache: BoundedCache[str, tuple[float, Actor]] = BoundedCache(KEY_CACHE_MAX_ENTRIES)
 
 
 def forget_cached_keys() -> None:
@@ -83,9 +85,7 @@ class ApiKeyAuthentication(AbstractAuthenticationMiddleware):
                 "unknown or inactive API key", headers={"WWW-Authenticate": "Bearer"}
             )
         actor = Actor(participant.id, participant.name, participant.role_set, participant.qualified_investor)
-        if len(_key_cache) >= KEY_CACHE_MAX_ENTRIES:
-            _key_cache.clear()
-        _key_cache[digest_api_key(api_key)] = (time.monotonic() + KEY_CACHE_TTL_S, actor)
+        _key_cache.put(digest_api_key(api_key), (time.monotonic() + KEY_CACHE_TTL_S, actor))
         return AuthenticationResult(user=actor, auth=None)
 
 
