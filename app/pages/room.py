@@ -17,7 +17,7 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body
 from litestar.response import Redirect, Template
 
-from app.bidding.driver_bids import gated_english_bid
+from app.bidding.handler import handle_bid
 from app.context import AppContext
 from app.http.auctions.schemas import BidOut, RegistrationOut
 from app.http.auth import Actor
@@ -27,7 +27,6 @@ from app.pages.formatting import countdown_text, yuan
 from app.pages.rendering import language, page
 from app.pages.room_view import RoomState, read_room
 from app.pages.sessions import flash, viewer_of
-from auction.bidding.place import place_bid
 from auction.registration import register
 from transfer.kernel.errors import DomainError
 from transfer.kernel.money import MoneyFormatError, parse_yuan
@@ -69,26 +68,10 @@ def _refusal(error: DomainError, lang: str) -> PageRefusal:
 async def _submit_bid(
     ctx: AppContext, bidder_id: int, auction_id: int, amount_fen: int, max_amount_fen: int | None
 ) -> BidOut:
-    on_driver = await gated_english_bid(ctx, bidder_id, auction_id, amount_fen, max_amount_fen)
-    if on_driver is not None:
-        result, now = on_driver
-        return BidOut.of(result, now)
-    async with ctx.lot_gates.hold(auction_id) as gate_pass:
-        policy = ctx.auction_policy
-
-        async def work(unit: UnitOfWork) -> BidOut:
-            result = await place_bid(
-                unit,
-                auction_id,
-                bidder_id,
-                amount_fen,
-                max_amount_fen,
-                policy=policy,
-                on_locked=gate_pass.release,
-            )
-            return BidOut.of(result, unit.now)
-
-        return await ctx.transact(work, actor_id=bidder_id)
+    """The same executor as the API's bid (app/bidding/handler.py), answer decoded for the page."""
+    answer = await handle_bid(ctx, bidder_id, auction_id, amount_fen, max_amount_fen)
+    assert answer is not None
+    return msgspec.json.decode(answer.body, type=BidOut)
 
 
 def _wants_json(request: Request[Any, Any, Any]) -> bool:
