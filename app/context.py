@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from app.bidding.bounded_cache import BoundedCache
 from app.bidding.lot_batches import LotBatches
 from app.bidding.lot_gates import LotGates
 from app.db import Database
@@ -33,6 +34,10 @@ T = TypeVar("T")
 # The calendar is loaded from the settings unless a caller passes one (a test's fixed calendar).
 _UNLOADED = WorkingCalendar(source="not loaded")
 
+# Bounds of the bid path's caches (app/bidding/bounded_cache.py); a lot forgotten costs a read.
+NOT_ENGLISH_MAX_ENTRIES = 10_000
+KNOWN_LOTS_MAX_ENTRIES = 10_000
+
 
 @dataclass
 class AppContext:
@@ -41,14 +46,20 @@ class AppContext:
     clock: Clock = field(default=system_clock)
     # Publishes committed live events (app.live.stream); None until the app wires its channels.
     publish: Callable[[list[tuple[str, dict[str, Any]]]], Awaitable[None]] | None = None
+    # Bids on lots of the other kinds, one at a time per lot (app/bidding/lot_gates.py).
     lot_gates: LotGates = field(default_factory=LotGates)
-    # English bids on the driver, batched per lot (app/driver_bids.py, app/lot_batches.py).
+    # English bids on the driver, batched per lot (app/bidding/driver_bids.py, lot_batches.py).
     bid_batches: LotBatches[EnglishBidRequest, EnglishBidOutcome] = field(default_factory=LotBatches)
-    # Auctions found not to be English (app/driver_bids.py): their bids skip the driver's read, as
-    # an auction's kind never changes once created. Forgetting one costs a read, never an answer.
-    not_english: set[int] = field(default_factory=set)
-    # English lots as this process last read or wrote them (app/driver_bids.py).
-    known_lots: dict[int, KnownLot] = field(default_factory=dict)
+    # Auctions the driver found not to be English: their bids skip the driver's read, as an
+    # auction's kind never changes once created.
+    not_english: BoundedCache[int, None] = field(
+        default_factory=lambda: BoundedCache(NOT_ENGLISH_MAX_ENTRIES)
+    )
+    # English lots as this process last read or wrote them (auction.bidding.lot.KnownLot): a bid
+    # on one of them is judged on it and written without reading it first.
+    known_lots: BoundedCache[int, KnownLot] = field(
+        default_factory=lambda: BoundedCache(KNOWN_LOTS_MAX_ENTRIES)
+    )
     # China's working calendar, loaded once from the package and the operator's file
     # (app/working_calendar.py); every date the system counts in working days uses it.
     calendar: WorkingCalendar = field(default=_UNLOADED)

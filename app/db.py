@@ -55,7 +55,7 @@ def _install_sqlite_hooks(engine: AsyncEngine, *, immediate: bool) -> None:
 
 class DriverConnections:
     """asyncpg connections for the hot paths that run their statements on the driver itself, not
-    through SQLAlchemy (app/driver_bids.py).
+    through SQLAlchemy (app/bidding/driver_bids.py).
 
     A small pool of its own: a bid takes a connection and gives it back a few thousand times a
     second, and asyncpg's Pool spent about a twentieth of a bid's CPU doing so (a proxy object
@@ -122,7 +122,7 @@ class Database:
     read: async_sessionmaker[AsyncSession]
     # SQLite has one writer: queue this process's write transactions here (see run_in_transaction).
     write_gate: asyncio.Lock | None = None
-    # PostgreSQL only: driver-level connections for the English bid path (app/driver_bids.py).
+    # PostgreSQL only: driver-level connections for the English bid path (app/bidding/driver_bids.py).
     driver: DriverConnections | None = None
 
     @property

@@ -208,7 +208,7 @@ def create_asgi_app(
     prepared: bool = False,
 ) -> RequestIdMiddleware:
     """The app as served: request ids wrap everything, so even a 401 or 404 carries one; then the
-    raw ASGI bid path (app/bid_fast_path.py), which passes all it does not serve to Litestar."""
+    raw ASGI bid path (app/bidding/fast_path.py), which passes all it does not serve to Litestar."""
     app = create_app(settings, database=database, clock=clock, run_scheduler=run_scheduler, prepared=prepared)
     return RequestIdMiddleware(BidFastPath(app, app.state["ctx"]))
 

@@ -99,7 +99,7 @@ class Settings:
     # (app/live_relay.py); SQLite has one writer anyway, and one process serves it best.
     workers: int = 1
     # PostgreSQL: English bids without an Idempotency-Key run on the asyncpg driver directly
-    # (app/driver_bids.py). Off sends every bid through a SQLAlchemy unit of work.
+    # (app/bidding/driver_bids.py). Off sends every bid through a SQLAlchemy unit of work.
     driver_bids: bool = True
     # Connections per process for those bids. A bid holds one for its round trips and its commit,
     # so the pool caps the rate at size / bid latency. More is not faster when PostgreSQL shares a

@@ -6,6 +6,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select, update
 
@@ -53,6 +54,23 @@ def _validate(spec: AuctionSpec, policy: AuctionPolicy, now: datetime) -> Auctio
         raise DomainError(
             "unknown_kind", f"kind must be one of {', '.join(k.value for k in AuctionKind)}", field="kind"
         ) from None
+    _check_schedule(spec, policy, now)
+    _check_prices(spec, policy)
+    _check_clock(spec, kind)
+    for name, window in (("extension_window_s", spec.extension_window_s), ("extension_s", spec.extension_s)):
+        if window is not None and not 0 <= window <= 86_400:
+            raise DomainError("extension_out_of_range", f"{name} must lie between 0 and 86400", field=name)
+    if len(spec.collateral_ids) > MAX_COLLATERAL_IDS:
+        raise DomainError(
+            "too_many_collateral_ids",
+            f"at most {MAX_COLLATERAL_IDS} collateral ids",
+            field="lot.collateral_ids",
+        )
+    return kind
+
+
+def _check_schedule(spec: AuctionSpec, policy: AuctionPolicy, now: datetime) -> None:
+    """Notice before the start, neither end too far ahead, and the minimum duration."""
     if spec.starts_at < now:
         raise DomainError("starts_in_past", "starts_at must not be in the past", field="starts_at")
     if spec.starts_at < now + timedelta(seconds=policy.min_notice_s):
@@ -80,6 +98,10 @@ def _validate(spec: AuctionSpec, policy: AuctionPolicy, now: datetime) -> Auctio
             f"bidding must last at least {policy.min_duration_s} s (IPX_AUCTION_MIN_DURATION_S)",
             field="ends_at",
         )
+
+
+def _check_prices(spec: AuctionSpec, policy: AuctionPolicy) -> None:
+    """The grid, the deposit within its share of the start price, and no reserve below the start."""
     if spec.increment_fen <= 0:
         raise DomainError("increment_not_positive", "increment must be greater than zero", field="increment")
     PriceGrid(spec.start_price_fen, spec.increment_fen)
@@ -96,6 +118,10 @@ def _validate(spec: AuctionSpec, policy: AuctionPolicy, now: datetime) -> Auctio
         raise DomainError(
             "reserve_below_start", "reserve_price must not be below start_price", field="reserve_price"
         )
+
+
+def _check_clock(spec: AuctionSpec, kind: AuctionKind) -> None:
+    """A descending auction's clock (decrement, step, floor), and no clock for any other kind."""
     if kind is AuctionKind.DESCENDING:
         for name, value in (
             ("decrement", spec.decrement_fen),
@@ -117,16 +143,6 @@ def _validate(spec: AuctionSpec, policy: AuctionPolicy, now: datetime) -> Auctio
             "decrement, step_s and floor_price are for descending auctions",
             field="kind",
         )
-    for name, window in (("extension_window_s", spec.extension_window_s), ("extension_s", spec.extension_s)):
-        if window is not None and not 0 <= window <= 86_400:
-            raise DomainError("extension_out_of_range", f"{name} must lie between 0 and 86400", field=name)
-    if len(spec.collateral_ids) > MAX_COLLATERAL_IDS:
-        raise DomainError(
-            "too_many_collateral_ids",
-            f"at most {MAX_COLLATERAL_IDS} collateral ids",
-            field="lot.collateral_ids",
-        )
-    return kind
 
 
 async def _check_lot_is_sellers(
@@ -153,26 +169,8 @@ async def create_auction(
     origin = handler_for(policy.origins, spec.origin_kind)
     await _check_lot_is_sellers(unit, seller_id, spec, origin)
     if spec.rerun_of_id is not None:
-        previous = await unit.session.get(Auction, spec.rerun_of_id)
-        if previous is None:
-            raise NotFound(
-                "auction_not_found", f"auction {spec.rerun_of_id} does not exist", field="rerun_of"
-            )
-        if previous.seller_id != seller_id:
-            raise Forbidden(
-                "not_your_auction", "only the seller of an auction may re-run it", field="rerun_of"
-            )
-        if previous.state not in (AuctionState.UNSOLD, AuctionState.DEFAULTED):
-            raise Conflict(
-                "rerun_not_failed", "only an unsold or defaulted auction can be re-run", field="rerun_of"
-            )
-    extension_window_s = (
-        policy.extension_window_s if spec.extension_window_s is None else spec.extension_window_s
-    )
-    extension_s = policy.extension_s if spec.extension_s is None else spec.extension_s
-    if kind is not AuctionKind.ENGLISH:
-        # Soft close answers a visible bidding war; sealed and first-acceptor sales have none.
-        extension_window_s = extension_s = 0
+        await _check_rerun(unit, seller_id, spec.rerun_of_id)
+    extension_window_s, extension_s = _soft_close_s(kind, spec, policy)
     max_end_at = (
         spec.ends_at + timedelta(seconds=policy.max_extension_s)
         if policy.max_extension_s is not None
@@ -212,25 +210,49 @@ async def create_auction(
     if origin is not None:
         assert spec.origin_id is not None
         await origin.attach(unit, spec.origin_id, auction)
-    unit.record(
-        "auction.created",
-        f"auction:{auction.id}",
-        {
-            "seller_id": seller_id,
-            "kind": kind.value,
-            "lot_title": auction.lot_title,
-            "start_price_fen": spec.start_price_fen,
-            "reserve_price_fen": spec.reserve_price_fen,
-            "increment_fen": spec.increment_fen,
-            "deposit_fen": spec.deposit_fen,
-            "starts_at": spec.starts_at.isoformat(),
-            "ends_at": spec.ends_at.isoformat(),
-            "origin_kind": spec.origin_kind,
-            "origin_id": spec.origin_id,
-            "rerun_of_id": spec.rerun_of_id,
-        },
-    )
+    unit.record("auction.created", f"auction:{auction.id}", _created_payload(auction))
     return auction
+
+
+async def _check_rerun(unit: UnitOfWork, seller_id: int, rerun_of_id: int) -> None:
+    """A re-run is of the seller's own auction, and of one that failed."""
+    previous = await unit.session.get(Auction, rerun_of_id)
+    if previous is None:
+        raise NotFound("auction_not_found", f"auction {rerun_of_id} does not exist", field="rerun_of")
+    if previous.seller_id != seller_id:
+        raise Forbidden("not_your_auction", "only the seller of an auction may re-run it", field="rerun_of")
+    if previous.state not in (AuctionState.UNSOLD, AuctionState.DEFAULTED):
+        raise Conflict(
+            "rerun_not_failed", "only an unsold or defaulted auction can be re-run", field="rerun_of"
+        )
+
+
+def _soft_close_s(kind: AuctionKind, spec: AuctionSpec, policy: AuctionPolicy) -> tuple[int, int]:
+    """The extension window and the extension, in seconds: the spec's, else the policy's."""
+    if kind is not AuctionKind.ENGLISH:
+        # Soft close answers a visible bidding war; sealed and first-acceptor sales have none.
+        return 0, 0
+    extension_window_s = (
+        policy.extension_window_s if spec.extension_window_s is None else spec.extension_window_s
+    )
+    return extension_window_s, policy.extension_s if spec.extension_s is None else spec.extension_s
+
+
+def _created_payload(auction: Auction) -> dict[str, Any]:
+    return {
+        "seller_id": auction.seller_id,
+        "kind": auction.kind,
+        "lot_title": auction.lot_title,
+        "start_price_fen": auction.start_price_fen,
+        "reserve_price_fen": auction.reserve_price_fen,
+        "increment_fen": auction.increment_fen,
+        "deposit_fen": auction.deposit_fen,
+        "starts_at": auction.starts_at.isoformat(),
+        "ends_at": auction.ends_at.isoformat(),
+        "origin_kind": auction.origin_kind,
+        "origin_id": auction.origin_id,
+        "rerun_of_id": auction.rerun_of_id,
+    }
 
 
 def descending_rules(auction: Auction) -> DescendingRules:

@@ -1,29 +1,8 @@
-"""English bids on PostgreSQL, run on the asyncpg driver in per-lot batches.
-
-A bid is the hottest write in the system, and on a burst the serving process's CPU and a hot
-lot's one row are what limit it. Here bids on a lot go as batches of two statements on a pooled
-asyncpg connection, each its own transaction:
-
-1. read the lot and the registrations of the batch's bidders (no lock);
-2. one conditional write: the lot update applies only if the lot's sequence and state are still
-   what step 1 read, and the bids and their audit events are inserted from that update's result,
-   so all of it happens together or not at all (`auction.bidding.statements._conditional_bid_write`).
-
-Batches (app/lot_batches.py): a bid that arrives while its lot's batch is being written waits, and the
-bids that waited go together as the next batch, judged one after the other in arrival order
-(`auction.bidding.english.place_english_bids`), exactly as they would be one at a time. A lot bid on alone
-gets batches of one; a hot lot gets one read and one write for every few bids instead of per bid,
-so neither the row nor the process's CPU queues up behind it.
-
-If another process's bid or a close got in between, the write applies nothing and the batch is
-read and judged again (LotChanged), as the issue allows: "a row lock or one conditional update
-per bid". After a few such misses in a row, the batch takes the row lock (BEGIN, read FOR UPDATE,
-write, COMMIT), which always applies.
-
-What takes the general path instead (`auction.bidding.place.place_bid` in a unit of work, under the row
-lock): SQLite, every other auction kind (found by the read, before any write), and requests with
-an Idempotency-Key, whose claim and stored answer live in the unit of work.
-"""
+"""The English executor's optimistic mode: bids on PostgreSQL run on the asyncpg driver in per-lot
+batches (app/bidding/lot_batches.py), each batch two statements with no transaction around them,
+a plain read and the conditional write, read and judged again when another process's bid or a
+close got in between (LotChanged); after a few misses in a row, the batch takes the locked mode
+on the driver instead. The story is ARCHITECTURE.md's "The path of an English bid"."""
 
 from __future__ import annotations
 
@@ -45,15 +24,12 @@ from transfer.kernel.unit_of_work import MAX_ATTEMPTS, RETRYABLE_SQLSTATES, retr
 # retry is two cheap statements, and after this many the batch takes the row lock instead.
 OPTIMISTIC_ATTEMPTS = 3
 MAX_CHANGED_ATTEMPTS = 50
-NOT_ENGLISH_MAX_ENTRIES = 10_000
-# Lots remembered as this process last saw them (auction.bidding.lot.KnownLot): a bid on one of them
-# is judged on it and written without reading it first. Forgetting one costs a read, never an answer.
-KNOWN_LOTS_MAX_ENTRIES = 10_000
 
 
 class DriverStatements:
-    """locking: read the lot FOR UPDATE (inside the caller's transaction), so the write always
-    applies; otherwise read it plainly and let the conditional write find out."""
+    """The executor's statements on a driver connection. locking: read the lot FOR UPDATE (inside
+    the caller's transaction), so the write always applies; otherwise read it plainly and let the
+    conditional write find out."""
 
     def __init__(self, connection: asyncpg.Connection, *, locking: bool) -> None:
         self._connection = connection
@@ -92,7 +68,7 @@ async def english_bids_on_driver(
     for attempt in range(1, MAX_CHANGED_ATTEMPTS + 1):
         locked = locking or attempt > OPTIMISTIC_ATTEMPTS
         # Taken out while in use: whatever goes wrong below, a lot it no longer matches is not kept.
-        known = known_lots.pop(auction_id, None)
+        known = known_lots.pop(auction_id)
         try:
             async with driver.connection() as connection:
                 statements = DriverStatements(connection, locking=locked)
@@ -110,9 +86,7 @@ async def english_bids_on_driver(
                 await retry_pause(attempt)
                 continue
             raise
-        if len(known_lots) >= KNOWN_LOTS_MAX_ENTRIES:
-            known_lots.clear()
-        known_lots[auction_id] = known
+        known_lots.put(auction_id, known)
         live_events = [event for outcome in outcomes for event in outcome.sink.live_events]
         if context.publish is not None and live_events:
             await run_after_commit([functools.partial(context.publish, live_events)])
@@ -134,38 +108,32 @@ async def english_bid_on_driver(
     or None when the lot is not an English auction."""
     request = EnglishBidRequest(bidder_id, amount_fen, max_amount_fen, context.clock())
     outcomes = await english_bids_on_driver(context, driver, auction_id, [request], locking=locking)
-    return None if outcomes is None else _answer(outcomes[0])
+    return None if outcomes is None else (outcomes[0].answer(), outcomes[0].sink.now)
 
 
-def _answer(outcome: EnglishBidOutcome) -> tuple[BidResult, datetime]:
-    if outcome.error is not None:
-        raise outcome.error
-    assert outcome.result is not None
-    return outcome.result, outcome.sink.now
+def driver_bids_on(context: AppContext) -> bool:
+    """Whether English bids without an Idempotency-Key take the optimistic mode (PostgreSQL, with
+    IPX_DRIVER_BIDS): otherwise they take the locked mode in a unit of work."""
+    return context.database.driver is not None and context.settings.driver_bids
 
 
-async def gated_english_bid(
+async def batched_english_bid(
     context: AppContext,
     bidder_id: int,
     auction_id: int,
     amount_fen: int,
     max_amount_fen: int | None,
-) -> tuple[BidResult, datetime] | None:
-    """The bid on the driver, batched with its lot's other bids, as both the bid handler and the
-    raw ASGI bid path (app/bid_fast_path.py) run it; None when the driver path is off (SQLite,
-    IPX_DRIVER_BIDS=false) or the lot is not an English auction: then nothing was written and the
-    bid takes the unit-of-work path."""
+) -> EnglishBidOutcome | None:
+    """The bid on the driver, batched with its lot's other bids, or None when the lot is not an
+    English auction (nothing was written; the lot is remembered, so its later bids skip the
+    driver's read). Only when driver_bids_on."""
     driver = context.database.driver
-    if driver is None or not context.settings.driver_bids or auction_id in context.not_english:
-        return None
+    assert driver is not None
     # The server's receipt time is the bid time (DESIGN.md): read here, kept through every attempt.
     request = EnglishBidRequest(bidder_id, amount_fen, max_amount_fen, context.clock())
     outcome = await context.bid_batches.submit(
         auction_id, request, functools.partial(english_bids_on_driver, context, driver, auction_id)
     )
     if outcome is None:
-        if len(context.not_english) >= NOT_ENGLISH_MAX_ENTRIES:
-            context.not_english.clear()
-        context.not_english.add(auction_id)
-        return None
-    return _answer(outcome)
+        context.not_english.put(auction_id, None)
+    return outcome

@@ -8,16 +8,16 @@ everything else on, untouched, with the body it read replayed:
 
 * served here: a bidder whose API key was resolved in the last few seconds under the current
   revocation generation (app/http/key_cache.py), a JSON body that decodes as BidIn, no
-  Idempotency-Key, and the driver bid path on (PostgreSQL with IPX_DRIVER_BIDS). The answer is the handler's: 201 with BidOut, or the
-  problem document of the domain error (a refused bid, not registered, no such auction).
+  Idempotency-Key, and the optimistic mode on (PostgreSQL with IPX_DRIVER_BIDS). The answer is
+  the handler's: 201 with BidOut, or the problem document of the domain error (a refused bid,
+  not registered, no such auction).
 * passed on to Litestar: everything else, decided before anything is written. That covers a
   missing or unknown key, a non-bidder, an invalid body or amount, a request with an
   Idempotency-Key and an auction of another kind. Litestar then answers as it always does, 401,
-  403, 422 and so on, including the bids that take the unit-of-work path.
+  403, 422 and so on, including the bids that take the locked mode.
 
-The rules, the writes, the audit event and the live events are the same code as the handler's
-(`app.bidding.driver_bids.gated_english_bid`, batched per lot), and `tests/api/test_bid_fast_path.py`
-holds both to the same answers.
+Both fronts answer through the same function (`app.bidding.handler.handle_bid`), and
+`tests/api/test_bid_fast_path.py` holds them to the same answers.
 """
 
 from __future__ import annotations
@@ -28,10 +28,11 @@ from typing import Any
 
 import msgspec
 
-from app.bidding.driver_bids import gated_english_bid
+from app.bidding.driver_bids import driver_bids_on
+from app.bidding.handler import handle_bid
 from app.context import AppContext
 from app.http.auctions.controller import BIDDER
-from app.http.auctions.schemas import BidIn, BidOut
+from app.http.auctions.schemas import BidIn
 from app.http.auth import bearer_key, cached_actor
 from app.http.input_bounds import id_in_range
 from app.http.problems import PROBLEM_MEDIA_TYPE, domain_problem_body, unexpected_problem_body
@@ -67,8 +68,7 @@ class BidFastPath:
             if scope["type"] == "http" and scope["method"] == "POST"
             else None
         )
-        context = self.context
-        if found is None or context.database.driver is None or not context.settings.driver_bids:
+        if found is None or not driver_bids_on(self.context):
             await self.app(scope, receive, send)
             return
         chunks: list[bytes] = []
@@ -120,8 +120,8 @@ class BidFastPath:
             raise _PassOn from None
         request_id = request_id_of(scope)
         try:
-            on_driver = await gated_english_bid(
-                self.context, actor.id, auction_id, amount_fen, max_amount_fen
+            answer = await handle_bid(
+                self.context, actor.id, auction_id, amount_fen, max_amount_fen, driver_only=True
             )
         except DomainError as error:
             status, document = domain_problem_body(error, instance=scope["path"], request_id=request_id)
@@ -129,10 +129,9 @@ class BidFastPath:
         except Exception as error:
             document = unexpected_problem_body(error, instance=scope["path"], request_id=request_id)
             return 500, msgspec.json.encode(document), PROBLEM_MEDIA
-        if on_driver is None:  # another kind of auction: the handler's unit-of-work path
+        if answer is None:  # another kind of auction: Litestar's, in the locked mode
             raise _PassOn
-        result, now = on_driver
-        return 201, msgspec.json.encode(BidOut.of(result, now)), JSON_MEDIA_TYPE
+        return answer.status_code, answer.body, JSON_MEDIA_TYPE
 
 
 def _replaying(body: bytes, more_body: bool, receive: Receive) -> Receive:

@@ -1,4 +1,4 @@
-"""Per-lot batches of bids inside a server process (app/driver_bids.py runs them).
+"""Per-lot batches of bids inside a server process (app/bidding/driver_bids.py runs them).
 
 A bid that arrives while its lot's batch is being written waits; the bids that waited go
 together as the lot's next batch. No task of its own: the bid that finds its lot idle runs the

@@ -1,6 +1,6 @@
-"""One queue per lot inside a server process for the bids that take the unit-of-work path (SQLite,
-sealed and descending lots, Idempotency-Key retries): they take the lot's row lock in arrival order.
-English bids on PostgreSQL's driver are batched per lot instead (app/lot_batches.py).
+"""One queue per lot inside a server process for the bids on a lot the driver found to be of
+another kind (sealed, descending, fixed price; app/bidding/handler.py): they take the lot's row
+lock in arrival order. English bids on the driver are batched per lot instead (lot_batches.py).
 
 The database row lock alone already makes bids correct. This gate keeps a burst on one hot lot
 from parking every pooled connection on that row lock (starving bids on every other lot of

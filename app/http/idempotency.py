@@ -30,6 +30,14 @@ class StoredAnswer:
     replayed: bool
 
 
+@dataclass(frozen=True, slots=True)
+class KeyedRequest:
+    """A request's checked Idempotency-Key and the fingerprint of what it asks for."""
+
+    key: str
+    fingerprint: str
+
+
 def fingerprint(method: str, path: str, body: bytes) -> str:
     """Hash of what the request asks for; JSON bodies are canonicalised so key order and spacing
     do not make a retry look different."""

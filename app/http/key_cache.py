@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from app.bidding.bounded_cache import BoundedCache
 from transfer.registry.api_keys import digest_api_key
 
 if TYPE_CHECKING:
@@ -42,7 +43,8 @@ class _Entry:
 class KeyCache:
     def __init__(self, now: Callable[[], float] = time.monotonic) -> None:
         self._now = now
-        self._entries: dict[str, _Entry] = {}
+        # Key digest -> the participant it was resolved to, under which generation, until when.
+        self._entries: BoundedCache[str, _Entry] = BoundedCache(KEY_CACHE_MAX_ENTRIES)
         self._generation: int | None = None
         self._checked_at = float("-inf")
         self._reading: asyncio.Task[None] | None = None
@@ -84,9 +86,7 @@ class KeyCache:
         committed in between raised it past this one)."""
         if generation != self._generation:
             return  # resolved under another generation than the cache holds: not kept
-        if len(self._entries) >= KEY_CACHE_MAX_ENTRIES:
-            self._entries.clear()
-        self._entries[digest_api_key(api_key)] = _Entry(self._now() + KEY_CACHE_TTL_S, generation, actor)
+        self._entries.put(digest_api_key(api_key), _Entry(self._now() + KEY_CACHE_TTL_S, generation, actor))
 
     def started(self) -> float:
         return self._now()

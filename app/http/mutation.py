@@ -24,29 +24,52 @@ async def run_mutation(request: Request[Actor, Any, Any], context: AppContext, w
     With an Idempotency-Key header the answer is stored in the same transaction; a retry with the
     same key and body gets the stored answer (and an Idempotent-Replayed header), with no effect.
     """
-    actor = request.user
+    keyed = await keyed_request(request)
     status_code = request.route_handler.status_code
+    answer = await answer_once(context, request.user.id, keyed, work, status_code=status_code)
+    # The body is the work's answer already encoded (or replayed); typed as the work's answer so
+    # the route's OpenAPI document shows its schema.
+    return cast(Response[T], answer_response(answer))
+
+
+async def keyed_request(request: Request[Actor, Any, Any]) -> idempotency.KeyedRequest | None:
+    """The request's Idempotency-Key (checked) and fingerprint, or None when it carries no key."""
     key = request.headers.get("idempotency-key")
-    request_fingerprint = ""
-    if key is not None:
-        idempotency.check_key(key)
-        request_fingerprint = idempotency.fingerprint(request.method, request.url.path, await request.body())
+    if key is None:
+        return None
+    idempotency.check_key(key)
+    return idempotency.KeyedRequest(
+        key, idempotency.fingerprint(request.method, request.url.path, await request.body())
+    )
+
+
+async def answer_once(
+    context: AppContext,
+    actor_id: int,
+    keyed: idempotency.KeyedRequest | None,
+    work: Work[Any],
+    *,
+    status_code: int,
+) -> idempotency.StoredAnswer:
+    """`work` in one transaction, its answer encoded; with a key, the key claimed first in that
+    same transaction and the answer stored in it, or the answer stored by an earlier request."""
 
     async def in_transaction(unit: UnitOfWork) -> idempotency.StoredAnswer:
-        if key is not None:
-            stored = await idempotency.claim(unit.session, actor.id, key, request_fingerprint, unit.now)
+        if keyed is not None:
+            stored = await idempotency.claim(unit.session, actor_id, keyed.key, keyed.fingerprint, unit.now)
             if stored is not None:
                 return stored
         body = msgspec.json.encode(await work(unit))
-        if key is not None:
-            await idempotency.complete(unit.session, actor.id, key, status_code, body)
+        if keyed is not None:
+            await idempotency.complete(unit.session, actor_id, keyed.key, status_code, body)
         return idempotency.StoredAnswer(status_code, body, replayed=False)
 
-    answer = await context.transact(in_transaction, actor_id=actor.id)
+    return await context.transact(in_transaction, actor_id=actor_id)
+
+
+def answer_response(answer: idempotency.StoredAnswer) -> Response[Any]:
+    """The answer as sent: its stored status and body, marked when it is a replay."""
     headers = {"Idempotent-Replayed": "true"} if answer.replayed else None
-    # The body is the work's answer already encoded (or replayed); typed as the work's answer so
-    # the route's OpenAPI document shows its schema.
-    return cast(
-        Response[T],
-        Response(answer.body, status_code=answer.status_code, media_type="application/json", headers=headers),
+    return Response(
+        answer.body, status_code=answer.status_code, media_type="application/json", headers=headers
     )

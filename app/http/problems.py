@@ -52,7 +52,7 @@ def problem_body(
     errors: list[dict[str, str]] | None = None,
     extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The problem-details document itself; the raw ASGI bid path (app/bid_fast_path.py) sends the
+    """The problem-details document itself; the raw ASGI bid path (app/bidding/fast_path.py) sends the
     same one as the handlers below."""
     body: dict[str, Any] = {
         "type": f"urn:ipx:problem:{code}",

@@ -19,7 +19,7 @@ from litestar.response import Redirect, Template
 
 from app.bidding.submit import submit_bid
 from app.context import AppContext
-from app.http.auctions.schemas import BidOut, RegistrationOut
+from app.http.auctions.schemas import RegistrationOut
 from app.http.auth import Actor
 from app.http.problems import STATUS_BY_KIND
 from app.pages import i18n
@@ -63,13 +63,6 @@ def _refusal(error: DomainError, lang: str) -> PageRefusal:
     amounts = {k: yuan(str(v)) for k, v in error.extra.items() if isinstance(v, str)}
     message = i18n.refusal_text(error.code, error.message, lang, amounts)
     return PageRefusal(error.code, message, STATUS_BY_KIND[error.kind], error.field)
-
-
-async def _submit_bid(
-    ctx: AppContext, bidder_id: int, auction_id: int, amount_fen: int, max_amount_fen: int | None
-) -> BidOut:
-    result, now = await submit_bid(ctx, bidder_id, auction_id, amount_fen, max_amount_fen)
-    return BidOut.of(result, now)
 
 
 def _wants_json(request: Request[Any, Any, Any]) -> bool:
@@ -152,7 +145,7 @@ class RoomController(Controller):
             max_amount_fen = _money_field(data, "max_amount", required=False, lang=lang)
             assert amount_fen is not None
             try:
-                placed = await _submit_bid(ctx, bidder.id, auction_id, amount_fen, max_amount_fen)
+                placed = await submit_bid(ctx, bidder.id, auction_id, amount_fen, max_amount_fen)
             except DomainError as error:
                 raise _refusal(error, lang) from error
         except PageRefusal as refusal:

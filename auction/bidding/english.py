@@ -1,33 +1,43 @@
-"""Placing English bids: a batch judged on one read of its lot and written by one conditional
-statement, read and judged again when the lot changed in between."""
+"""The English bid executor: a batch of bids judged on one snapshot of its lot and written by one
+statement conditional on the lot's sequence and state. Its two modes differ only in how the
+snapshot is read and in the transaction around it (ARCHITECTURE.md, "The path of an English bid"):
+optimistic, a plain read with a miss read and judged again (app/bidding/driver_bids.py), and
+locked, BEGIN, the read FOR UPDATE, the same write, COMMIT (there after misses, and in a unit of
+work: auction/bidding/place.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
-from auction.bidding.judge import judge_batch, judge_english_bid
+from auction.bidding.judge import judge_batch
 from auction.bidding.lot import (
-    BidResult,
+    REGISTRATION_COLUMNS,
     EnglishBidOutcome,
     EnglishBidRequest,
     KnownLot,
     LotChanged,
     LotForBid,
     NotEnglish,
-    Registrant,
 )
-from auction.bidding.statements import REGISTRATION_COLUMNS, BatchStatements, BidStatements, write_params
-from auction.policy import (
-    AuctionKind,
-)
-from transfer.kernel import audit
+from auction.policy import AuctionKind
 from transfer.kernel.errors import NotFound
-from transfer.kernel.unit_of_work import EventSink
+
+
+class LotStatements(Protocol):
+    """The executor's two statements (auction.bidding.statements): on PostgreSQL's driver
+    (app/bidding/driver_bids.py) or in a unit of work (SessionStatements)."""
+
+    async def read_lots(self, params: dict[str, Any]) -> Sequence[Mapping[str, Any]]:
+        """The lot with the registrations of params' bidder_ids: one row per registered bidder, or
+        one with no registration; none when there is no such lot."""
+
+    async def write(self, params: dict[str, Any]) -> None:
+        """The conditional write of write_params; raises LotChanged when it applied nothing."""
 
 
 async def place_english_bids(
-    statements: BatchStatements,
+    statements: LotStatements,
     auction_id: int,
     requests: Sequence[EnglishBidRequest],
     known: KnownLot | None = None,
@@ -55,18 +65,7 @@ async def place_english_bids(
                 return judged.outcomes, KnownLot(judged.lot, known.registrations)
     bidder_ids = sorted({request.bidder_id for request in requests})
     rows = await statements.read_lots({"auction_id": auction_id, "bidder_ids": bidder_ids})
-    if not rows:
-        raise NotFound("auction_not_found", f"auction {auction_id} does not exist", field="id")
-    first = dict(rows[0])
-    if first["kind"] != AuctionKind.ENGLISH.value:
-        raise NotEnglish(first["kind"])
-    registered: dict[int, Mapping[str, Any]] = {
-        row["registered_bidder_id"]: {c: row[c] for c in REGISTRATION_COLUMNS}
-        for row in rows
-        if row["registered_bidder_id"] is not None
-    }
-    del first["registered_bidder_id"]
-    read = LotForBid(**{**first, **dict.fromkeys(REGISTRATION_COLUMNS)})
+    read, registered = _snapshot(auction_id, rows)
     judged = judge_batch(read, registered, requests)
     if judged.params is not None:
         await statements.write(judged.params)
@@ -75,19 +74,21 @@ async def place_english_bids(
     return judged.outcomes, KnownLot(judged.lot, registered)
 
 
-async def english_bid(
-    unit: EventSink,
-    statements: BidStatements,
-    lot: LotForBid,
-    registrant: Registrant,
-    amount_fen: int,
-    max_amount_fen: int | None,
-) -> BidResult:
-    """One bid under the lot's row lock (the unit-of-work path): judged, then written.
-
-    Every round trip made while holding the lock lengthens the queue on a hot lot, so on
-    PostgreSQL the three writes go as one statement. Plain Core statements, no ORM flush.
-    """
-    changes, bid_row, result = judge_english_bid(unit, lot, registrant, amount_fen, max_amount_fen)
-    await statements.write(write_params(lot, changes, [bid_row], audit.event_rows(unit.take_events())))
-    return result
+def _snapshot(
+    auction_id: int, rows: Sequence[Mapping[str, Any]]
+) -> tuple[LotForBid, dict[int, Mapping[str, Any]]]:
+    """The lot as read (registration fields empty) and the registrations by bidder; NotFound when
+    there is no such lot, NotEnglish (with both) when it is of another kind."""
+    if not rows:
+        raise NotFound("auction_not_found", f"auction {auction_id} does not exist", field="id")
+    first = dict(rows[0])
+    registered: dict[int, Mapping[str, Any]] = {
+        row["registered_bidder_id"]: {c: row[c] for c in REGISTRATION_COLUMNS}
+        for row in rows
+        if row["registered_bidder_id"] is not None
+    }
+    del first["registered_bidder_id"]
+    read = LotForBid(**{**first, **dict.fromkeys(REGISTRATION_COLUMNS)})
+    if read.kind != AuctionKind.ENGLISH.value:
+        raise NotEnglish(read, registered)
+    return read, registered

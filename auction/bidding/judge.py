@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from auction.bidding.lot import (
+    REGISTRATION_COLUMNS,
     BidResult,
     EnglishBidOutcome,
     EnglishBidRequest,
@@ -17,7 +18,7 @@ from auction.bidding.lot import (
     english_rules,
     english_state,
 )
-from auction.bidding.statements import REGISTRATION_COLUMNS, write_params
+from auction.bidding.statements import write_params
 from auction.errors import BidRefused
 from auction.models import Auction, Bid
 from auction.policy import (

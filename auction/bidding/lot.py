@@ -4,7 +4,7 @@ English state and rules built from it, and the results of one bid and of a batch
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, cast
 
@@ -24,6 +24,10 @@ BIDS = cast(Table, Bid.__table__)
 
 
 AUCTIONS = cast(Table, Auction.__table__)
+
+
+# LotForBid's fields that come from the bidder's registration; the rest are the lot's columns.
+REGISTRATION_COLUMNS = ("registration_id", "paddle", "deposit_state", "barred")
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +124,18 @@ class LotChanged(Exception):
 
 
 class NotEnglish(Exception):
-    """place_english_bids met a lot of another kind: the caller takes the general path (place_bid)."""
+    """place_english_bids read a lot of another kind and wrote nothing: its bids take their kind's
+    own path (auction.bidding.place), which may go on from this read when it was taken under the
+    lot's row lock."""
+
+    def __init__(self, lot: LotForBid, registrations: Mapping[int, Mapping[str, Any]]) -> None:
+        super().__init__(lot.kind)
+        self.lot = lot
+        self.registrations = registrations
+
+    def lot_for(self, bidder_id: int) -> LotForBid:
+        """The lot as read, with this bidder's registration (empty if it has none)."""
+        return replace(self.lot, **self.registrations.get(bidder_id, dict.fromkeys(REGISTRATION_COLUMNS)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +156,13 @@ class EnglishBidOutcome:
     sink: EventSink
     result: BidResult | None
     error: DomainError | None
+
+    def answer(self) -> BidResult:
+        """The bid's result, or its refusal raised."""
+        if self.error is not None:
+            raise self.error
+        assert self.result is not None
+        return self.result
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,5 +1,7 @@
-"""Placing one bid of any kind in a unit of work: English through the conditional write, sealed
-envelopes, and first-acceptor sales (descending and fixed price) that close the lot at once."""
+"""Placing one bid of any kind in the locked mode, in a unit of work: the lot read under its row
+lock; an English bid judged and written by the English executor (auction/bidding/english.py, a
+batch of one); sealed envelopes, and first-acceptor sales (descending and fixed price) that close
+the lot at once, each on its own path from the same read."""
 
 from __future__ import annotations
 
@@ -10,10 +12,10 @@ from sqlalchemy import (
     update,
 )
 
-from auction.bidding.english import english_bid
+from auction.bidding.english import place_english_bids
 from auction.bidding.judge import biddable_registrant, new_bid
-from auction.bidding.lot import BidResult, Registrant
-from auction.bidding.statements import SessionStatements, read_lot_for_bid
+from auction.bidding.lot import BidResult, EnglishBidRequest, NotEnglish, Registrant
+from auction.bidding.statements import SessionStatements
 from auction.closing import close_auction
 from auction.creation import descending_rules, lock_auction
 from auction.errors import BidRefused
@@ -46,19 +48,26 @@ async def place_bid(
     policy: AuctionPolicy,
     on_locked: Callable[[], None] | None = None,
 ) -> BidResult:
-    """on_locked: called once the lot's row lock is held (the app lets the lot's next bid queue
-    for the lock then, see app/lot_gates.py)."""
+    """The bid, in the unit's transaction (with whatever else the unit does in it: an
+    Idempotency-Key's claim), at the unit's time. on_locked: called for a lot of another kind once
+    its row lock is held (the app lets that lot's next bid queue for the lock then, see
+    app/bidding/lot_gates.py)."""
     statements = SessionStatements(unit)
-    lot = await read_lot_for_bid(statements, auction_id, bidder_id)
+    request = EnglishBidRequest(bidder_id, amount_fen, max_amount_fen, unit.now)
+    try:
+        [outcome], _ = await place_english_bids(statements, auction_id, [request])
+    except NotEnglish as other:
+        lot = other.lot_for(bidder_id)
+    else:
+        unit.live_events.extend(outcome.sink.live_events)  # published once the unit commits
+        return outcome.answer()
     if on_locked is not None:
         on_locked()
-    registrant = biddable_registrant(lot, unit.now, bidder_id)
-    kind = AuctionKind(lot.kind)
-    if kind is AuctionKind.ENGLISH:
-        return await english_bid(unit, statements, lot, registrant, amount_fen, max_amount_fen)
     # The other kinds are rare and change more of the lot: they work on the ORM entity (the row
     # lock is already held, so loading it waits for nobody).
-    auction = await lock_auction(unit, auction_id)
+    registrant = biddable_registrant(lot, unit.now, bidder_id)
+    kind = AuctionKind(lot.kind)
+    auction = await lock_auction(unit, lot.id)
     if max_amount_fen is not None:
         raise DomainError(
             "max_amount_not_allowed", f"a {kind.value} auction takes no max_amount", field="max_amount"

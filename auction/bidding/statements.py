@@ -1,12 +1,13 @@
-"""The SQL of a bid: reading the lot with its registrations, and the one conditional write of an
-English bid (or a batch), built once; compiled for asyncpg on PostgreSQL, three statements on SQLite."""
+"""The SQL of a bid: reading the lot with some bidders' registrations, and the one conditional write
+of an English batch, built once; compiled for asyncpg on PostgreSQL's driver, run through a unit of
+work's session otherwise (one statement on PostgreSQL, three on SQLite)."""
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
-from typing import Any, Protocol, cast
+from typing import Any
 
 from sqlalchemy import (
     Executable,
@@ -26,25 +27,21 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 
-from auction.bidding.lot import AUCTIONS, BIDS, REGISTRATIONS, LotForBid
+from auction.bidding.lot import AUCTIONS, BIDS, REGISTRATION_COLUMNS, REGISTRATIONS, LotForBid
 from transfer.kernel import audit
 from transfer.kernel.driver_sql import DriverStatement, compile_for_driver
-from transfer.kernel.errors import NotFound
 from transfer.kernel.unit_of_work import UnitOfWork
-
-# LotForBid's fields that come from the bidder's registration; the rest are the lot's columns.
-REGISTRATION_COLUMNS = ("registration_id", "paddle", "deposit_state", "barred")
-
 
 _LOT_COLUMNS = [f.name for f in fields(LotForBid) if f.name not in REGISTRATION_COLUMNS]
 
 
-def _lot_with_registrations(bidders: Any, *extra: Any) -> Select[Any]:
-    """The lot joined to the registrations of the bidders `bidders` picks (no row when none)."""
+def _lot_with_registrations(bidders: Any) -> Select[Any]:
+    """The lot once per registered bidder that `bidders` picks, or once with no registration; no
+    row when there is no such lot."""
     return (
         select(
             *(AUCTIONS.c[name] for name in _LOT_COLUMNS),
-            *extra,
+            REGISTRATIONS.c.bidder_id.label("registered_bidder_id"),
             REGISTRATIONS.c.id.label("registration_id"),
             REGISTRATIONS.c.paddle,
             REGISTRATIONS.c.deposit_state,
@@ -57,43 +54,41 @@ def _lot_with_registrations(bidders: Any, *extra: Any) -> Select[Any]:
     )
 
 
-# Built once. One bidder's registration (the unit-of-work path, both databases): _READ_LOT takes
-# the lot's row lock (FOR UPDATE of the lot only), _READ_LOT_SNAPSHOT reads it without.
-_READ_LOT_SNAPSHOT = _lot_with_registrations(REGISTRATIONS.c.bidder_id == bindparam("bidder_id"))
-
-
-_READ_LOT = _READ_LOT_SNAPSHOT.with_for_update(of=AUCTIONS)
-
-
-# PostgreSQL, for a batch of bids (place_english_bids): the lot once per registered bidder among
-# `bidder_ids` (or once with no registration), with the row lock or without.
+# Built once: the read of place_english_bids, the lot with the registrations of `bidder_ids`. On
+# PostgreSQL's driver with the lot's row lock (FOR UPDATE of the lot only) or without; the bidders
+# as one array parameter, of the column's own type (an int4 array would refuse a 64-bit bidder id,
+# migration 0010).
 _READ_LOTS_SNAPSHOT = _lot_with_registrations(
-    # The column's own type: an int4 array would refuse a 64-bit bidder id (migration 0010).
-    REGISTRATIONS.c.bidder_id == any_(bindparam("bidder_ids", type_=ARRAY(REGISTRATIONS.c.bidder_id.type))),
-    REGISTRATIONS.c.bidder_id.label("registered_bidder_id"),
+    REGISTRATIONS.c.bidder_id == any_(bindparam("bidder_ids", type_=ARRAY(REGISTRATIONS.c.bidder_id.type)))
 )
 
 
 _READ_LOTS = _READ_LOTS_SNAPSHOT.with_for_update(of=AUCTIONS)
 
 
-class BidStatements(Protocol):
-    """A bid's read and write inside a unit of work (SessionStatements, both databases). The
-    PostgreSQL driver path runs batches through BatchStatements instead, with the same write."""
-
-    async def read_lot(self, params: dict[str, Any]) -> Mapping[str, Any] | None: ...
-
-    async def write(self, params: dict[str, Any]) -> None: ...
+# In a unit of work, on either database, always with the row lock (SQLite, which has no row locks,
+# renders no FOR UPDATE: its transaction already holds the write lock, BEGIN IMMEDIATE).
+_READ_LOTS_IN_UNIT = _lot_with_registrations(
+    REGISTRATIONS.c.bidder_id.in_(bindparam("bidder_ids", expanding=True))
+).with_for_update(of=AUCTIONS)
 
 
 class SessionStatements:
+    """The locked mode's statements in a unit of work (auction.bidding.place), both databases: on
+    its session's connection, so they share the transaction of whatever else the unit does (an
+    Idempotency-Key's claim)."""
+
     def __init__(self, unit: UnitOfWork) -> None:
         self._unit = unit
 
-    async def read_lot(self, params: dict[str, Any]) -> Mapping[str, Any] | None:
+    async def read_lot(self, params: dict[str, Any]) -> Sequence[Mapping[str, Any]]:
+        """The lot under its row lock with the registrations of params' bidder_ids."""
         connection = await self._unit.session.connection()
-        row = (await connection.execute(_READ_LOT, params)).one_or_none()
-        return None if row is None else cast(Mapping[str, Any], row._mapping)
+        return [row._mapping for row in await connection.execute(_READ_LOTS_IN_UNIT, params)]
+
+    async def read_lots(self, params: dict[str, Any]) -> Sequence[Mapping[str, Any]]:
+        """LotStatements' name for read_lot (auction.bidding.english)."""
+        return await self.read_lot(params)
 
     async def write(self, params: dict[str, Any]) -> None:
         """On PostgreSQL the conditional write, the one statement the driver path runs too (under
@@ -153,27 +148,6 @@ def postgres_driver_sql() -> DriverBidSql:
         compile_for_driver(_conditional_bid_write(batch=False)),
         compile_for_driver(_conditional_bid_write(batch=True)),
     )
-
-
-async def read_lot_for_bid(statements: BidStatements, auction_id: int, bidder_id: int) -> LotForBid:
-    """The lot under its row lock and the bidder's registration, in one round trip.
-
-    Every round trip made while holding the lock lengthens the queue on a hot lot, so the
-    registration rides along with the lock instead of being read after it.
-    """
-    row = await statements.read_lot({"auction_id": auction_id, "bidder_id": bidder_id})
-    if row is None:
-        raise NotFound("auction_not_found", f"auction {auction_id} does not exist", field="id")
-    return LotForBid(**row)
-
-
-class BatchStatements(Protocol):
-    """A batch's two statements on PostgreSQL's driver (app/driver_bids.py, compiled by
-    `postgres_driver_sql`): read the lot with some bidders' registrations, write."""
-
-    async def read_lots(self, params: dict[str, Any]) -> Sequence[Mapping[str, Any]]: ...
-
-    async def write(self, params: dict[str, Any]) -> None: ...
 
 
 BID_COLUMNS = (

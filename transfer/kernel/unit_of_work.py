@@ -37,8 +37,8 @@ class RetryTransaction(Exception):
 class EventSink:
     """What a transaction's work records besides its writes: audit events and live events.
 
-    Every unit of work is one; the PostgreSQL driver-level bid path (app/driver_bids.py) uses a
-    bare one, as it runs its statements on the driver rather than through a session.
+    Every unit of work is one; the English bid executor gives each bid of a batch a bare one, as
+    the batch's one statement writes their events itself (on the driver or through a session).
     """
 
     def __init__(self, actor_id: int | None, now: datetime) -> None:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import cast
 
-from sqlalchemy import Select, String, Table, func, insert, literal, null, select, update
+from sqlalchemy import Select, String, Subquery, Table, func, insert, literal, null, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from transfer.kernel.bulk import insert_rows
@@ -57,23 +57,7 @@ async def post_fan_out(
     assert not any(unit.balance_deltas_fen.values()), "a fan-out is its unit of work's only movement"
     session = unit.session
     rows = credits.subquery("credits")
-    accounts = cast(Table, Account.__table__)
-    # One pass locks the debit and every credited account in id order (PostgreSQL; SQLite has a
-    # single writer) and counts and sums the credits on the way.
-    touched = (
-        select(accounts.c.id, rows.c[2].label("amount_fen"))
-        .outerjoin(rows, rows.c[1] == accounts.c.id)
-        .where((accounts.c.id == debit_account_id) | rows.c[1].is_not(None))
-        .order_by(accounts.c.id)
-    )
-    if (await session.connection()).dialect.name == "postgresql":
-        touched = touched.with_for_update(of=accounts)
-    locked = touched.subquery("locked")
-    count, credited_fen = (
-        await session.execute(
-            select(func.count(locked.c.amount_fen), func.coalesce(func.sum(locked.c.amount_fen), 0))
-        )
-    ).one()
+    count, credited_fen = await _lock_and_sum(session, debit_account_id, rows)
     assert credited_fen == total_fen, f"credits sum to {credited_fen} fen, not {total_fen}"
     if count == 0:
         return 0
@@ -94,6 +78,36 @@ async def post_fan_out(
             ),
         )
     )
+    await _move_balances(session, debit_account_id, rows, count, total_fen)
+    return int(count)
+
+
+async def _lock_and_sum(session: AsyncSession, debit_account_id: int, rows: Subquery) -> tuple[int, int]:
+    """One pass locks the debit and every credited account in id order (PostgreSQL; SQLite has a
+    single writer) and counts and sums the credits on the way."""
+    accounts = cast(Table, Account.__table__)
+    touched = (
+        select(accounts.c.id, rows.c[2].label("amount_fen"))
+        .outerjoin(rows, rows.c[1] == accounts.c.id)
+        .where((accounts.c.id == debit_account_id) | rows.c[1].is_not(None))
+        .order_by(accounts.c.id)
+    )
+    if (await session.connection()).dialect.name == "postgresql":
+        touched = touched.with_for_update(of=accounts)
+    locked = touched.subquery("locked")
+    count, credited_fen = (
+        await session.execute(
+            select(func.count(locked.c.amount_fen), func.coalesce(func.sum(locked.c.amount_fen), 0))
+        )
+    ).one()
+    return count, credited_fen
+
+
+async def _move_balances(
+    session: AsyncSession, debit_account_id: int, rows: Subquery, count: int, total_fen: int
+) -> None:
+    """Every credit in one UPDATE … FROM, then the one debit, refused when it would overdraw."""
+    accounts = cast(Table, Account.__table__)
     credited = await session.execute(
         update(accounts)
         .where(accounts.c.id == rows.c[1])
@@ -113,7 +127,6 @@ async def post_fan_out(
             )
         ).one()
         raise InsufficientFunds(row.participant_id or 0, total_fen, row.balance_fen)
-    return int(count)
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ right or those holders consented.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -19,6 +20,7 @@ from transfer.kernel.unit_of_work import UnitOfWork
 from transfer.market.policy import MarketPolicy
 from transfer.market.trades import create_trade
 from transfer.models import Participant
+from transfer.models.loans import Loan
 from transfer.models.market import Listing, Offer, Trade
 from transfer.registry.loans import REPAID, is_ip_pledge_loan, refuse_defaulted
 from transfer.registry.ownership import lock_loan, register_of
@@ -56,34 +58,10 @@ async def create_listing(unit: UnitOfWork, seller_id: int, spec: ListingSpec) ->
         )
     refuse_defaulted(loan, "loan_id")
     register = await register_of(unit, loan.id)
-    held_ppm = register.get(seller_id, 0)
     if spec.kind == "whole_loan":
-        if loan.creditor_id != seller_id:
-            raise Forbidden(
-                "not_creditor", "only the loan's creditor may list the whole loan", field="loan_id"
-            )
-        others = {holder: ppm for holder, ppm in register.items() if holder != seller_id and ppm > 0}
-        if others and not spec.holders_consent:
-            raise Conflict(
-                "income_rights_held_by_others",
-                f"{len(others)} other holder(s) own part of this loan's income right; list with holders_consent",
-                field="holders_consent",
-            )
-        if spec.mode == "subscription":
-            raise DomainError(
-                "subscription_only_income_right", "subscription books are for income rights", field="mode"
-            )
-        share_ppm = held_ppm
+        share_ppm = _whole_loan_share_ppm(loan, register, seller_id, spec)
     else:
-        if spec.share_ppm is None or not 0 < spec.share_ppm <= WHOLE_SHARE_PPM:
-            raise DomainError(
-                "share_required", "an income-right listing needs 0 < share_ppm ≤ 1000000", field="share_ppm"
-            )
-        if held_ppm < spec.share_ppm:
-            raise Conflict(
-                "share_exceeds_holding", f"you hold {held_ppm} ppm of this income right", field="share_ppm"
-            )
-        share_ppm = spec.share_ppm
+        share_ppm = _income_right_share_ppm(register.get(seller_id, 0), spec)
     min_unit_ppm = spec.min_unit_ppm or 1
     if min_unit_ppm <= 0 or share_ppm % min_unit_ppm:
         raise DomainError(
@@ -93,17 +71,8 @@ async def create_listing(unit: UnitOfWork, seller_id: int, spec: ListingSpec) ->
         raise DomainError(
             "closes_at_required", "a subscription book needs closes_at in the future", field="closes_at"
         )
-    open_listing = (
-        await unit.session.execute(
-            select(Listing.id).where(
-                Listing.loan_id == loan.id, Listing.seller_id == seller_id, Listing.status == "open"
-            )
-        )
-    ).first()
-    if open_listing is not None and spec.kind == "whole_loan":
-        raise Conflict(
-            "already_listed", f"listing {open_listing[0]} already offers this loan", field="loan_id"
-        )
+    if spec.kind == "whole_loan":
+        await _refuse_second_whole_loan_listing(unit, loan.id, seller_id)
     listing = Listing(
         loan_id=loan.id,
         seller_id=seller_id,
@@ -133,6 +102,51 @@ async def create_listing(unit: UnitOfWork, seller_id: int, spec: ListingSpec) ->
         },
     )
     return listing
+
+
+def _whole_loan_share_ppm(loan: Loan, register: Mapping[int, int], seller_id: int, spec: ListingSpec) -> int:
+    """What a whole-loan listing offers: the creditor's own share, the others' only with their consent."""
+    if loan.creditor_id != seller_id:
+        raise Forbidden("not_creditor", "only the loan's creditor may list the whole loan", field="loan_id")
+    others = {holder: ppm for holder, ppm in register.items() if holder != seller_id and ppm > 0}
+    if others and not spec.holders_consent:
+        raise Conflict(
+            "income_rights_held_by_others",
+            f"{len(others)} other holder(s) own part of this loan's income right; list with holders_consent",
+            field="holders_consent",
+        )
+    if spec.mode == "subscription":
+        raise DomainError(
+            "subscription_only_income_right", "subscription books are for income rights", field="mode"
+        )
+    return register.get(seller_id, 0)
+
+
+def _income_right_share_ppm(held_ppm: int, spec: ListingSpec) -> int:
+    """What an income-right listing offers: a share of at most what the seller holds."""
+    if spec.share_ppm is None or not 0 < spec.share_ppm <= WHOLE_SHARE_PPM:
+        raise DomainError(
+            "share_required", "an income-right listing needs 0 < share_ppm ≤ 1000000", field="share_ppm"
+        )
+    if held_ppm < spec.share_ppm:
+        raise Conflict(
+            "share_exceeds_holding", f"you hold {held_ppm} ppm of this income right", field="share_ppm"
+        )
+    return spec.share_ppm
+
+
+async def _refuse_second_whole_loan_listing(unit: UnitOfWork, loan_id: int, seller_id: int) -> None:
+    open_listing = (
+        await unit.session.execute(
+            select(Listing.id).where(
+                Listing.loan_id == loan_id, Listing.seller_id == seller_id, Listing.status == "open"
+            )
+        )
+    ).first()
+    if open_listing is not None:
+        raise Conflict(
+            "already_listed", f"listing {open_listing[0]} already offers this loan", field="loan_id"
+        )
 
 
 async def lock_listing(unit: UnitOfWork, listing_id: int) -> Listing:

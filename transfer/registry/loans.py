@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -281,6 +282,20 @@ async def register_loan(unit: UnitOfWork, creditor_id: int, spec: LoanSpec) -> L
     )
     unit.session.add(loan)
     await unit.session.flush()
+    collateral = await _add_collateral(unit, loan, items)
+    await _pledge(unit, loan, collateral)
+    unit.session.add(IncomeRight(loan_id=loan.id, holder_id=creditor_id, share_ppm=WHOLE_SHARE_PPM))
+    await unit.session.flush()
+    await assert_income_rights_whole(unit.session, loan.id)
+
+    view = LoanView(loan, collateral, [(creditor_id, WHOLE_SHARE_PPM)])
+    unit.record("loan.registered", f"loan:{loan.id}", _registered_payload(view))
+    return view
+
+
+async def _add_collateral(
+    unit: UnitOfWork, loan: Loan, items: Sequence[CollateralSpec]
+) -> list[CollateralItem]:
     collateral = [
         CollateralItem(
             loan_id=loan.id,
@@ -301,6 +316,11 @@ async def register_loan(unit: UnitOfWork, creditor_id: int, spec: LoanSpec) -> L
     ]
     unit.session.add_all(collateral)
     await unit.session.flush()
+    return collateral
+
+
+async def _pledge(unit: UnitOfWork, loan: Loan, collateral: Sequence[CollateralItem]) -> None:
+    """One live pledge per right: the table's unique key settles a race the check above lost."""
     try:
         # A savepoint, so that only a clash on the pledge key is read as the race below.
         async with unit.session.begin_nested():
@@ -319,40 +339,35 @@ async def register_loan(unit: UnitOfWork, creditor_id: int, spec: LoanSpec) -> L
         # (PostgreSQL; SQLite serialises writers). Running again, the check sees its pledge and
         # refuses with the item's field; if that transaction rolled back instead, we succeed.
         raise RetryTransaction("collateral pledged concurrently") from error
-    unit.session.add(IncomeRight(loan_id=loan.id, holder_id=creditor_id, share_ppm=WHOLE_SHARE_PPM))
-    await unit.session.flush()
-    await assert_income_rights_whole(unit.session, loan.id)
 
-    view = LoanView(loan, collateral, [(creditor_id, WHOLE_SHARE_PPM)])
-    unit.record(
-        "loan.registered",
-        f"loan:{loan.id}",
-        {
-            "creditor_id": creditor_id,
-            "servicer_id": servicer_id,
-            "borrower_credit_code": borrower_credit_code,
-            "principal_fen": loan.principal_fen,
-            "outstanding_principal_fen": loan.outstanding_principal_fen,
-            "rate_bps": loan.rate_bps,
-            "originated_on": loan.originated_on.isoformat(),
-            "matures_on": loan.matures_on.isoformat(),
-            "status": loan.status,
-            "is_ip_pledge": view.is_ip_pledge,
-            "ip_share_ppm": view.ip_share_ppm,
-            "collateral": [
-                {
-                    "id": item.id,
-                    "kind": item.kind,
-                    "registry_number": item.registry_number,
-                    "appraisal_fen": item.appraisal_fen,
-                    **patent_facts_payload(item),
-                }
-                for item in collateral
-            ],
-            "income_rights": {str(creditor_id): WHOLE_SHARE_PPM},
-        },
-    )
-    return view
+
+def _registered_payload(view: LoanView) -> dict[str, Any]:
+    """The loan.registered audit event: the loan as registered, its collateral and income rights."""
+    loan = view.loan
+    return {
+        "creditor_id": loan.creditor_id,
+        "servicer_id": loan.servicer_id,
+        "borrower_credit_code": loan.borrower_credit_code,
+        "principal_fen": loan.principal_fen,
+        "outstanding_principal_fen": loan.outstanding_principal_fen,
+        "rate_bps": loan.rate_bps,
+        "originated_on": loan.originated_on.isoformat(),
+        "matures_on": loan.matures_on.isoformat(),
+        "status": loan.status,
+        "is_ip_pledge": view.is_ip_pledge,
+        "ip_share_ppm": view.ip_share_ppm,
+        "collateral": [
+            {
+                "id": item.id,
+                "kind": item.kind,
+                "registry_number": item.registry_number,
+                "appraisal_fen": item.appraisal_fen,
+                **patent_facts_payload(item),
+            }
+            for item in view.collateral
+        ],
+        "income_rights": {str(holder_id): share_ppm for holder_id, share_ppm in view.income_rights},
+    }
 
 
 async def _views(session: AsyncSession, loans: Sequence[Loan]) -> list[LoanView]:

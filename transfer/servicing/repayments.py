@@ -44,18 +44,7 @@ async def record_repayment(
     lines_limit: int = 1_000,
 ) -> RepaymentRecorded:
     loan = await lock_loan(unit, loan_id)
-    if loan.servicer_id != servicer_id:
-        raise Forbidden("not_servicer", "only the loan's servicer records its repayments")
-    if principal_fen < 0 or interest_fen < 0 or principal_fen + interest_fen == 0:
-        raise DomainError(
-            "empty_repayment", "a repayment needs principal or interest greater than zero", field="principal"
-        )
-    if principal_fen > loan.outstanding_principal_fen:
-        raise Conflict(
-            "repayment_exceeds_outstanding",
-            f"principal exceeds the outstanding principal of {loan.outstanding_principal_fen} fen",
-            field="principal",
-        )
+    _check_repayment(loan, servicer_id, principal_fen, interest_fen)
     repayment = Repayment(
         loan_id=loan_id,
         servicer_id=servicer_id,
@@ -77,28 +66,7 @@ async def record_repayment(
         interest_fen=interest_fen,
     )
     repayment.holder_count = written.holder_count
-    shares = RepaymentShare.__table__.c
-    await ledger.post_fan_out(
-        unit,
-        debit_account_id=await ledger.account_id(unit.session, ledger.center_account_key(ledger.EXTERNAL)),
-        credits=select(
-            literal("repayment:")
-            + cast(shares.repayment_id, String)
-            + literal(":")
-            + cast(shares.holder_id, String),
-            Account.id,
-            shares.principal_fen + shares.interest_fen,
-        )
-        .join_from(
-            RepaymentShare.__table__,
-            Account,
-            and_(Account.participant_id == shares.holder_id, Account.code == ledger.AVAILABLE),
-        )
-        .where(shares.repayment_id == repayment.id, shares.principal_fen + shares.interest_fen > 0),
-        total_fen=principal_fen + interest_fen,
-        code="repayment",
-        reference=f"loan:{loan_id}",
-    )
+    await _pay_holders(unit, loan_id, repayment.id, principal_fen + interest_fen)
     loan.outstanding_principal_fen -= principal_fen
     released = await _release_pledges_when_repaid(unit, loan) if loan.outstanding_principal_fen == 0 else []
     unit.record(
@@ -121,6 +89,48 @@ async def record_repayment(
         )
     return RepaymentRecorded(
         repayment, written.holder_count, await first_lines(unit.session, repayment.id, lines_limit)
+    )
+
+
+def _check_repayment(loan: Loan, servicer_id: int, principal_fen: int, interest_fen: int) -> None:
+    if loan.servicer_id != servicer_id:
+        raise Forbidden("not_servicer", "only the loan's servicer records its repayments")
+    if principal_fen < 0 or interest_fen < 0 or principal_fen + interest_fen == 0:
+        raise DomainError(
+            "empty_repayment", "a repayment needs principal or interest greater than zero", field="principal"
+        )
+    if principal_fen > loan.outstanding_principal_fen:
+        raise Conflict(
+            "repayment_exceeds_outstanding",
+            f"principal exceeds the outstanding principal of {loan.outstanding_principal_fen} fen",
+            field="principal",
+        )
+
+
+async def _pay_holders(unit: UnitOfWork, loan_id: int, repayment_id: int, total_fen: int) -> None:
+    """Each holder's share of the repayment, from outside the books to its available account: one
+    transfer per holder, fanned out in SQL from the shares just written."""
+    shares = RepaymentShare.__table__.c
+    await ledger.post_fan_out(
+        unit,
+        debit_account_id=await ledger.account_id(unit.session, ledger.center_account_key(ledger.EXTERNAL)),
+        credits=select(
+            literal("repayment:")
+            + cast(shares.repayment_id, String)
+            + literal(":")
+            + cast(shares.holder_id, String),
+            Account.id,
+            shares.principal_fen + shares.interest_fen,
+        )
+        .join_from(
+            RepaymentShare.__table__,
+            Account,
+            and_(Account.participant_id == shares.holder_id, Account.code == ledger.AVAILABLE),
+        )
+        .where(shares.repayment_id == repayment_id, shares.principal_fen + shares.interest_fen > 0),
+        total_fen=total_fen,
+        code="repayment",
+        reference=f"loan:{loan_id}",
     )
 
 

@@ -2,13 +2,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.channels import ChannelsPlugin
 from litestar.params import Parameter
 from litestar.response import ServerSentEvent
 
-from app.bidding.driver_bids import gated_english_bid
+from app.bidding.handler import handle_bid
 from app.context import AppContext
 from app.http.auctions.schemas import (
     AuctionCreate,
@@ -27,11 +26,10 @@ from app.http.auctions.schemas import (
 from app.http.auctions.views import lot_collateral, participant_auction, public_auction
 from app.http.auth import Actor, ensure_roles, requires
 from app.http.input_bounds import Offset, one_of
-from app.http.mutation import run_mutation
+from app.http.mutation import answer_response, keyed_request, run_mutation
 from app.http.public_reads import ANONYMOUS_READ
 from app.live.stream import event_stream
 from auction import queries
-from auction.bidding.place import place_bid
 from auction.creation import AuctionSpec, cancel_auction, create_auction
 from auction.origins import OriginKind
 from auction.payment import pay
@@ -147,34 +145,10 @@ class AuctionController(Controller):
         ensure_roles(request.user, BIDDER)  # not a guard: see ensure_roles
         amount_fen = parse_yuan(data.amount, "amount")
         max_amount_fen = _optional_yuan(data.max_amount, "max_amount")
-
-        if "idempotency-key" not in request.headers:
-            on_driver = await gated_english_bid(ctx, request.user.id, auction_id, amount_fen, max_amount_fen)
-            if on_driver is not None:
-                result, now = on_driver
-                return Response(
-                    msgspec.json.encode(BidOut.of(result, now)),
-                    status_code=201,
-                    media_type="application/json",
-                )
-
-        async with ctx.lot_gates.hold(auction_id) as gate_pass:
-            # Only this path reads the policy (for the other kinds): the driver path never builds it.
-            policy = ctx.auction_policy
-
-            async def work(unit: UnitOfWork) -> BidOut:
-                result = await place_bid(
-                    unit,
-                    auction_id,
-                    request.user.id,
-                    amount_fen,
-                    max_amount_fen,
-                    policy=policy,
-                    on_locked=gate_pass.release,
-                )
-                return BidOut.of(result, unit.now)
-
-            return await run_mutation(request, ctx, work)
+        keyed = await keyed_request(request)
+        answer = await handle_bid(ctx, request.user.id, auction_id, amount_fen, max_amount_fen, keyed=keyed)
+        assert answer is not None  # handle_bid answers None only when asked for the driver alone
+        return answer_response(answer)
 
     @get(
         "/{auction_id:int}/bids",
