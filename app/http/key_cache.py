@@ -1,9 +1,9 @@
 """This process's cache of resolved API keys, and the revocation generation that empties it.
 
-A key resolved from the database is trusted for KEY_CACHE_TTL_S, so a burst of bids does not look
-it up every time, but only while the revocation generation (transfer/models/api_keys.py, raised in
-the transaction of every revocation, suspension and reinstatement) is the one it was resolved
-under. No request is served from a reading older than GENERATION_CHECK_S: the first request that finds
+A key resolved from the database is trusted for about KEY_CACHE_TTL_S, so a burst of bids does not
+look it up every time, but only while the revocation generation (transfer/models/api_keys.py,
+raised in the transaction of every revocation, suspension, reinstatement and change of roles) is
+the one it was resolved under. No request is served from a reading older than GENERATION_CHECK_S: the first request that finds
 the last reading older than REFRESH_AHEAD_S starts the next one in the background and is served
 at once, so under steady traffic a fresh reading is there before any request would have to wait
 for it; only a request that finds the last reading older than GENERATION_CHECK_S (after a quiet
@@ -16,6 +16,7 @@ the bid fast path (app/bidding/fast_path.py) ask this cache; there is no other c
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -26,7 +27,12 @@ from transfer.registry.api_keys import digest_api_key
 if TYPE_CHECKING:
     from app.http.auth import Actor
 
-KEY_CACHE_TTL_S = 5.0
+# An entry lives about this long: revocation and suspension reach it through the generation, so
+# the lifetime only bounds how stale `last_used_at` may be. Each entry's lifetime is spread by up
+# to KEY_CACHE_TTL_JITTER either way, so keys resolved together (a burst's bidders) do not all
+# expire in the same instant and send every request in flight through the database at once.
+KEY_CACHE_TTL_S = 30.0
+KEY_CACHE_TTL_JITTER = 0.2
 KEY_CACHE_MAX_ENTRIES = 10_000
 # Half a second: a revoked key is refused everywhere within a second (issue 17), at the price of
 # one primary-key read per process twice a second while requests come in.
@@ -46,8 +52,11 @@ class _Entry:
 
 
 class KeyCache:
-    def __init__(self, now: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, now: Callable[[], float] = time.monotonic, spread: Callable[[], float] = random.random
+    ) -> None:
         self._now = now
+        self._spread = spread  # a number in [0, 1) per entry
         self._entries: dict[str, _Entry] = {}
         self._generation: int | None = None
         self._checked_at = float("-inf")
@@ -95,7 +104,8 @@ class KeyCache:
             return  # resolved under another generation than the cache holds: not kept
         if len(self._entries) >= KEY_CACHE_MAX_ENTRIES:
             self._entries.clear()
-        self._entries[digest_api_key(api_key)] = _Entry(self._now() + KEY_CACHE_TTL_S, generation, actor)
+        lifetime_s = KEY_CACHE_TTL_S * (1 + KEY_CACHE_TTL_JITTER * (2 * self._spread() - 1))
+        self._entries[digest_api_key(api_key)] = _Entry(self._now() + lifetime_s, generation, actor)
 
     def started(self) -> float:
         return self._now()

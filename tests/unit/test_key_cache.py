@@ -9,7 +9,13 @@ import asyncio
 
 from app.http.auth import Actor
 from app.http.auth_failures import FailedAuthentications
-from app.http.key_cache import GENERATION_CHECK_S, KEY_CACHE_TTL_S, REFRESH_AHEAD_S, KeyCache
+from app.http.key_cache import (
+    GENERATION_CHECK_S,
+    KEY_CACHE_TTL_JITTER,
+    KEY_CACHE_TTL_S,
+    REFRESH_AHEAD_S,
+    KeyCache,
+)
 
 ACTOR = Actor(7, "Bank", frozenset({"bank"}), False)
 KEY = "ipx_cached-key-000000000000000000"
@@ -153,12 +159,28 @@ async def test_a_burst_that_finds_the_check_due_shares_one_reading() -> None:
     assert generations.reads == reads + 1
 
 
-async def test_an_entry_expires_after_its_time_to_live() -> None:
+async def test_entries_expire_spread_around_their_time_to_live_not_all_at_once() -> None:
     clock, generations = Clock(), Generations()
-    cache = KeyCache(now=clock)
-    await _warm(cache, clock, generations)
-    clock.now += KEY_CACHE_TTL_S
+    spreads = iter([0.0, 0.5, 0.999])
+    cache = KeyCache(now=clock, spread=lambda: next(spreads))
     assert await cache.actor(KEY, generations.read) is None
+    cache.observe(generations.value, clock())
+    keys = [f"{KEY}{i}" for i in range(3)]
+    for key in keys:
+        cache.remember(key, ACTOR, generations.value)
+
+    async def alive() -> list[bool]:
+        cache.observe(generations.value, clock())  # the generation read is not what this tests
+        return [await cache.actor(key, generations.read) is ACTOR for key in keys]
+
+    clock.now += KEY_CACHE_TTL_S * (1 - KEY_CACHE_TTL_JITTER) - 0.01
+    assert await alive() == [True, True, True]
+    clock.now += 0.02
+    assert await alive() == [False, True, True]
+    clock.now += KEY_CACHE_TTL_S * KEY_CACHE_TTL_JITTER
+    assert await alive() == [False, False, True]
+    clock.now += KEY_CACHE_TTL_S * KEY_CACHE_TTL_JITTER
+    assert await alive() == [False, False, False]
 
 
 def test_failures_past_the_threshold_wait_per_address_and_per_prefix_in_their_window() -> None:

@@ -133,6 +133,8 @@ async def ensure_admin(unit: UnitOfWork, api_key: str) -> Participant:
         existing = found.participant
         if "admin" not in existing.role_set:
             existing.roles = normalize_roles([*existing.role_set, "admin"])
+            # Processes that cached this participant's keys read its new roles at once.
+            await keys.raise_generation(unit)
             unit.record("participant.roles_changed", f"participant:{existing.id}", {"roles": existing.roles})
         return existing
     created = await create_participant(unit, name="Administrator", roles=["admin"], api_key=api_key)
