@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
@@ -47,6 +48,7 @@ from app.http.system.audit import AuditController
 from app.http.system.controller import SystemController
 from app.live.relay import PostgresRelay
 from app.live.stream import create_channels, publisher
+from app.pages.sessions import SESSION_STORE
 from app.pages.wiring import page_wiring
 from app.scheduler import periodic_jobs, start_scheduler
 from app.settings import Settings
@@ -58,6 +60,19 @@ from transfer.registry import participants
 from transfer.rules.fee_waiver import shanghai_trade_date
 
 log = structlog.get_logger("ipx.app")
+BINDING_STATE = "binding"
+
+
+@dataclass
+class Binding:
+    """The context an app serves with: what rebind swaps."""
+
+    context: AppContext
+    owns_database: bool
+    publish: Any
+    settings: Settings  # as built (a context's own may be replaced while it serves)
+
+
 ROUTE_HANDLERS: list[Any] = [
     SystemController,
     ParticipantController,
@@ -127,19 +142,24 @@ def create_app(
 ) -> Litestar:
     """prepared: the schema, bootstrap rows and demo market were set up by the parent process
     (several workers), so this process only serves."""
-    owns_database = database is None
     channels = create_channels()
     relay = PostgresRelay(settings.database_url, channels) if settings.workers > 1 else None
+    publish = relay.publish if relay is not None else publisher(channels)
     context = AppContext(
         settings,
         database or create_database(settings.database_url, driver_pool_size=settings.driver_pool_size),
         clock,
-        relay.publish if relay is not None else publisher(channels),
+        publish,
     )
+    binding = Binding(context, owns_database=database is None, publish=publish, settings=settings)
     scheduler_on = settings.scheduler_enabled if run_scheduler is None else run_scheduler
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        context = binding.context
+        # Page sessions live in memory: a start begins with none (also when tests start an app
+        # again on a new context, see rebind).
+        await app.stores.get(SESSION_STORE).delete_all()
         if not prepared:
             await prepare_service(context)
         if relay is not None:
@@ -154,11 +174,11 @@ def create_app(
                 scheduler.shutdown(wait=False)
             if relay is not None:
                 await relay.stop()
-            if owns_database:
+            if binding.owns_database:
                 await context.database.dispose()
 
     def provide_context() -> AppContext:
-        return context
+        return binding.context
 
     pages = page_wiring()
     # The demo's simulated bidders run in a single-process service only: several workers would each
@@ -184,7 +204,7 @@ def create_app(
         stores=pages.stores,
         exception_handlers=exception_handlers,
         lifespan=[lifespan],
-        state={"ctx": context},  # type: ignore[arg-type]
+        state={"ctx": context, BINDING_STATE: binding},  # type: ignore[arg-type]
         # Every operation needs a key but those whose handler adds ANONYMOUS_READ (public_reads.py).
         security=API_KEY_REQUIRED,
         openapi_config=OpenAPIConfig(
@@ -211,6 +231,26 @@ def create_asgi_app(
     raw ASGI bid path (app/bid_fast_path.py), which passes all it does not serve to Litestar."""
     app = create_app(settings, database=database, clock=clock, run_scheduler=run_scheduler, prepared=prepared)
     return RequestIdMiddleware(BidFastPath(app, app.state["ctx"]))
+
+
+def rebind(asgi_app: RequestIdMiddleware, *, database: Database, clock: Clock) -> AppContext:
+    """The same app, built once, serving a fresh context (its own caches, batches and key cache)
+    on `database` and `clock` from its next start. Building the routes is most of what creating
+    an app costs, and the tests start one per test. Not for an app with several workers' relay or
+    the demo's bidders, which hold their context themselves."""
+    app = litestar_app(asgi_app)
+    binding: Binding = app.state[BINDING_STATE]
+    settings = binding.settings
+    if settings.workers > 1 or settings.demo:
+        raise ValueError("rebind serves single-process apps without the demo market")
+    context = AppContext(settings, database, clock, binding.publish)
+    binding.context = context
+    binding.owns_database = False
+    app.state["ctx"] = context
+    fast_path = asgi_app.app
+    if isinstance(fast_path, BidFastPath):
+        fast_path.context = context
+    return context
 
 
 def litestar_app(asgi_app: RequestIdMiddleware) -> Litestar:
