@@ -129,12 +129,13 @@ def create_app(
     (several workers), so this process only serves."""
     owns_database = database is None
     channels = create_channels()
-    relay = PostgresRelay(settings.database_url, channels) if settings.workers > 1 else None
+    relay = PostgresRelay(settings.database_url, channels) if settings.relays_live_events else None
     context = AppContext(
         settings,
         database or create_database(settings.database_url, driver_pool_size=settings.driver_pool_size),
         clock,
-        relay.publish if relay is not None else publisher(channels),
+        None if relay is not None else publisher(channels),
+        relay=relay,
     )
     scheduler_on = settings.scheduler_enabled if run_scheduler is None else run_scheduler
 
