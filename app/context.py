@@ -11,6 +11,7 @@ from app.bidding.lot_gates import LotGates
 from app.db import Database
 from app.http.auth_failures import FailedAuthentications
 from app.http.key_cache import KeyCache
+from app.live.relay import PostgresRelay
 from app.settings import Settings
 from app.working_calendar import load_calendar
 from auction.bidding.lot import EnglishBidOutcome, EnglishBidRequest, KnownLot
@@ -41,6 +42,9 @@ class AppContext:
     clock: Clock = field(default=system_clock)
     # Publishes committed live events (app.live.stream); None until the app wires its channels.
     publish: Callable[[list[tuple[str, dict[str, Any]]]], Awaitable[None]] | None = None
+    # Several processes: live events go out as notifications inside their transactions instead
+    # (app/live/relay.py), and `publish` is None.
+    relay: PostgresRelay | None = None
     lot_gates: LotGates = field(default_factory=LotGates)
     # English bids on the driver, batched per lot (app/driver_bids.py, app/lot_batches.py).
     bid_batches: LotBatches[EnglishBidRequest, EnglishBidOutcome] = field(default_factory=LotBatches)
@@ -147,4 +151,5 @@ class AppContext:
             clock=self.clock,
             gate=self.database.write_gate,
             publish=self.publish,
+            notify=self.relay.notify_in if self.relay is not None else None,
         )

@@ -143,13 +143,14 @@ def create_app(
     """prepared: the schema, bootstrap rows and demo market were set up by the parent process
     (several workers), so this process only serves."""
     channels = create_channels()
-    relay = PostgresRelay(settings.database_url, channels) if settings.workers > 1 else None
-    publish = relay.publish if relay is not None else publisher(channels)
+    relay = PostgresRelay(settings.database_url, channels) if settings.relays_live_events else None
+    publish = None if relay is not None else publisher(channels)
     context = AppContext(
         settings,
         database or create_database(settings.database_url, driver_pool_size=settings.driver_pool_size),
         clock,
         publish,
+        relay=relay,
     )
     binding = Binding(context, owns_database=database is None, publish=publish, settings=settings)
     scheduler_on = settings.scheduler_enabled if run_scheduler is None else run_scheduler
@@ -241,8 +242,8 @@ def rebind(asgi_app: RequestIdMiddleware, *, database: Database, clock: Clock) -
     app = litestar_app(asgi_app)
     binding: Binding = app.state[BINDING_STATE]
     settings = binding.settings
-    if settings.workers > 1 or settings.demo:
-        raise ValueError("rebind serves single-process apps without the demo market")
+    if settings.relays_live_events or settings.demo:
+        raise ValueError("rebind serves apps without the live relay or the demo market")
     context = AppContext(settings, database, clock, binding.publish)
     binding.context = context
     binding.owns_database = False

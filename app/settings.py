@@ -98,6 +98,10 @@ class Settings:
     # Server processes. PostgreSQL only: they share live events through LISTEN/NOTIFY
     # (app/live_relay.py); SQLite has one writer anyway, and one process serves it best.
     workers: int = 1
+    # Relay live events through PostgreSQL even with one worker: for several single-worker services
+    # (hosts, ports) on one database, whose watchers must see bids taken by the others. On by itself
+    # with several workers.
+    live_relay: bool = False
     # PostgreSQL: English bids without an Idempotency-Key run on the asyncpg driver directly
     # (app/driver_bids.py). Off sends every bid through a SQLAlchemy unit of work.
     driver_bids: bool = True
@@ -122,6 +126,10 @@ class Settings:
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def relays_live_events(self) -> bool:
+        return self.workers > 1 or self.live_relay
 
 
 def _parse_int(low: int, high: int | None = None) -> Callable[[str], int]:
@@ -272,6 +280,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "demo": _parse_bool,
     "demo_quiet": _parse_bool,
     "workers": _parse_int(1, 64),
+    "live_relay": _parse_bool,
     "driver_bids": _parse_bool,
     "driver_pool_size": _parse_int(1, 200),
     "max_body_bytes": _parse_int(4_096, 104_857_600),
@@ -309,4 +318,6 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
         raise SettingsError("IPX_ANNUITY_FREE_MONTHS must not exceed IPX_ANNUITY_GRACE_MONTHS")
     if settings.workers > 1 and settings.is_sqlite:
         raise SettingsError("IPX_WORKERS must be 1 with SQLite (several workers need PostgreSQL)")
+    if settings.live_relay and settings.is_sqlite:
+        raise SettingsError("IPX_LIVE_RELAY needs PostgreSQL (it relays through LISTEN/NOTIFY)")
     return settings

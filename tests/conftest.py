@@ -151,7 +151,7 @@ _BUILT_APPS: dict[Settings, RequestIdMiddleware] = {}
 
 @pytest.fixture
 def app(settings: Settings, database: Database, clock: FakeClock) -> RequestIdMiddleware:
-    if settings.demo or settings.workers > 1:
+    if settings.demo or settings.relays_live_events:
         return create_asgi_app(settings, database=database, clock=clock, run_scheduler=False)
     built = _BUILT_APPS.get(settings)
     if built is None:

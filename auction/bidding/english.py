@@ -48,7 +48,7 @@ async def place_english_bids(
         judged = judge_batch(known.lot, known.registrations, requests)
         if judged.params is not None and all(outcome.error is None for outcome in judged.outcomes):
             try:
-                await statements.write(judged.params)
+                await statements.write(judged.params, judged.live_events)
             except LotChanged:
                 pass  # changed since this process saw it: read it as it is
             else:
@@ -69,7 +69,7 @@ async def place_english_bids(
     read = LotForBid(**{**first, **dict.fromkeys(REGISTRATION_COLUMNS)})
     judged = judge_batch(read, registered, requests)
     if judged.params is not None:
-        await statements.write(judged.params)
+        await statements.write(judged.params, judged.live_events)
     if known is not None and known.lot.state == read.state:  # its registrations still stand
         registered = {**known.registrations, **registered}
     return judged.outcomes, KnownLot(judged.lot, registered)

@@ -47,6 +47,11 @@ class _Judged:
     lot: LotForBid
     params: dict[str, Any] | None  # the write, None when every bid was refused
 
+    @property
+    def live_events(self) -> list[tuple[str, dict[str, Any]]]:
+        """The accepted bids' live events, in order (a refused bid has none)."""
+        return [event for outcome in self.outcomes for event in outcome.sink.live_events]
+
 
 def judge_batch(
     read: LotForBid, registered: Mapping[int, Mapping[str, Any]], requests: Sequence[EnglishBidRequest]

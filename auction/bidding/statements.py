@@ -12,6 +12,7 @@ from sqlalchemy import (
     Executable,
     Select,
     Table,
+    Text,
     and_,
     any_,
     bindparam,
@@ -134,14 +135,18 @@ class DriverBidSql:
     """The driver path's statements, compiled once for PostgreSQL's asyncpg driver from the same
     tables and columns SessionStatements uses: the lot and some bidders' registrations read with
     the lot's row lock or without it, and the conditional write (`_conditional_bid_write`) of one
-    bid or of a batch."""
+    bid or of a batch, plain or sending notifications with it."""
 
     read_locked: DriverStatement
     read_snapshot: DriverStatement
     write_one: DriverStatement
     write_batch: DriverStatement
+    write_one_notifying: DriverStatement
+    write_batch_notifying: DriverStatement
 
-    def write(self, params: dict[str, Any]) -> DriverStatement:
+    def write(self, params: dict[str, Any], *, notifying: bool = False) -> DriverStatement:
+        if notifying:
+            return self.write_batch_notifying if _is_batch(params) else self.write_one_notifying
         return self.write_batch if _is_batch(params) else self.write_one
 
 
@@ -152,6 +157,8 @@ def postgres_driver_sql() -> DriverBidSql:
         compile_for_driver(_READ_LOTS_SNAPSHOT),
         compile_for_driver(_conditional_bid_write(batch=False)),
         compile_for_driver(_conditional_bid_write(batch=True)),
+        compile_for_driver(_conditional_bid_write(batch=False, notifying=True)),
+        compile_for_driver(_conditional_bid_write(batch=True, notifying=True)),
     )
 
 
@@ -169,11 +176,14 @@ async def read_lot_for_bid(statements: BidStatements, auction_id: int, bidder_id
 
 class BatchStatements(Protocol):
     """A batch's two statements on PostgreSQL's driver (app/driver_bids.py, compiled by
-    `postgres_driver_sql`): read the lot with some bidders' registrations, write."""
+    `postgres_driver_sql`): read the lot with some bidders' registrations, write. The write is
+    given the batch's live events too, for a writer that sends them in the same statement."""
 
     async def read_lots(self, params: dict[str, Any]) -> Sequence[Mapping[str, Any]]: ...
 
-    async def write(self, params: dict[str, Any]) -> None: ...
+    async def write(
+        self, params: dict[str, Any], live_events: Sequence[tuple[str, dict[str, Any]]]
+    ) -> None: ...
 
 
 BID_COLUMNS = (
@@ -203,7 +213,7 @@ def _sqlite_bid_writes() -> tuple[Executable, ...]:
 
 
 @functools.cache
-def _conditional_bid_write(batch: bool) -> Select[int]:
+def _conditional_bid_write(batch: bool, notifying: bool = False) -> Select[int]:
     """The writes of one bid or of a batch as one statement that applies only if the lot is still
     as it was read: the lot update is conditioned on its sequence and state (any other bid raises
     the sequence; a close or a cancellation changes the state), and the bids and their audit events
@@ -212,6 +222,11 @@ def _conditional_bid_write(batch: bool) -> Select[int]:
 
     One bid's values go as plain parameters, a batch's as one array per column: arrays cost the
     driver about a third more CPU to send, paid only where they save whole statements.
+
+    notifying: the statement also sends `notify_payloads` (text[]) on `notify_channel` with
+    pg_notify, if the update applied. Sent inside the write's transaction, they are delivered at
+    its commit, in commit order, which for one lot is its sequence order: listeners in other
+    processes see a lot's events in order whichever process wrote them (app/live/relay.py).
     """
     lot = (
         update(AUCTIONS)
@@ -246,13 +261,24 @@ def _conditional_bid_write(batch: bool) -> Select[int]:
         )
         return insert(table).from_select(list(columns), values).cte(name)
 
-    return (
-        select(func.count())
-        .select_from(lot)
-        .add_cte(
-            inserted_with(BIDS, "bid", BID_COLUMNS, "write_bids"),
-            inserted_with(audit.EVENTS, "event", audit.EVENT_COLUMNS, "write_events"),
+    applied = select(func.count()).select_from(lot)
+    if notifying:
+        payloads = (
+            func.unnest(sql_cast(bindparam("notify_payloads"), ARRAY(Text)))
+            .table_valued("payload")
+            .render_derived(name="notify_rows")
         )
+        notified = (
+            select(func.pg_notify(bindparam("notify_channel", type_=Text), payloads.c.payload))
+            .select_from(payloads.join(lot, true()))
+            .cte("notify_live")
+        )
+        # Referenced so that it runs (a plain SELECT in WITH runs only when read); it reads the
+        # lot's update, so it notifies exactly when the update applied.
+        applied = applied.where(select(func.count()).select_from(notified).scalar_subquery() >= 0)
+    return applied.add_cte(
+        inserted_with(BIDS, "bid", BID_COLUMNS, "write_bids"),
+        inserted_with(audit.EVENTS, "event", audit.EVENT_COLUMNS, "write_events"),
     )
 
 

@@ -75,6 +75,8 @@ def test_every_variable_is_read_from_the_environment() -> None:
         ("IPX_AUDIT_SEAL_INTERVAL_S", "0", "IPX_AUDIT_SEAL_INTERVAL_S must be"),
         ("IPX_WORKERS", "0", "IPX_WORKERS must be between 1 and 64, got 0"),
         ("IPX_WORKERS", "2", "IPX_WORKERS must be 1 with SQLite (several workers need PostgreSQL)"),
+        ("IPX_LIVE_RELAY", "true", "IPX_LIVE_RELAY needs PostgreSQL (it relays through LISTEN/NOTIFY)"),
+        ("IPX_LIVE_RELAY", "sometimes", "IPX_LIVE_RELAY must be true or false"),
         ("IPX_MAX_BODY_BYTES", "100", "IPX_MAX_BODY_BYTES must be between 4096 and 104857600, got 100"),
         ("IPX_AUCTION_MAX_LEAD_S", "0", "IPX_AUCTION_MAX_LEAD_S must be between 60 and 3153600000, got 0"),
         (
@@ -115,3 +117,11 @@ def test_several_workers_are_allowed_on_postgresql() -> None:
     settings = load_settings({"IPX_WORKERS": "4", "IPX_DATABASE_URL": "postgresql://db.internal/ipx"})
 
     assert settings.workers == 4
+
+
+def test_live_events_are_relayed_with_several_workers_or_when_asked_for_one() -> None:
+    postgres = {"IPX_DATABASE_URL": "postgresql://db.internal/ipx"}
+
+    assert load_settings(postgres).relays_live_events is False
+    assert load_settings({**postgres, "IPX_WORKERS": "2"}).relays_live_events is True
+    assert load_settings({**postgres, "IPX_LIVE_RELAY": "true"}).relays_live_events is True
