@@ -45,6 +45,7 @@ from app.http.servicing.controller import ServicingController
 from app.http.sessions.controller import SessionController
 from app.http.system.audit import AuditController
 from app.http.system.controller import SystemController
+from app.live.feed import FeedSettings, LiveFeeds
 from app.live.relay import PostgresRelay
 from app.live.stream import create_channels, publisher
 from app.pages.wiring import page_wiring
@@ -136,6 +137,15 @@ def create_app(
         clock,
         relay.publish if relay is not None else publisher(channels),
     )
+    context.live_feeds = LiveFeeds(
+        channels,
+        FeedSettings(
+            backlog=settings.live_watcher_backlog,
+            flush_interval_s=settings.live_flush_interval_ms / 1000,
+            heartbeat_s=settings.live_heartbeat_s,
+        ),
+        clock,
+    )
     scheduler_on = settings.scheduler_enabled if run_scheduler is None else run_scheduler
 
     @asynccontextmanager
@@ -152,6 +162,7 @@ def create_app(
         finally:
             if scheduler is not None:
                 scheduler.shutdown(wait=False)
+            await context.live_feeds.close_all()
             if relay is not None:
                 await relay.stop()
             if owns_database:
