@@ -128,6 +128,8 @@ class Settings:
     # The most missed events a reconnect catches up from the bids table; further behind, it is
     # refused and starts afresh from the lot as it stands.
     live_catch_up_max_events: int = 10_000
+    # Each connection's kernel send buffer (app/listen_socket.py); 0 leaves it to the kernel.
+    socket_send_buffer_bytes: int = 0
 
     @property
     def is_sqlite(self) -> bool:
@@ -293,6 +295,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "live_flush_interval_ms": _parse_int(0, 1_000),
     "live_heartbeat_s": _parse_positive_float,
     "live_catch_up_max_events": _parse_int(1, 1_000_000),
+    "socket_send_buffer_bytes": _parse_int(0, 67_108_864),
 }
 
 

@@ -12,7 +12,8 @@ a slow watcher never holds memory, another watcher or a bid.
 Writes are coalesced: the feed wakes the watchers waiting on it at most once per
 `live_flush_interval_ms`, and each writes everything it has not sent in one chunk, the same bytes
 object for every watcher at the same cursor. A hot lot's bids then cost one write per watcher per
-interval, whatever their rate.
+interval, whatever their rate. What a waiting watcher finds on waking is the feed's batch, not its
+own lag: only a watcher whose write waited is held to the backlog.
 """
 
 from __future__ import annotations
@@ -96,10 +97,14 @@ class Feed:
         self._chunk: _Chunk | None = None
         self._flush_handle: asyncio.Handle | None = None
         self._last_flush_s = 0.0
+        self._flushed_head = 0  # the head at the last flush
+        self._kept_head = 0  # the head at the flush before it
         self._last_frame_s = time.monotonic()
         self._heartbeat_handle: asyncio.TimerHandle | None = None
 
     def behind(self, watcher: Watcher) -> bool:
+        """More than the backlog behind, asked when the watcher's last write returns: a watcher
+        that was waiting on the feed is behind by one flush's worth only, the feed's own doing."""
         return self.head - watcher.cursor > self.settings.backlog
 
     def append(self, message: bytes) -> None:
@@ -117,10 +122,13 @@ class Feed:
         self._last_frame_s = time.monotonic()
         backlog = self.settings.backlog
         if len(self.frames) > 2 * backlog:  # trimmed in halves: amortized, never below the backlog
-            drop = len(self.frames) - backlog
-            del self.frames[:drop]
-            del self.ids[:drop]
-            self.base += drop
+            # A watcher woken by the last flush may not have run yet: what it needs starts at its
+            # cursor, at or after the head of the flush before that one, and stays.
+            drop = min(len(self.frames) - backlog, self._kept_head - self.base)
+            if drop > 0:
+                del self.frames[:drop]
+                del self.ids[:drop]
+                self.base += drop
         if self._flush_handle is None:
             loop = asyncio.get_running_loop()
             wait_s = self._last_flush_s + self.settings.flush_interval_s - time.monotonic()
@@ -130,6 +138,7 @@ class Feed:
 
     def _flush(self) -> None:
         self._flush_handle = None
+        self._kept_head, self._flushed_head = self._flushed_head, self.head
         self._last_flush_s = time.monotonic()
         waiting, self.waiting = self.waiting, []
         for watcher in waiting:

@@ -79,12 +79,15 @@ class WatcherStream:
     async def _follow(self, send: Any) -> bytes:
         """Writes the feed's chunks as they come; returns the stream's last bytes."""
         feed, watcher = self.feed, self.watcher
+        woken = False
         while not watcher.closed:
             if feed.head == watcher.cursor:
                 await watcher.wait(feed)
+                woken = True
                 continue
-            if feed.behind(watcher):
+            if not woken and feed.behind(watcher):
                 return self.reconnect()
+            woken = False
             chunk = feed.take(watcher)
             if chunk:
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})

@@ -151,7 +151,7 @@ async def test_frames_the_start_already_covered_are_left_out_and_nothing_after_t
 
 
 async def test_a_burst_of_events_reaches_a_watcher_in_one_write_per_flush_interval() -> None:
-    feed, feeds = _feed(backlog=100, flush_ms=100), _Feeds()
+    feed, feeds = _feed(backlog=10, flush_ms=100), _Feeds()  # a batch larger than the backlog
     client = _Client()
     task = _stream(feed, client, feeds)
     await _settle()

@@ -208,6 +208,7 @@ class AuctionController(Controller):
         "/{auction_id:int}/events",
         security=ANONYMOUS_READ,
         summary="Server-sent events: bid, extended, closed (with server time); anyone",
+        media_type="text/event-stream",
         description=(
             "Starts with `hello` (the lot as it stands). An English lot's bid events carry `id:`, the "
             "bid's sequence: reconnect with `Last-Event-ID` (or `since`) to get the bids missed "
@@ -221,8 +222,12 @@ class AuctionController(Controller):
         ctx: AppContext,
         auction_id: int,
         since: Annotated[int | None, Parameter(description="the last event id seen")] = None,
+        last_event_id: Annotated[
+            str | None,
+            Parameter(header="Last-Event-ID", description="the last event id seen; wins over since"),
+        ] = None,
     ) -> ASGIApp:
-        return await watch(ctx, request, auction_id, since)
+        return await watch(ctx, request, auction_id, last_event_id, since)
 
     @post("/{auction_id:int}/payments", summary="The winner pays the balance from available funds")
     async def payment(

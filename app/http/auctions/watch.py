@@ -41,9 +41,13 @@ def _resume_after(header: str | None, since: int | None) -> int | None:
 
 
 async def watch(
-    ctx: AppContext, request: Request[Any, Any, Any], auction_id: int, since: int | None
+    ctx: AppContext,
+    request: Request[Any, Any, Any],
+    auction_id: int,
+    last_event_id: str | None,
+    since: int | None,
 ) -> WatcherStream:
-    after = _resume_after(request.headers.get("last-event-id"), since)
+    after = _resume_after(last_event_id, since)
     feeds = ctx.live_feeds
     assert feeds is not None, "the app wires the live feeds"
     feed, watcher = await feeds.join(f"auction:{auction_id}")
