@@ -458,6 +458,9 @@ def print_report(
         f"raw sockets); bids paced at {args.rate:.0f}/s by wrk ({WRK_CONNECTIONS} connections) for "
         f"{args.seconds} s; feed flush interval {args.flush_ms} ms"
     )
+    print(
+        f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())} (other work on the machine shows here)"
+    )
     print("=" * 100)
     print(f"  {'bids':<16}{'req/s':>8}{'accepted':>10}{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}{'max ms':>9}")
     for phase in phases:
