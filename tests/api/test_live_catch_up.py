@@ -21,10 +21,10 @@ from tests.api.test_public_catalogue import PRIVATE_KEYS, _keys
 
 Frame = tuple[str | None, str, str]  # id, event, data as sent
 STALL_BACKLOG = 10
-SEND_BUFFER_BYTES = 16_384
+SEND_BUFFER_BYTES = 4_096
 # Enough bids that a watcher which stopped reading fills its socket's buffers (a small receive
 # window on our side, the server's bounded send buffer, its transport's 64 KiB) and the backlog.
-STALL_BIDS = 600
+STALL_BIDS = 400
 
 
 async def _frames(lines: AsyncIterator[str]) -> AsyncIterator[Frame]:
