@@ -11,6 +11,7 @@ from app.bidding.lot_gates import LotGates
 from app.db import Database
 from app.http.auth_failures import FailedAuthentications
 from app.http.key_cache import KeyCache
+from app.live.feed import LiveFeeds
 from app.live.relay import PostgresRelay
 from app.settings import Settings
 from app.working_calendar import load_calendar
@@ -60,6 +61,8 @@ class AppContext:
     # authentications (app/http/auth_failures.py).
     key_cache: KeyCache = field(default_factory=KeyCache)
     failed_authentications: FailedAuthentications = field(init=False)
+    # The lots' live feeds in this process (app/live/feed.py); None until the app wires its channels.
+    live_feeds: LiveFeeds | None = None
 
     def __post_init__(self) -> None:
         if self.calendar is _UNLOADED:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -46,6 +46,7 @@ from app.http.servicing.controller import ServicingController
 from app.http.sessions.controller import SessionController
 from app.http.system.audit import AuditController
 from app.http.system.controller import SystemController
+from app.live.feed import FeedSettings, LiveFeeds
 from app.live.relay import PostgresRelay
 from app.live.stream import create_channels, publisher
 from app.pages.sessions import SESSION_STORE
@@ -71,6 +72,7 @@ class Binding:
     owns_database: bool
     publish: Any
     settings: Settings  # as built (a context's own may be replaced while it serves)
+    live_feeds: Callable[[Clock], LiveFeeds]
 
 
 ROUTE_HANDLERS: list[Any] = [
@@ -152,7 +154,22 @@ def create_app(
         publish,
         relay=relay,
     )
-    binding = Binding(context, owns_database=database is None, publish=publish, settings=settings)
+
+    def live_feeds(clock: Clock) -> LiveFeeds:
+        return LiveFeeds(
+            channels,
+            FeedSettings(
+                backlog=settings.live_watcher_backlog,
+                flush_interval_s=settings.live_flush_interval_ms / 1000,
+                heartbeat_s=settings.live_heartbeat_s,
+            ),
+            clock,
+        )
+
+    context.live_feeds = live_feeds(clock)
+    binding = Binding(
+        context, owns_database=database is None, publish=publish, settings=settings, live_feeds=live_feeds
+    )
     scheduler_on = settings.scheduler_enabled if run_scheduler is None else run_scheduler
 
     @asynccontextmanager
@@ -173,6 +190,7 @@ def create_app(
         finally:
             if scheduler is not None:
                 scheduler.shutdown(wait=False)
+            await context.live_feeds.close_all()
             if relay is not None:
                 await relay.stop()
             if binding.owns_database:
@@ -245,6 +263,7 @@ def rebind(asgi_app: RequestIdMiddleware, *, database: Database, clock: Clock) -
     if settings.relays_live_events or settings.demo:
         raise ValueError("rebind serves apps without the live relay or the demo market")
     context = AppContext(settings, database, clock, binding.publish)
+    context.live_feeds = binding.live_feeds(clock)
     binding.context = context
     binding.owns_database = False
     app.state["ctx"] = context

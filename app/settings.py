@@ -122,6 +122,18 @@ class Settings:
     auth_failure_threshold: int = 20
     auth_failure_window_s: float = 60.0
     auth_failure_delay_s: float = 1.0
+    # Live events (app/live/): a watcher more than this many events behind the lot's stream is told
+    # to reconnect and catch up from the bids table, so a stalled one never holds memory or others.
+    live_watcher_backlog: int = 1_000
+    # Events of a lot reach its watchers in writes at most this often: a hot lot's bids then cost
+    # one write per watcher per interval, not one per bid (issue 17, "Many watchers").
+    live_flush_interval_ms: int = 50
+    live_heartbeat_s: float = 15.0
+    # The most missed events a reconnect catches up from the bids table; further behind, it is
+    # refused and starts afresh from the lot as it stands.
+    live_catch_up_max_events: int = 10_000
+    # Each connection's kernel send buffer (app/listen_socket.py); 0 leaves it to the kernel.
+    socket_send_buffer_bytes: int = 0
 
     @property
     def is_sqlite(self) -> bool:
@@ -288,6 +300,11 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "auth_failure_threshold": _parse_int(1, 1_000_000),
     "auth_failure_window_s": _parse_positive_float,
     "auth_failure_delay_s": _parse_positive_float,
+    "live_watcher_backlog": _parse_int(10, 1_000_000),
+    "live_flush_interval_ms": _parse_int(0, 1_000),
+    "live_heartbeat_s": _parse_positive_float,
+    "live_catch_up_max_events": _parse_int(1, 1_000_000),
+    "socket_send_buffer_bytes": _parse_int(0, 67_108_864),
 }
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+from auction.bidding.live_events import bid_event, extended_event
 from auction.bidding.lot import (
     BidResult,
     EnglishBidOutcome,
@@ -37,7 +38,6 @@ from auction.rules import (
 )
 from transfer.kernel import audit
 from transfer.kernel.errors import DomainError, Forbidden
-from transfer.kernel.money import format_fen
 from transfer.kernel.unit_of_work import EventSink, UnitOfWork
 
 
@@ -213,25 +213,21 @@ def _publish_bid(
     extended: bool,
 ) -> None:
     """The live events of an accepted bid (and of the extension it caused), queued on the sink:
-    published only once the write is committed. Public fields only: no maxima, no identities."""
+    published only once the write is committed."""
     channel = f"auction:{auction_id}"
     sink.publish(
         channel,
-        {
-            "event": "bid",
-            "sequence": sequence,
-            "paddle": paddle,
-            "amount": format_fen(amount_fen),
-            "current_price": format_fen(state.price_fen or 0),
-            "leading_paddle": leader_paddle,
-            "reserve_met": state.reserve_met,
-            "bid_count": state.bid_count,
-            "ends_at": ends_at.isoformat(),
-            "server_time": sink.now.isoformat(),
-        },
+        bid_event(
+            sequence=sequence,
+            paddle=paddle,
+            amount_fen=amount_fen,
+            price_fen=state.price_fen,
+            leading_paddle=leader_paddle,
+            reserve_met=state.reserve_met,
+            bid_count=state.bid_count,
+            ends_at=ends_at,
+            received_at=sink.now,
+        ),
     )
     if extended:
-        sink.publish(
-            channel,
-            {"event": "extended", "ends_at": ends_at.isoformat(), "server_time": sink.now.isoformat()},
-        )
+        sink.publish(channel, extended_event(sequence=sequence, ends_at=ends_at, received_at=sink.now))
