@@ -52,8 +52,8 @@ async def checks(url: str, due: tuple[int, int]) -> list[Check]:
     connection = await asyncpg.connect(url)
     try:
         paid = await connection.fetchrow(
-            """SELECT count(*) AS fees, coalesce(sum(a.fee_fen + a.late_fee_fen), 0) AS fen,
-                      count(t.id) AS transfers, coalesce(sum(t.amount_fen), 0) AS transfers_fen,
+            """SELECT count(*) AS fees, CAST(coalesce(sum(a.fee_fen + a.late_fee_fen), 0) AS bigint) AS fen,
+                      count(t.id) AS transfers, CAST(coalesce(sum(t.amount_fen), 0) AS bigint) AS transfers_fen,
                       count(DISTINCT a.run_id) AS runs
                FROM annuities a LEFT JOIN ledger_transfers t ON t.id = a.receipt
                WHERE a.status = 'paid'"""
@@ -69,8 +69,9 @@ async def checks(url: str, due: tuple[int, int]) -> list[Check]:
         )
         run_events = await connection.fetchrow(
             """SELECT count(*) AS events,
-                      coalesce(sum(CAST(CAST(payload AS jsonb) ->> 'fees' AS bigint)), 0) AS fees,
-                      coalesce(sum(CAST(CAST(payload AS jsonb) ->> 'amount_fen' AS bigint)), 0) AS fen,
+                      CAST(coalesce(sum(CAST(CAST(payload AS jsonb) ->> 'fees' AS bigint)), 0) AS bigint) AS fees,
+                      CAST(coalesce(sum(CAST(CAST(payload AS jsonb) ->> 'amount_fen' AS bigint)), 0) AS bigint)
+                        AS fen,
                       count(DISTINCT CAST(payload AS jsonb) ->> 'run_id') AS runs
                FROM audit_events e JOIN audit_seals s ON s.event_id = e.id
                WHERE e.type = 'annuity.run_paid'"""

@@ -15,8 +15,9 @@ async def held_equals_pending(connection: asyncpg.Connection) -> Check:
     """Every participant's held balance is exactly its pending holds: no hold resolved twice or
     lost half-way (a posted or voided hold whose money stayed held)."""
     held, pending = await connection.fetchrow(
-        """SELECT (SELECT coalesce(sum(balance_fen), 0) FROM accounts WHERE code = 'held'),
-                  (SELECT coalesce(sum(amount_fen), 0) FROM ledger_transfers WHERE pending_status = 'pending')"""
+        """SELECT (SELECT CAST(coalesce(sum(balance_fen), 0) AS bigint) FROM accounts WHERE code = 'held'),
+                  (SELECT CAST(coalesce(sum(amount_fen), 0) AS bigint) FROM ledger_transfers
+                   WHERE pending_status = 'pending')"""
     )
     return check(
         "held balances = pending holds", held == pending, f"held {held} fen, pending holds {pending} fen"

@@ -58,7 +58,7 @@ async def seed(url: str, auctions: int) -> tuple[list[Lot], Work]:
         bank_id, bidder_ids = await ctx.transact(people, actor_id=None)
         started = time.monotonic()
 
-        async def lot(unit: UnitOfWork, i: int) -> Lot:
+        async def lot(unit: UnitOfWork, i: int) -> tuple[int, int, int]:
             spec = AuctionSpec(
                 "english",
                 f"Storm lot {i}",
@@ -73,16 +73,23 @@ async def seed(url: str, auctions: int) -> tuple[list[Lot], Work]:
             a, b = bidder_ids[(2 * i) % BIDDERS], bidder_ids[(2 * i + 1) % BIDDERS]
             for bidder in (a, b):
                 await register(unit, auction.id, bidder, policy)
+            return auction.id, a, b
+
+        made = await in_batches(ctx, list(range(auctions)), lot)
+
+        # The bids in transactions of their own: an English bid writes its unit's events with it.
+        async def bids(unit: UnitOfWork, item: tuple[int, tuple[int, int, int]]) -> Lot:
+            i, (auction_id, a, b) = item
             expected: tuple[int, int] | None = None
             if i % 3 >= 1:
-                await place_bid(unit, auction.id, a, START_FEN, None, policy=policy)
+                await place_bid(unit, auction_id, a, START_FEN, None, policy=policy)
                 expected = (a, START_FEN)
             if i % 3 == 2:
-                await place_bid(unit, auction.id, b, START_FEN + INCREMENT_FEN, None, policy=policy)
+                await place_bid(unit, auction_id, b, START_FEN + INCREMENT_FEN, None, policy=policy)
                 expected = (b, START_FEN + INCREMENT_FEN)
-            return Lot(auction.id, (a, b), expected)
+            return Lot(auction_id, (a, b), expected)
 
-        lots: list[Lot] = await in_batches(ctx, list(range(auctions)), lot)
+        lots: list[Lot] = await in_batches(ctx, list(enumerate(made)), bids)
         # Every lot ends at the same instant, just past: the first tick after the start finds
         # them all due at once.
         end = datetime.now(UTC)

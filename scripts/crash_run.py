@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import sys
 import tempfile
 import time
@@ -86,30 +87,32 @@ async def run_all(
 
 
 def verdict_table(outcomes: list[Outcome]) -> Table:
-    table = Table(title="scripts/crash: kill -9 mid-work, restart, check")
-    for column in ("scenario", "size", "at the kill", "after restart", "check", "verdict", "detail"):
-        table.add_column(column)
+    table = Table(title="scripts/crash: kill -9 mid-work, restart, check", show_lines=False)
+    table.add_column("scenario", max_width=44)
+    table.add_column("check")
+    table.add_column("verdict")
+    table.add_column("detail", overflow="fold")
     for outcome in outcomes:
         kill = outcome.kill
-        at_kill = f"{kill.done_at_kill:,} of {kill.total:,} done" if kill else "-"
-        after = f"{kill.finish_after_restart_s:.1f} s" if kill and kill.finish_after_restart_s else "-"
+        about = [f"[bold]{outcome.scenario}[/bold]", outcome.size]
+        if kill is not None:
+            about.append(
+                f"killed with {kill.done_at_kill:,} of {kill.total:,} done ({kill.kill_after_s:.1f} s in)"
+            )
+            if kill.finish_after_restart_s:
+                about.append(f"the rest {kill.finish_after_restart_s:.1f} s after the restart")
+        if outcome.attempts > 1:
+            about.append(f"attempt {outcome.attempts}")
+        rows: list[tuple[str, str, str]] = []
+        if kill is None or not kill.landed_mid_work:
+            rows.append(("kill landed mid-work", "[red]FAIL", "the work was not half done at the kill"))
         if outcome.error:
-            table.add_row(outcome.scenario, outcome.size, at_kill, after, "run", "[red]FAIL", outcome.error)
-        if kill and not kill.landed_mid_work:
-            table.add_row(
-                outcome.scenario, outcome.size, at_kill, after, "kill landed mid-work", "[red]FAIL", ""
-            )
-        for i, c in enumerate(outcome.checks):
-            first = i == 0
-            table.add_row(
-                outcome.scenario if first else "",
-                outcome.size if first else "",
-                at_kill if first else "",
-                after if first else "",
-                c.name,
-                "[green]ok" if c.ok else "[red]FAIL",
-                c.detail,
-            )
+            rows.append(("run", "[red]FAIL", outcome.error))
+        rows += [(c.name, "[green]ok" if c.ok else "[red]FAIL", c.detail) for c in outcome.checks]
+        for i, (name, verdict, detail) in enumerate(rows):
+            table.add_row(about[i] if i < len(about) else "", name, verdict, detail)
+        for extra in about[len(rows) :]:
+            table.add_row(extra, "", "", "")
         table.add_section()
     return table
 
@@ -120,9 +123,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--port", type=int, default=0, help="the service's port (default: a free one)")
     parser.add_argument("--only", action="append", help="run the scenarios whose name starts so (repeatable)")
+    parser.add_argument(
+        "--close-batch", type=int, default=0, help="IPX_AUCTION_CLOSE_BATCH_SIZE for the storm"
+    )
+    parser.add_argument("--settle-batch", type=int, default=0, help="IPX_DISPOSAL_SETTLE_BATCH_SIZE")
+    parser.add_argument("--annuity-batch-loans", type=int, default=0, help="IPX_ANNUITY_RUN_BATCH_LOANS")
     args = parser.parse_args(argv)
-    console = Console()
+    console = Console() if sys.stdout.isatty() else Console(width=180)
     sizes = QUICK if args.quick else FULL
+    sizes = dataclasses.replace(
+        sizes,
+        close_batch=args.close_batch or sizes.close_batch,
+        settle_batch=args.settle_batch or sizes.settle_batch,
+        annuity_batch_loans=args.annuity_batch_loans or sizes.annuity_batch_loans,
+    )
     started = time.monotonic()
     outcomes = asyncio.run(run_all(sizes, args.pg_url, args.port or free_port(), console, args.only))
     console.print(verdict_table(outcomes))

@@ -72,7 +72,7 @@ async def checks(url: str, case_ids: list[int]) -> list[Check]:
             """SELECT c.id, c.state, c.ended_at, c.price_fen + c.forfeited_deposits_fen AS proceeds_fen,
                       count(l.line) AS lines, count(DISTINCT l.line) AS distinct_lines,
                       coalesce(min(l.line), 0) AS first_line, coalesce(max(l.line), 0) AS last_line,
-                      coalesce(sum(l.amount_fen), 0) AS lines_fen
+                      CAST(coalesce(sum(l.amount_fen), 0) AS bigint) AS lines_fen
                FROM disposal_cases c LEFT JOIN disposal_waterfall_lines l ON l.case_id = c.id
                GROUP BY c.id ORDER BY c.id"""
         )
@@ -90,7 +90,7 @@ async def checks(url: str, case_ids: list[int]) -> list[Check]:
         paid_out = {
             r["reference"]: r
             for r in await connection.fetch(
-                """SELECT reference, count(*) AS n, sum(amount_fen) AS fen FROM ledger_transfers
+                """SELECT reference, count(*) AS n, CAST(sum(amount_fen) AS bigint) AS fen FROM ledger_transfers
                    WHERE id LIKE 'disposal:%:line:%' GROUP BY reference"""
             )
         }
