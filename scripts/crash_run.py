@@ -50,7 +50,7 @@ class Sizes:
 FULL = Sizes(2_000, 100, 2_000, 500, 1_000_000, 2_700, 25)
 QUICK = Sizes(500, 50, 300, 50, 100_000, 270, 5)
 # The CI test's (tests/crash): small enough for well under a minute in all.
-SMALL = Sizes(200, 20, 60, 10, 20_000, 270, 5)
+SMALL = Sizes(150, 15, 40, 8, 5_000, 200, 5)
 
 
 def scenarios(sizes: Sizes) -> list[Scenario]:

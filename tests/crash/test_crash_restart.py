@@ -58,7 +58,11 @@ DAMAGE = {
             "DELETE FROM disposal_waterfall_lines WHERE (case_id, line) = "
             "(SELECT case_id, max(line) FROM disposal_waterfall_lines GROUP BY case_id ORDER BY case_id LIMIT 1)",
         ],
-        {"waterfall lines once each, summing to the proceeds", "the events' lines are the table's"},
+        {
+            "waterfall lines once each, summing to the proceeds",
+            "each line paid from escrow once; escrow emptied",
+            "the events' lines are the table's",
+        },
     ),
     "Annuity run": (
         [
