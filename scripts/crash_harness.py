@@ -72,7 +72,11 @@ class CrashDatabases:
         await self._admin(f'DROP DATABASE IF EXISTS "{self.template}"', f'CREATE DATABASE "{self.template}"')
         self.made.append(self.template)
         url = self.url(self.template)
-        migrate(url, service_env(url, 8000, ADMIN_KEY))
+        try:
+            migrate(url, service_env(url, 8000, ADMIN_KEY))
+        except BaseException:
+            await self.drop_all()  # the caller never gets a template to clean up
+            raise
 
     async def fresh(self, label: str) -> str:
         name = f"{self.prefix}_{label}"
