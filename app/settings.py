@@ -12,7 +12,10 @@ from dataclasses import dataclass, fields
 from datetime import date
 from typing import Any
 
+from auction.closing import CLOSE_BATCH_SIZE
+from auction.disposal.proceeds import SETTLE_BATCH_SIZE
 from auction.disposal.rules.waterfall import parse_recovery_order
+from transfer.annuities.daily_run import RUN_BATCH_LOANS
 from transfer.kernel.errors import DomainError
 from transfer.kernel.money import parse_yuan
 from transfer.rules.working_calendar import OverrideFileError, parse_overrides
@@ -87,6 +90,12 @@ class Settings:
     session_stagger_s: int = 60
     scheduler_enabled: bool = True
     scheduler_tick_s: float = 1.0
+    # Rows per transaction of the scheduler's batch jobs: auctions closed, paid disposal cases
+    # split, loans in one annuity-run batch. A larger batch is fewer statements per row; a
+    # smaller one commits sooner, so a crash rolls back less work in flight (scripts/crash).
+    auction_close_batch_size: int = CLOSE_BATCH_SIZE
+    disposal_settle_batch_size: int = SETTLE_BATCH_SIZE
+    annuity_run_batch_loans: int = RUN_BATCH_LOANS
     # How often committed audit events are chained (app/scheduler.py seal_audit_events). Sealing
     # costs PostgreSQL CPU per event; at a hot lot's rate one run a second was a burst of one core
     # that showed in the bids' p99, and small frequent runs spread it (BENCHMARKS.md, session 5).
@@ -287,6 +296,9 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "session_stagger_s": _parse_int(0, 86_400),
     "scheduler_enabled": _parse_bool,
     "scheduler_tick_s": _parse_positive_float,
+    "auction_close_batch_size": _parse_int(1, 100_000),
+    "disposal_settle_batch_size": _parse_int(1, 100_000),
+    "annuity_run_batch_loans": _parse_int(1, 1_000_000),
     "audit_seal_interval_s": _parse_positive_float,
     "idempotency_ttl_s": _parse_int(60),
     "demo": _parse_bool,
