@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections import Counter
 from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-from hypothesis import event
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 from sqlalchemy import select
@@ -73,13 +73,15 @@ class MarketMachine(RuleBasedStateMachine):
 
     loop: LoopThread
     database_url: str
+    # What the requests came to over a run (route, status, problem code), printed by the test.
+    outcomes: Counter[str]
 
     def __init__(self) -> None:
         super().__init__()
         self.world: World = self.loop.run(World.open(self.database_url, START))
         self.seen = check.Seen()
         self.registry_numbers = 0
-        self.keyed: list[tuple[str, dict[str, Any], dict[str, Any]]] = []
+        self._print: dict[str, Any] | None = None
 
     def teardown(self) -> None:
         self.loop.run(self.world.close())
@@ -101,7 +103,9 @@ class MarketMachine(RuleBasedStateMachine):
     async def _request(
         self, method: str, path: str, headers: dict[str, str], body: Any = None
     ) -> httpx.Response:
-        before = await self._fingerprint()
+        # The tables as they are now: kept from the last refusal unless something changed since.
+        before = self._print if self._print is not None else await self._fingerprint()
+        self._print = None
         response = await self.http.request(method, path, json=body, headers=headers)
         assert response.status_code < 500, f"{method} {path} {body}: {response.status_code} {response.text}"
         if response.status_code >= 400:
@@ -111,15 +115,15 @@ class MarketMachine(RuleBasedStateMachine):
             after = await self._fingerprint()
             changed = [t for t in TABLES if before[t] != after[t]]
             assert not changed, f"{method} {path} refused ({problem['code']}) but changed {changed}"
+            self._print = after
         return response
 
     def post(self, path: str, headers: dict[str, str], body: Any = None) -> httpx.Response:
         response: httpx.Response = self.run(
             self._request("POST", path, headers, {} if body is None else body)
         )
-        # What the steps came to, for `--hypothesis-show-statistics` (recorded on the test's thread).
         outcome = response.json().get("code") if response.status_code >= 400 else ""
-        event(f"POST {re.sub(r'/[0-9]+', '/{id}', path)} -> {response.status_code} {outcome}")
+        self.outcomes[f"POST {re.sub(r'/[0-9]+', '/{id}', path)} -> {response.status_code} {outcome}"] += 1
         return response
 
     def get(self, path: str, headers: dict[str, str]) -> Any:
@@ -426,6 +430,7 @@ class MarketMachine(RuleBasedStateMachine):
     def let_time_pass(self, step: int) -> None:
         """The clock moves on and the scheduler's tick runs: closes, payment deadlines, rounds."""
         self.world.clock.advance(step)
+        self._print = None
         self.run(run_due_work(self.world.context))
 
     # ---- disposal -----------------------------------------------------------------------------
@@ -544,6 +549,7 @@ class MarketMachine(RuleBasedStateMachine):
 
     @invariant()
     def money_is_exact(self) -> None:
+        self.outcomes["steps checked"] += 1
         self.read_check(check.splits_add_up)
 
     @invariant()

@@ -60,7 +60,10 @@ class World:
 
     @classmethod
     async def open(cls, database_url: str, start: datetime) -> World:
-        database = create_database(database_url, null_pool=True)
+        # PostgreSQL pooled: the app, its client and the checks all run on this one loop, and a
+        # connection per read (NullPool, as the other API tests need) made each step's checks
+        # slow. SQLite keeps NullPool: opening its file is cheap, and a pooled run hung on a lock.
+        database = create_database(database_url, null_pool=database_url.startswith("sqlite"), pool_size=2)
         await empty_tables(database)
         settings = load_settings(
             {},

@@ -165,7 +165,7 @@ async def test_whole_loan_with_other_holders_needs_their_consent(house: AuctionH
 async def test_whole_loan_trade_does_not_settle_once_the_sellers_share_changed(house: AuctionHouse) -> None:
     """A whole loan listed with the creditor's whole register share, then part of that share sold
     and settled: the whole-loan trade would hand over less than it was priced for, so it is refused
-    and nothing moves (found by the stateful market test)."""
+    and nothing moves (the stateful market test's replay of settled trades holds the same line)."""
     http, market = house.http, house.market
     _, bank = await market.participant(["bank"], name="Seller bank")
     whole_buyer_id, whole_buyer = await market.participant(
