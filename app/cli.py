@@ -52,6 +52,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
     from app.gc_tuning import tune_for_serving
+    from app.listen_socket import listening_socket
     from app.logging_setup import configure_logging
     from app.main import create_asgi_app
 
@@ -67,7 +68,11 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         print(f"ipx: serving on {where}", flush=True)
         asgi_app = create_asgi_app(settings)
         tune_for_serving()
-        uvicorn.run(asgi_app, host=settings.host, port=settings.port, **UVICORN_OPTIONS)
+        if settings.socket_send_buffer_bytes:
+            sock = listening_socket(settings.host, settings.port, settings.socket_send_buffer_bytes)
+            uvicorn.Server(uvicorn.Config(asgi_app, **UVICORN_OPTIONS)).run(sockets=[sock])
+        else:
+            uvicorn.run(asgi_app, host=settings.host, port=settings.port, **UVICORN_OPTIONS)
         return 0
     # Several processes: prepare the database once here (refusing a schema that is behind), then
     # each worker only serves.
@@ -76,6 +81,15 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     os.environ["IPX_DEMO"] = "true" if settings.demo else "false"
     os.environ["IPX_DEMO_QUIET"] = "true" if settings.demo_quiet else "false"
     print(f"ipx: serving on {where} with {settings.workers} worker processes", flush=True)
+    if settings.socket_send_buffer_bytes:
+        from uvicorn.supervisors import Multiprocess
+
+        sock = listening_socket(settings.host, settings.port, settings.socket_send_buffer_bytes)
+        config = uvicorn.Config(
+            "app.main:create_worker_app", factory=True, workers=settings.workers, **UVICORN_OPTIONS
+        )
+        Multiprocess(config, sockets=[sock]).run()
+        return 0
     uvicorn.run(
         "app.main:create_worker_app",
         factory=True,

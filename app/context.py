@@ -12,6 +12,8 @@ from app.bidding.lot_gates import LotGates
 from app.db import Database
 from app.http.auth_failures import FailedAuthentications
 from app.http.key_cache import KeyCache
+from app.live.feed import LiveFeeds
+from app.live.relay import PostgresRelay
 from app.settings import Settings
 from app.working_calendar import load_calendar
 from auction.bidding.lot import EnglishBidOutcome, EnglishBidRequest, KnownLot
@@ -46,6 +48,9 @@ class AppContext:
     clock: Clock = field(default=system_clock)
     # Publishes committed live events (app.live.stream); None until the app wires its channels.
     publish: Callable[[list[tuple[str, dict[str, Any]]]], Awaitable[None]] | None = None
+    # Several processes: live events go out as notifications inside their transactions instead
+    # (app/live/relay.py), and `publish` is None.
+    relay: PostgresRelay | None = None
     # Bids on lots of the other kinds, one at a time per lot (app/bidding/lot_gates.py).
     lot_gates: LotGates = field(default_factory=LotGates)
     # English bids on the driver, batched per lot (app/bidding/driver_bids.py, lot_batches.py).
@@ -67,6 +72,8 @@ class AppContext:
     # authentications (app/http/auth_failures.py).
     key_cache: KeyCache = field(default_factory=KeyCache)
     failed_authentications: FailedAuthentications = field(init=False)
+    # The lots' live feeds in this process (app/live/feed.py); None until the app wires its channels.
+    live_feeds: LiveFeeds | None = None
 
     def __post_init__(self) -> None:
         if self.calendar is _UNLOADED:
@@ -158,4 +165,5 @@ class AppContext:
             clock=self.clock,
             gate=self.database.write_gate,
             publish=self.publish,
+            notify=self.relay.notify_in if self.relay is not None else None,
         )

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
@@ -45,8 +46,10 @@ from app.http.servicing.controller import ServicingController
 from app.http.sessions.controller import SessionController
 from app.http.system.audit import AuditController
 from app.http.system.controller import SystemController
+from app.live.feed import FeedSettings, LiveFeeds
 from app.live.relay import PostgresRelay
 from app.live.stream import create_channels, publisher
+from app.pages.sessions import SESSION_STORE
 from app.pages.wiring import page_wiring
 from app.scheduler import periodic_jobs, start_scheduler
 from app.settings import Settings
@@ -58,6 +61,20 @@ from transfer.registry import participants
 from transfer.rules.fee_waiver import shanghai_trade_date
 
 log = structlog.get_logger("ipx.app")
+BINDING_STATE = "binding"
+
+
+@dataclass
+class Binding:
+    """The context an app serves with: what rebind swaps."""
+
+    context: AppContext
+    owns_database: bool
+    publish: Any
+    settings: Settings  # as built (a context's own may be replaced while it serves)
+    live_feeds: Callable[[Clock], LiveFeeds]
+
+
 ROUTE_HANDLERS: list[Any] = [
     SystemController,
     ParticipantController,
@@ -127,19 +144,40 @@ def create_app(
 ) -> Litestar:
     """prepared: the schema, bootstrap rows and demo market were set up by the parent process
     (several workers), so this process only serves."""
-    owns_database = database is None
     channels = create_channels()
-    relay = PostgresRelay(settings.database_url, channels) if settings.workers > 1 else None
+    relay = PostgresRelay(settings.database_url, channels) if settings.relays_live_events else None
+    publish = None if relay is not None else publisher(channels)
     context = AppContext(
         settings,
         database or create_database(settings.database_url, driver_pool_size=settings.driver_pool_size),
         clock,
-        relay.publish if relay is not None else publisher(channels),
+        publish,
+        relay=relay,
+    )
+
+    def live_feeds(clock: Clock) -> LiveFeeds:
+        return LiveFeeds(
+            channels,
+            FeedSettings(
+                backlog=settings.live_watcher_backlog,
+                flush_interval_s=settings.live_flush_interval_ms / 1000,
+                heartbeat_s=settings.live_heartbeat_s,
+            ),
+            clock,
+        )
+
+    context.live_feeds = live_feeds(clock)
+    binding = Binding(
+        context, owns_database=database is None, publish=publish, settings=settings, live_feeds=live_feeds
     )
     scheduler_on = settings.scheduler_enabled if run_scheduler is None else run_scheduler
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        context = binding.context
+        # Page sessions live in memory: a start begins with none (also when tests start an app
+        # again on a new context, see rebind).
+        await app.stores.get(SESSION_STORE).delete_all()
         if not prepared:
             await prepare_service(context)
         if relay is not None:
@@ -152,13 +190,14 @@ def create_app(
         finally:
             if scheduler is not None:
                 scheduler.shutdown(wait=False)
+            await context.live_feeds.close_all()
             if relay is not None:
                 await relay.stop()
-            if owns_database:
+            if binding.owns_database:
                 await context.database.dispose()
 
     def provide_context() -> AppContext:
-        return context
+        return binding.context
 
     pages = page_wiring()
     # The demo's simulated bidders run in a single-process service only: several workers would each
@@ -184,7 +223,7 @@ def create_app(
         stores=pages.stores,
         exception_handlers=exception_handlers,
         lifespan=[lifespan],
-        state={"ctx": context},  # type: ignore[arg-type]
+        state={"ctx": context, BINDING_STATE: binding},  # type: ignore[arg-type]
         # Every operation needs a key but those whose handler adds ANONYMOUS_READ (public_reads.py).
         security=API_KEY_REQUIRED,
         openapi_config=OpenAPIConfig(
@@ -211,6 +250,27 @@ def create_asgi_app(
     raw ASGI bid path (app/bidding/fast_path.py), which passes all it does not serve to Litestar."""
     app = create_app(settings, database=database, clock=clock, run_scheduler=run_scheduler, prepared=prepared)
     return RequestIdMiddleware(BidFastPath(app, app.state["ctx"]))
+
+
+def rebind(asgi_app: RequestIdMiddleware, *, database: Database, clock: Clock) -> AppContext:
+    """The same app, built once, serving a fresh context (its own caches, batches and key cache)
+    on `database` and `clock` from its next start. Building the routes is most of what creating
+    an app costs, and the tests start one per test. Not for an app with several workers' relay or
+    the demo's bidders, which hold their context themselves."""
+    app = litestar_app(asgi_app)
+    binding: Binding = app.state[BINDING_STATE]
+    settings = binding.settings
+    if settings.relays_live_events or settings.demo:
+        raise ValueError("rebind serves apps without the live relay or the demo market")
+    context = AppContext(settings, database, clock, binding.publish)
+    context.live_feeds = binding.live_feeds(clock)
+    binding.context = context
+    binding.owns_database = False
+    app.state["ctx"] = context
+    fast_path = asgi_app.app
+    if isinstance(fast_path, BidFastPath):
+        fast_path.context = context
+    return context
 
 
 def litestar_app(asgi_app: RequestIdMiddleware) -> Litestar:

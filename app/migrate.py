@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from alembic import command
@@ -29,7 +30,14 @@ def upgrade(database_url: str) -> None:
 
 
 def head_revision(database_url: str) -> str | None:
-    return ScriptDirectory.from_config(alembic_config(database_url)).get_current_head()
+    return _head_of_scripts()
+
+
+@functools.cache
+def _head_of_scripts() -> str | None:
+    # Reading the scripts loads every migration file; they do not change while a process runs,
+    # and every start of the app (each test's) asks.
+    return ScriptDirectory.from_config(alembic_config("")).get_current_head()
 
 
 async def current_revision(database: Database) -> str | None:

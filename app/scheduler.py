@@ -146,22 +146,25 @@ async def close_due_auctions(context: AppContext) -> None:
     ledger at commit, which every transaction updates in account order.
     """
     policy = context.auction_policy
+    batch_size = context.settings.auction_close_batch_size
 
     async def batch() -> int:
         try:
-            return await context.transact(lambda unit: closing.close_due(unit, policy), actor_id=None)
+            return await context.transact(
+                lambda unit: closing.close_due(unit, policy, batch_size), actor_id=None
+            )
         except Exception as error:
             if not close_isolation.is_lot_failure(error):
                 raise
             # One lot of the batch cannot close: close the rest now, set that one aside.
             log.warning("close batch failed; isolating the lot", error=close_isolation.describe(error))
             ids = await context.transact(
-                lambda unit: close_isolation.due_ids(unit, closing.CLOSE_BATCH_SIZE), actor_id=None
+                lambda unit: close_isolation.due_ids(unit, batch_size), actor_id=None
             )
             return _report(await close_isolation.close_isolating(_transact(context), ids, policy))
 
     async def lane() -> None:
-        await in_batches(batch, closing.CLOSE_BATCH_SIZE, "auctions closed")
+        await in_batches(batch, batch_size, "auctions closed")
 
     await asyncio.gather(*(lane() for _ in range(1 if context.database.is_sqlite else CLOSE_LANES)))
 
@@ -317,13 +320,16 @@ async def settle_paid_disposals(context: AppContext) -> int:
     case by case, so one case that cannot be split (its reason on record, retried later) never
     holds up the others."""
     policy = context.disposal_policy
+    batch_size = context.settings.disposal_settle_batch_size
 
     async def batch() -> int:
         try:
-            return await context.transact(lambda unit: proceeds.settle_paid(unit, policy), actor_id=None)
+            return await context.transact(
+                lambda unit: proceeds.settle_paid(unit, policy, batch_size), actor_id=None
+            )
         except Exception as error:
             log.error("a batch of paid disposal cases could not be split", reason=_reason(error))
-        ids = await context.transact(proceeds.settling_case_ids, actor_id=None)
+        ids = await context.transact(lambda unit: proceeds.settling_case_ids(unit, batch_size), actor_id=None)
         await _case_by_case(
             context,
             ids,
@@ -332,7 +338,7 @@ async def settle_paid_disposals(context: AppContext) -> int:
         )
         return len(ids)
 
-    return await in_batches(batch, proceeds.SETTLE_BATCH_SIZE, "paid disposal cases split")
+    return await in_batches(batch, batch_size, "paid disposal cases split")
 
 
 def _reason(error: Exception) -> str:
@@ -394,7 +400,9 @@ async def run_annuities(context: AppContext) -> daily_run.RunResult:
     after = 0
     while True:
         async with context.database.read() as session:
-            bound = await daily_run.next_loan_bound(session, today, after, daily_run.RUN_BATCH_LOANS)
+            bound = await daily_run.next_loan_bound(
+                session, today, after, context.settings.annuity_run_batch_loans
+            )
         if bound is None:
             break
         total.add(

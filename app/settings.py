@@ -12,7 +12,10 @@ from dataclasses import dataclass, fields
 from datetime import date
 from typing import Any
 
+from auction.closing import CLOSE_BATCH_SIZE
+from auction.disposal.proceeds import SETTLE_BATCH_SIZE
 from auction.disposal.rules.waterfall import parse_recovery_order
+from transfer.annuities.daily_run import RUN_BATCH_LOANS
 from transfer.kernel.errors import DomainError
 from transfer.kernel.money import parse_yuan
 from transfer.rules.working_calendar import OverrideFileError, parse_overrides
@@ -87,6 +90,12 @@ class Settings:
     session_stagger_s: int = 60
     scheduler_enabled: bool = True
     scheduler_tick_s: float = 1.0
+    # Rows per transaction of the scheduler's batch jobs: auctions closed, paid disposal cases
+    # split, loans in one annuity-run batch. A larger batch is fewer statements per row; a
+    # smaller one commits sooner, so a crash rolls back less work in flight (scripts/crash).
+    auction_close_batch_size: int = CLOSE_BATCH_SIZE
+    disposal_settle_batch_size: int = SETTLE_BATCH_SIZE
+    annuity_run_batch_loans: int = RUN_BATCH_LOANS
     # How often committed audit events are chained (app/scheduler.py seal_audit_events). Sealing
     # costs PostgreSQL CPU per event; at a hot lot's rate one run a second was a burst of one core
     # that showed in the bids' p99, and small frequent runs spread it (BENCHMARKS.md, session 5).
@@ -98,6 +107,10 @@ class Settings:
     # Server processes. PostgreSQL only: they share live events through LISTEN/NOTIFY
     # (app/live_relay.py); SQLite has one writer anyway, and one process serves it best.
     workers: int = 1
+    # Relay live events through PostgreSQL even with one worker: for several single-worker services
+    # (hosts, ports) on one database, whose watchers must see bids taken by the others. On by itself
+    # with several workers.
+    live_relay: bool = False
     # PostgreSQL: English bids without an Idempotency-Key run on the asyncpg driver directly
     # (app/bidding/driver_bids.py). Off sends every bid through a SQLAlchemy unit of work.
     driver_bids: bool = True
@@ -118,10 +131,26 @@ class Settings:
     auth_failure_threshold: int = 20
     auth_failure_window_s: float = 60.0
     auth_failure_delay_s: float = 1.0
+    # Live events (app/live/): a watcher more than this many events behind the lot's stream is told
+    # to reconnect and catch up from the bids table, so a stalled one never holds memory or others.
+    live_watcher_backlog: int = 1_000
+    # Events of a lot reach its watchers in writes at most this often: a hot lot's bids then cost
+    # one write per watcher per interval, not one per bid (issue 17, "Many watchers").
+    live_flush_interval_ms: int = 50
+    live_heartbeat_s: float = 15.0
+    # The most missed events a reconnect catches up from the bids table; further behind, it is
+    # refused and starts afresh from the lot as it stands.
+    live_catch_up_max_events: int = 10_000
+    # Each connection's kernel send buffer (app/listen_socket.py); 0 leaves it to the kernel.
+    socket_send_buffer_bytes: int = 0
 
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def relays_live_events(self) -> bool:
+        return self.workers > 1 or self.live_relay
 
 
 def _parse_int(low: int, high: int | None = None) -> Callable[[str], int]:
@@ -267,11 +296,15 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "session_stagger_s": _parse_int(0, 86_400),
     "scheduler_enabled": _parse_bool,
     "scheduler_tick_s": _parse_positive_float,
+    "auction_close_batch_size": _parse_int(1, 100_000),
+    "disposal_settle_batch_size": _parse_int(1, 100_000),
+    "annuity_run_batch_loans": _parse_int(1, 1_000_000),
     "audit_seal_interval_s": _parse_positive_float,
     "idempotency_ttl_s": _parse_int(60),
     "demo": _parse_bool,
     "demo_quiet": _parse_bool,
     "workers": _parse_int(1, 64),
+    "live_relay": _parse_bool,
     "driver_bids": _parse_bool,
     "driver_pool_size": _parse_int(1, 200),
     "max_body_bytes": _parse_int(4_096, 104_857_600),
@@ -279,6 +312,11 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "auth_failure_threshold": _parse_int(1, 1_000_000),
     "auth_failure_window_s": _parse_positive_float,
     "auth_failure_delay_s": _parse_positive_float,
+    "live_watcher_backlog": _parse_int(10, 1_000_000),
+    "live_flush_interval_ms": _parse_int(0, 1_000),
+    "live_heartbeat_s": _parse_positive_float,
+    "live_catch_up_max_events": _parse_int(1, 1_000_000),
+    "socket_send_buffer_bytes": _parse_int(0, 67_108_864),
 }
 
 
@@ -309,4 +347,6 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
         raise SettingsError("IPX_ANNUITY_FREE_MONTHS must not exceed IPX_ANNUITY_GRACE_MONTHS")
     if settings.workers > 1 and settings.is_sqlite:
         raise SettingsError("IPX_WORKERS must be 1 with SQLite (several workers need PostgreSQL)")
+    if settings.live_relay and settings.is_sqlite:
+        raise SettingsError("IPX_LIVE_RELAY needs PostgreSQL (it relays through LISTEN/NOTIFY)")
     return settings

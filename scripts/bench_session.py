@@ -32,7 +32,6 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -49,12 +48,12 @@ from bench_auction import (  # noqa: E402
     migrate,
     service_env,
 )
+from service_seeding import in_batches, seed_context  # noqa: E402
 from sqlalchemy import func, select, text, update  # noqa: E402
 
 from app.context import AppContext  # noqa: E402
 from app.db import create_database  # noqa: E402
 from app.scheduler import settle_paid_disposals  # noqa: E402
-from app.settings import load_settings  # noqa: E402
 from auction.creation import AuctionSpec, create_auction  # noqa: E402
 from auction.disposal import proceeds  # noqa: E402
 from auction.disposal.cases import DefaultSpec, open_case  # noqa: E402
@@ -78,7 +77,6 @@ BID_RATE = 500
 NEXT_LOTS = 50
 PAY_CONCURRENCY = 8
 FIRST_END_IN_S = 20
-BATCH = 250
 
 LUA = r"""
 local ffi = require("ffi")
@@ -145,73 +143,64 @@ class Seeded:
     first_end: datetime
 
 
+@dataclass
+class DefaultedBook:
+    """Defaulted loans of one creditor, each shared with two income-right holders, each with its
+    open disposal case; and bidders with ample funds."""
+
+    bank_id: int
+    holder_ids: tuple[int, int]
+    bidders: list[tuple[int, str]]
+    case_ids: list[int]
+
+
 def _context(url: str) -> AppContext:
-    settings = load_settings(
-        {},
-        database_url=url,
-        admin_api_key=ADMIN_KEY,
-        scheduler_enabled=False,
-        auction_min_duration_s=0,
-        disposal_notice_s=0,
+    return seed_context(url, ADMIN_KEY)
+
+
+def _loan_spec(i: int) -> LoanSpec:
+    return LoanSpec(
+        borrower_name=f"Borrower {i}",
+        borrower_credit_code="914403001922038216",
+        principal_fen=1_000_000,
+        outstanding_principal_fen=1_000_000,
+        rate_bps=385,
+        originated_on=date(2025, 1, 10),
+        matures_on=date(2028, 1, 10),
+        status="non_performing",
+        collateral=[
+            CollateralSpec(
+                "invention_patent",
+                f"ZL2021{i:08d}.X",
+                f"Patent {i}",
+                f"Borrower {i}",
+                APPRAISAL_FEN,
+                date(2025, 1, 5),
+                patent=PatentFacts(filed_on=date(2021, 1, 5)),
+            )
+        ],
     )
-    return AppContext(settings=settings, database=create_database(url))
 
 
-async def _in_batches(ctx: AppContext, items: list[Any], work: Any) -> list[Any]:
-    out: list[Any] = []
-    for start in range(0, len(items), BATCH):
-        chunk = items[start : start + BATCH]
-
-        async def run(unit: UnitOfWork, chunk: list[Any] = chunk) -> list[Any]:
-            return [await work(unit, item) for item in chunk]
-
-        out += await ctx.transact(run, actor_id=None)
-    return out
-
-
-async def seed(url: str, lots: int) -> Seeded:
-    ctx = _context(url)
-    policy = ctx.disposal_policy
+async def seed_defaulted_book(ctx: AppContext, lots: int, bidders: int = 2) -> DefaultedBook:
+    """`lots` defaulted loans with their cases, through the services."""
 
     async def people(unit: UnitOfWork) -> tuple[int, int, int, list[tuple[int, str]]]:
         bank = await create_participant(unit, name="Creditor Bank", roles=["bank"])
         h1 = await create_participant(unit, name="Holder One", roles=["bank"])
         h2 = await create_participant(unit, name="Holder Two", roles=["bank"])
-        bidders = []
-        for i in range(2):
+        made_bidders = []
+        for i in range(bidders):
             made = await create_participant(unit, name=f"Bidder {i}", roles=["bidder"])
             await ledger.record_funds(unit, made.participant.id, 10**13, f"bench-funds-{i}")
-            bidders.append((made.participant.id, made.api_key))
-        return bank.participant.id, h1.participant.id, h2.participant.id, bidders
+            made_bidders.append((made.participant.id, made.api_key))
+        return bank.participant.id, h1.participant.id, h2.participant.id, made_bidders
 
     await ctx.transact(lambda unit: bootstrap(unit.session), actor_id=None)
-    bank_id, h1, h2, bidders = await ctx.transact(people, actor_id=None)
-
-    def loan_spec(i: int) -> LoanSpec:
-        return LoanSpec(
-            borrower_name=f"Borrower {i}",
-            borrower_credit_code="914403001922038216",
-            principal_fen=1_000_000,
-            outstanding_principal_fen=1_000_000,
-            rate_bps=385,
-            originated_on=date(2025, 1, 10),
-            matures_on=date(2028, 1, 10),
-            status="non_performing",
-            collateral=[
-                CollateralSpec(
-                    "invention_patent",
-                    f"ZL2021{i:08d}.X",
-                    f"Patent {i}",
-                    f"Borrower {i}",
-                    APPRAISAL_FEN,
-                    date(2025, 1, 5),
-                    patent=PatentFacts(filed_on=date(2021, 1, 5)),
-                )
-            ],
-        )
+    bank_id, h1, h2, made_bidders = await ctx.transact(people, actor_id=None)
 
     async def one_loan(unit: UnitOfWork, i: int) -> int:
-        view = await register_loan(unit, bank_id, loan_spec(i))
+        view = await register_loan(unit, bank_id, _loan_spec(i))
         loan_id = view.loan.id
         await unit.session.execute(
             update(IncomeRight).where(IncomeRight.loan_id == loan_id).values(share_ppm=800_000)
@@ -226,12 +215,17 @@ async def seed(url: str, lots: int) -> Seeded:
         return case.id
 
     started = time.monotonic()
-    case_ids = await _in_batches(ctx, list(range(lots)), one_loan)
+    case_ids = await in_batches(ctx, list(range(lots)), one_loan)
     log(f"seeded {lots} loans with 3 holders each, defaulted, in {time.monotonic() - started:.0f} s")
-    now = datetime.now(UTC)
-    starts_at = now + timedelta(seconds=5)
-    # Provisional: restaggered once setup is over.
-    first_end = now + timedelta(days=1)
+    return DefaultedBook(bank_id, (h1, h2), made_bidders, case_ids)
+
+
+async def create_session_lots(
+    ctx: AppContext, book: DefaultedBook, starts_at: datetime, first_end: datetime
+) -> list[int]:
+    """One centralized session with a round-1 lot per case, all ending at `first_end`; its lots'
+    auction ids in the session's order."""
+    policy = ctx.disposal_policy
 
     async def session_work(unit: UnitOfWork) -> list[int]:
         spec = SessionSpec(
@@ -239,9 +233,9 @@ async def seed(url: str, lots: int) -> Seeded:
             starts_at=starts_at,
             first_lot_ends_at=first_end,
             stagger_s=0,
-            lots=tuple(LotSpec((case_id,), 1, DEPOSIT_FEN) for case_id in case_ids),
+            lots=tuple(LotSpec((case_id,), 1, DEPOSIT_FEN) for case_id in book.case_ids),
         )
-        session = await create_session(unit, bank_id, spec, policy, 0)
+        session = await create_session(unit, book.bank_id, spec, policy, 0)
         rows = await unit.session.execute(
             text("SELECT auction_id FROM session_lots WHERE session_id = :s ORDER BY position"),
             {"s": session.id},
@@ -249,23 +243,40 @@ async def seed(url: str, lots: int) -> Seeded:
         return [int(r[0]) for r in rows]
 
     started = time.monotonic()
-    session_auctions = await ctx.transact(session_work, actor_id=None)
-    log(f"session of {lots} lots created in {time.monotonic() - started:.0f} s")
+    auction_ids = await ctx.transact(session_work, actor_id=None)
+    log(f"session of {len(book.case_ids)} lots created in {time.monotonic() - started:.0f} s")
+    return auction_ids
+
+
+async def register_everyone(ctx: AppContext, auction_ids: list[int], bidder_ids: list[int]) -> None:
+    """Every bidder on every lot, each with its deposit held."""
+    policy = ctx.auction_policy
+
+    async def enrol(unit: UnitOfWork, pair: tuple[int, int]) -> None:
+        await register(unit, pair[0], pair[1], policy)
+
+    started = time.monotonic()
+    pairs = [(a, b) for a in auction_ids for b in bidder_ids]
+    await in_batches(ctx, pairs, enrol)
+    log(f"{len(pairs)} registrations with deposit holds in {time.monotonic() - started:.0f} s")
+
+
+async def seed(url: str, lots: int) -> Seeded:
+    ctx = _context(url)
+    policy = ctx.disposal_policy
+    book = await seed_defaulted_book(ctx, lots)
+    now = datetime.now(UTC)
+    # Provisional: restaggered once setup is over.
+    first_end = now + timedelta(days=1)
+    session_auctions = await create_session_lots(ctx, book, now + timedelta(seconds=5), first_end)
 
     async def plain(unit: UnitOfWork, i: int) -> int:
         end = first_end + timedelta(seconds=i * STAGGER_S + STAGGER_S / 2)
         spec = AuctionSpec("english", f"Plain lot {i}", 700_000, 1, DEPOSIT_FEN, unit.now, end)
-        return (await create_auction(unit, bank_id, spec, policy.auction)).id
+        return (await create_auction(unit, book.bank_id, spec, policy.auction)).id
 
-    plain_auctions = await _in_batches(ctx, list(range(lots)), plain)
-
-    async def enrol(unit: UnitOfWork, pair: tuple[int, int]) -> None:
-        await register(unit, pair[0], pair[1], policy.auction)
-
-    started = time.monotonic()
-    pairs = [(a, b) for a in session_auctions + plain_auctions for b, _ in bidders]
-    await _in_batches(ctx, pairs, enrol)
-    log(f"{len(pairs)} registrations with deposit holds in {time.monotonic() - started:.0f} s")
+    plain_auctions = await in_batches(ctx, list(range(lots)), plain)
+    await register_everyone(ctx, session_auctions + plain_auctions, [b for b, _ in book.bidders])
     # The ends, set now that setup is over: 0.2 s apart, which the API's whole-second stagger_s
     # cannot say, and a plain lot in between each two; soft close off (the module's docstring).
     first_end = datetime.now(UTC) + timedelta(seconds=FIRST_END_IN_S)
@@ -283,7 +294,11 @@ async def seed(url: str, lots: int) -> Seeded:
     await ctx.transact(restagger, actor_id=None)
     await ctx.database.dispose()
     return Seeded(
-        [b for b, _ in bidders], [k for _, k in bidders], session_auctions, plain_auctions, first_end
+        [b for b, _ in book.bidders],
+        [k for _, k in book.bidders],
+        session_auctions,
+        plain_auctions,
+        first_end,
     )
 
 

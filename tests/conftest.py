@@ -26,7 +26,7 @@ from app import migrate
 from app.context import AppContext
 from app.db import Database, async_url, create_database
 from app.http.request_id import RequestIdMiddleware
-from app.main import create_asgi_app, litestar_app
+from app.main import create_asgi_app, litestar_app, rebind
 from app.settings import Settings, load_settings
 from transfer.bootstrap import bootstrap
 from transfer.models import Base
@@ -144,9 +144,23 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
+# Apps built in this test run, by their settings: building the routes is most of an app's cost,
+# so a test whose settings an earlier test had gets that app on a fresh context (app.main.rebind).
+_BUILT_APPS: dict[Settings, RequestIdMiddleware] = {}
+
+
 @pytest.fixture
 def app(settings: Settings, database: Database, clock: FakeClock) -> RequestIdMiddleware:
-    return create_asgi_app(settings, database=database, clock=clock, run_scheduler=False)
+    if settings.demo or settings.relays_live_events:
+        return create_asgi_app(settings, database=database, clock=clock, run_scheduler=False)
+    built = _BUILT_APPS.get(settings)
+    if built is None:
+        built = _BUILT_APPS[settings] = create_asgi_app(
+            settings, database=database, clock=clock, run_scheduler=False
+        )
+    else:
+        rebind(built, database=database, clock=clock)
+    return built
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ import asyncpg
 
 from app.context import AppContext
 from app.db import DriverConnections
+from app.live.relay import NOTIFY_CHANNEL, PostgresRelay
 from auction.bidding.english import place_english_bids
 from auction.bidding.lot import BidResult, EnglishBidOutcome, EnglishBidRequest, LotChanged, NotEnglish
 from auction.bidding.statements import postgres_driver_sql
@@ -29,11 +30,13 @@ MAX_CHANGED_ATTEMPTS = 50
 class DriverStatements:
     """The executor's statements on a driver connection. locking: read the lot FOR UPDATE (inside
     the caller's transaction), so the write always applies; otherwise read it plainly and let the
-    conditional write find out."""
+    conditional write find out. relay: several processes, so the write sends the batch's live
+    events itself (app/live/relay.py)."""
 
-    def __init__(self, connection: asyncpg.Connection, *, locking: bool) -> None:
+    def __init__(self, connection: asyncpg.Connection, *, locking: bool, relay: PostgresRelay | None) -> None:
         self._connection = connection
         self._locking = locking
+        self._relay = relay
 
     async def read_lots(self, params: dict[str, Any]) -> Sequence[Mapping[str, Any]]:
         sql = postgres_driver_sql()
@@ -41,8 +44,14 @@ class DriverStatements:
         rows: list[Mapping[str, Any]] = await self._connection.fetch(read.sql, *read.arguments(params))
         return rows
 
-    async def write(self, params: dict[str, Any]) -> None:
-        write = postgres_driver_sql().write(params)
+    async def write(self, params: dict[str, Any], live_events: Sequence[tuple[str, dict[str, Any]]]) -> None:
+        if self._relay is not None and live_events:
+            params = {
+                **params,
+                "notify_channel": NOTIFY_CHANNEL,
+                "notify_payloads": self._relay.payloads(list(live_events)),
+            }
+        write = postgres_driver_sql().write(params, notifying="notify_payloads" in params)
         if await self._connection.fetchval(write.sql, *write.arguments(params)) != 1:
             raise LotChanged
 
@@ -71,7 +80,7 @@ async def english_bids_on_driver(
         known = known_lots.pop(auction_id)
         try:
             async with driver.connection() as connection:
-                statements = DriverStatements(connection, locking=locked)
+                statements = DriverStatements(connection, locking=locked, relay=context.relay)
                 if locked:
                     async with connection.transaction():
                         outcomes, known = await place_english_bids(statements, auction_id, requests)

@@ -40,7 +40,7 @@ def context_at(context: AppContext, instant: datetime | None) -> AppContext:
     past (nobody watched it)."""
     if instant is None:
         return context
-    return replace(context, clock=lambda: instant, publish=None)
+    return replace(context, clock=lambda: instant, publish=None, relay=None)
 
 
 def filed_on(today: date, years_ago: int) -> date:

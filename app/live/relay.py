@@ -1,9 +1,18 @@
-"""Live events across server processes: NOTIFY on publish, LISTEN in every process.
+"""Live events across server processes: NOTIFY in the writing transaction, LISTEN in every process.
 
 With one process the channels plugin's memory backend is enough. With several (IPX_WORKERS > 1,
-PostgreSQL) a bid lands in one process while its watchers may be streaming from another, so each
-process sends its committed events with pg_notify and relays what it hears into its own memory
-channels. Best effort, like the memory path: a lost connection drops events, never a bid.
+or single-worker services with IPX_LIVE_RELAY, on one PostgreSQL) a bid lands in one process while
+its watchers may be streaming from another, so every process LISTENs and relays what it hears into
+its own memory channels, its own events included.
+
+The notifications are sent inside the transaction that made the change: the English bid's one
+conditional write (auction.bidding.statements, `notifying`) or a unit of work just before its
+commit (`notify_in`). PostgreSQL delivers a transaction's notifications at its commit, in commit
+order, and two writes to one lot commit in the lot's order, so every listener sees a lot's events
+in order whichever processes wrote them. Sent after the commit from each process instead, they
+went out in whatever order the processes got to them: watchers saw bid 3 before bid 2 when two
+processes took bids on one lot (scripts/workers). A lost listening connection still drops events
+(the watcher reconnects and reads the history), never a bid.
 """
 
 from __future__ import annotations
@@ -15,6 +24,8 @@ import asyncpg
 import msgspec
 import structlog
 from litestar.channels import ChannelsPlugin
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 log = structlog.get_logger("ipx.live")
 
@@ -24,6 +35,7 @@ MAX_PAYLOAD_BYTES = 7_000
 RECONNECT_S = 1.0
 
 Event = tuple[str, dict[str, Any]]
+_NOTIFY = text("SELECT pg_notify(:channel, :payload)")
 
 
 def asyncpg_dsn(database_url: str) -> str:
@@ -55,20 +67,24 @@ class PostgresRelay:
     def __init__(self, database_url: str, channels: ChannelsPlugin) -> None:
         self.dsn = asyncpg_dsn(database_url)
         self.channels = channels
-        self._queue: asyncio.Queue[list[Event]] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
-        self._tasks = [asyncio.create_task(self._listen()), asyncio.create_task(self._send())]
+        self._tasks = [asyncio.create_task(self._listen())]
 
     async def stop(self) -> None:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
-    async def publish(self, events: list[Event]) -> None:
-        # Queued, not sent here: the answer to the bid does not wait for the notification.
-        self._queue.put_nowait(events)
+    def payloads(self, events: list[Event]) -> list[str]:
+        """The notifications that carry these events, for a statement that sends them itself."""
+        return batches(events)
+
+    async def notify_in(self, session: AsyncSession, events: list[Event]) -> None:
+        """Send the events inside the session's transaction: delivered at its commit, in order."""
+        for payload in batches(events):
+            await session.execute(_NOTIFY, {"channel": NOTIFY_CHANNEL, "payload": payload})
 
     def _deliver(self, _connection: Any, _pid: int, _channel: str, payload: str) -> None:
         for channel, event in msgspec.json.decode(payload):
@@ -90,26 +106,3 @@ class PostgresRelay:
             except Exception as error:
                 log.warning("live relay listener lost, reconnecting", error=str(error))
             await asyncio.sleep(RECONNECT_S)
-
-    async def _send(self) -> None:
-        connection: asyncpg.Connection | None = None
-        while True:
-            events = list(await self._queue.get())
-            # Everything queued meanwhile goes out in the same notifications, in order.
-            while not self._queue.empty():
-                events.extend(self._queue.get_nowait())
-            try:
-                if connection is None or connection.is_closed():
-                    connection = await asyncpg.connect(self.dsn)
-                for payload in batches(events):
-                    await connection.execute("SELECT pg_notify($1, $2)", NOTIFY_CHANNEL, payload)
-            except asyncio.CancelledError:
-                if connection is not None:
-                    await connection.close()
-                raise
-            except Exception as error:
-                log.warning(
-                    "live relay could not notify; events dropped", error=str(error), count=len(events)
-                )
-                connection = None
-                await asyncio.sleep(RECONNECT_S)

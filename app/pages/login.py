@@ -14,7 +14,7 @@ from app.context import AppContext
 from app.pages import i18n
 from app.pages.rendering import page, safe_next
 from app.pages.sessions import log_in, log_out, viewer_of
-from transfer.registry.participants import find_by_api_key
+from transfer.registry.participants import find_live_key
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 # An API key longer than this is not one of ours (they are 43 characters); refused before hashing.
@@ -36,11 +36,11 @@ class LoginController(Controller):
     ) -> Redirect | Template:
         api_key = str(data.get("api_key") or "").strip()
         target = safe_next(str(data.get("next") or "/"))
-        participant = None
+        found = None
         if 0 < len(api_key) <= API_KEY_MAX_LENGTH:
             async with ctx.database.read() as session:
-                participant = await find_by_api_key(session, api_key)
-        if participant is None:
+                found = await find_live_key(session, api_key)
+        if found is None:
             lang = i18n.language_of(request.cookies.get(i18n.LANGUAGE_COOKIE))
             return page(
                 request,
@@ -50,7 +50,7 @@ class LoginController(Controller):
                 next_path=target,
                 error=i18n.translator(lang)("login_failed"),
             )
-        log_in(request, participant.id)
+        log_in(request, found.participant.id, found.key.id)
         return Redirect(path=target, status_code=303)
 
     @post("/logout", name="logout", status_code=303)

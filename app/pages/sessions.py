@@ -1,7 +1,9 @@
 """Server-side login sessions for the pages: an HttpOnly, SameSite cookie naming a session in a store.
 
 The cookie holds only a random id; the store (Litestar's memory store: no database table) holds
-the participant's id. The API key typed at login is checked once and kept nowhere. A login gets a
+the participant's id and the id of the key it logged in with. The API key typed at login is checked
+once and kept nowhere; revoking that key, or suspending the participant, ends the session at its
+next request. A login gets a
 new session id (the old one is deleted), so an id planted in a browser before login is worthless.
 """
 
@@ -16,14 +18,17 @@ from litestar.datastructures import Cookie, MutableScopeHeaders
 from litestar.middleware.session.server_side import ServerSideSessionBackend, ServerSideSessionConfig
 from litestar.types import Empty, Message, ScopeSession
 from litestar.utils.dataclass import extract_dataclass_items
+from sqlalchemy import select
 
 from app.context import AppContext
 from app.http.auth import Actor
 from transfer.models import Participant
+from transfer.models.api_keys import ApiKey
 
 SESSION_COOKIE = "ipx_session"
 SESSION_STORE = "page_sessions"
 PARTICIPANT_KEY = "participant_id"
+API_KEY_ID_KEY = "api_key_id"
 FLASH_KEY = "flash"
 # Marks a session whose id must change when the answer is sent (a login).
 _ROTATE_KEY = "_rotate_id"
@@ -72,8 +77,8 @@ def session_config(max_age_s: int) -> PageSessionConfig:
     )
 
 
-def log_in(request: Request[Any, Any, Any], participant_id: int) -> None:
-    request.set_session({PARTICIPANT_KEY: participant_id, _ROTATE_KEY: True})
+def log_in(request: Request[Any, Any, Any], participant_id: int, api_key_id: int) -> None:
+    request.set_session({PARTICIPANT_KEY: participant_id, API_KEY_ID_KEY: api_key_id, _ROTATE_KEY: True})
 
 
 def log_out(request: Request[Any, Any, Any]) -> None:
@@ -98,12 +103,28 @@ def take_flash(request: Request[Any, Any, Any]) -> dict[str, str] | None:
 
 
 async def viewer_of(request: Request[Any, Any, Any], ctx: AppContext) -> Actor | None:
-    """The logged-in participant, read afresh: a deactivated participant is logged out at once."""
-    participant_id = _session(request).get(PARTICIPANT_KEY)
-    if not isinstance(participant_id, int):
+    """The logged-in participant, read afresh: a suspended participant, or one whose login key was
+    revoked since, is logged out at once."""
+    stored = _session(request)
+    participant_id = stored.get(PARTICIPANT_KEY)
+    api_key_id = stored.get(API_KEY_ID_KEY)
+    if not isinstance(participant_id, int) or not isinstance(api_key_id, int):
+        if participant_id is not None:
+            # A session from before login kept the key's id: it logs in again.
+            log_out(request)
         return None
     async with ctx.database.read() as session:
-        participant = await session.get(Participant, participant_id)
+        participant = (
+            await session.execute(
+                select(Participant)
+                .join(ApiKey, ApiKey.participant_id == Participant.id)
+                .where(
+                    Participant.id == participant_id,
+                    ApiKey.id == api_key_id,
+                    ApiKey.revoked_at.is_(None),
+                )
+            )
+        ).scalar_one_or_none()
     if participant is None or not participant.active:
         log_out(request)
         return None

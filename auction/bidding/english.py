@@ -32,8 +32,9 @@ class LotStatements(Protocol):
         """The lot with the registrations of params' bidder_ids: one row per registered bidder, or
         one with no registration; none when there is no such lot."""
 
-    async def write(self, params: dict[str, Any]) -> None:
-        """The conditional write of write_params; raises LotChanged when it applied nothing."""
+    async def write(self, params: dict[str, Any], live_events: Sequence[tuple[str, dict[str, Any]]]) -> None:
+        """The conditional write of write_params; raises LotChanged when it applied nothing. Given
+        the batch's live events too, for a writer that sends them in the same statement."""
 
 
 async def place_english_bids(
@@ -58,7 +59,7 @@ async def place_english_bids(
         judged = judge_batch(known.lot, known.registrations, requests)
         if judged.params is not None and all(outcome.error is None for outcome in judged.outcomes):
             try:
-                await statements.write(judged.params)
+                await statements.write(judged.params, judged.live_events)
             except LotChanged:
                 pass  # changed since this process saw it: read it as it is
             else:
@@ -68,7 +69,7 @@ async def place_english_bids(
     read, registered = _snapshot(auction_id, rows)
     judged = judge_batch(read, registered, requests)
     if judged.params is not None:
-        await statements.write(judged.params)
+        await statements.write(judged.params, judged.live_events)
     if known is not None and known.lot.state == read.state:  # its registrations still stand
         registered = {**known.registrations, **registered}
     return judged.outcomes, KnownLot(judged.lot, registered)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+from auction.bidding.live_events import bid_event, extended_event
 from auction.bidding.lot import (
     REGISTRATION_COLUMNS,
     BidResult,
@@ -38,7 +39,6 @@ from auction.rules import (
 )
 from transfer.kernel import audit
 from transfer.kernel.errors import DomainError, Forbidden
-from transfer.kernel.money import format_fen
 from transfer.kernel.unit_of_work import EventSink, UnitOfWork
 
 
@@ -47,6 +47,11 @@ class _Judged:
     outcomes: list[EnglishBidOutcome]
     lot: LotForBid
     params: dict[str, Any] | None  # the write, None when every bid was refused
+
+    @property
+    def live_events(self) -> list[tuple[str, dict[str, Any]]]:
+        """The accepted bids' live events, in order (a refused bid has none)."""
+        return [event for outcome in self.outcomes for event in outcome.sink.live_events]
 
 
 def judge_batch(
@@ -209,25 +214,21 @@ def _publish_bid(
     extended: bool,
 ) -> None:
     """The live events of an accepted bid (and of the extension it caused), queued on the sink:
-    published only once the write is committed. Public fields only: no maxima, no identities."""
+    published only once the write is committed."""
     channel = f"auction:{auction_id}"
     sink.publish(
         channel,
-        {
-            "event": "bid",
-            "sequence": sequence,
-            "paddle": paddle,
-            "amount": format_fen(amount_fen),
-            "current_price": format_fen(state.price_fen or 0),
-            "leading_paddle": leader_paddle,
-            "reserve_met": state.reserve_met,
-            "bid_count": state.bid_count,
-            "ends_at": ends_at.isoformat(),
-            "server_time": sink.now.isoformat(),
-        },
+        bid_event(
+            sequence=sequence,
+            paddle=paddle,
+            amount_fen=amount_fen,
+            price_fen=state.price_fen,
+            leading_paddle=leader_paddle,
+            reserve_met=state.reserve_met,
+            bid_count=state.bid_count,
+            ends_at=ends_at,
+            received_at=sink.now,
+        ),
     )
     if extended:
-        sink.publish(
-            channel,
-            {"event": "extended", "ends_at": ends_at.isoformat(), "server_time": sink.now.isoformat()},
-        )
+        sink.publish(channel, extended_event(sequence=sequence, ends_at=ends_at, received_at=sink.now))

@@ -13,6 +13,7 @@ from sqlalchemy import (
     Executable,
     Select,
     Table,
+    Text,
     and_,
     any_,
     bindparam,
@@ -90,10 +91,11 @@ class SessionStatements:
         """LotStatements' name for read_lot (auction.bidding.english)."""
         return await self.read_lot(params)
 
-    async def write(self, params: dict[str, Any]) -> None:
+    async def write(self, params: dict[str, Any], live_events: Sequence[tuple[str, dict[str, Any]]]) -> None:
         """On PostgreSQL the conditional write, the one statement the driver path runs too (under
         the row lock it always applies); SQLite, which holds its write lock for the whole
-        transaction and has no data-modifying CTEs, runs the three writes one by one."""
+        transaction and has no data-modifying CTEs, runs the three writes one by one. The live
+        events are the unit's to send (auction.bidding.place adds them to unit.live_events)."""
         connection = await self._unit.session.connection()
         if connection.dialect.name == "postgresql":
             applied = (
@@ -129,14 +131,18 @@ class DriverBidSql:
     """The driver path's statements, compiled once for PostgreSQL's asyncpg driver from the same
     tables and columns SessionStatements uses: the lot and some bidders' registrations read with
     the lot's row lock or without it, and the conditional write (`_conditional_bid_write`) of one
-    bid or of a batch."""
+    bid or of a batch, plain or sending notifications with it."""
 
     read_locked: DriverStatement
     read_snapshot: DriverStatement
     write_one: DriverStatement
     write_batch: DriverStatement
+    write_one_notifying: DriverStatement
+    write_batch_notifying: DriverStatement
 
-    def write(self, params: dict[str, Any]) -> DriverStatement:
+    def write(self, params: dict[str, Any], *, notifying: bool = False) -> DriverStatement:
+        if notifying:
+            return self.write_batch_notifying if _is_batch(params) else self.write_one_notifying
         return self.write_batch if _is_batch(params) else self.write_one
 
 
@@ -147,6 +153,8 @@ def postgres_driver_sql() -> DriverBidSql:
         compile_for_driver(_READ_LOTS_SNAPSHOT),
         compile_for_driver(_conditional_bid_write(batch=False)),
         compile_for_driver(_conditional_bid_write(batch=True)),
+        compile_for_driver(_conditional_bid_write(batch=False, notifying=True)),
+        compile_for_driver(_conditional_bid_write(batch=True, notifying=True)),
     )
 
 
@@ -177,7 +185,7 @@ def _sqlite_bid_writes() -> tuple[Executable, ...]:
 
 
 @functools.cache
-def _conditional_bid_write(batch: bool) -> Select[int]:
+def _conditional_bid_write(batch: bool, notifying: bool = False) -> Select[int]:
     """The writes of one bid or of a batch as one statement that applies only if the lot is still
     as it was read: the lot update is conditioned on its sequence and state (any other bid raises
     the sequence; a close or a cancellation changes the state), and the bids and their audit events
@@ -186,6 +194,11 @@ def _conditional_bid_write(batch: bool) -> Select[int]:
 
     One bid's values go as plain parameters, a batch's as one array per column: arrays cost the
     driver about a third more CPU to send, paid only where they save whole statements.
+
+    notifying: the statement also sends `notify_payloads` (text[]) on `notify_channel` with
+    pg_notify, if the update applied. Sent inside the write's transaction, they are delivered at
+    its commit, in commit order, which for one lot is its sequence order: listeners in other
+    processes see a lot's events in order whichever process wrote them (app/live/relay.py).
     """
     lot = (
         update(AUCTIONS)
@@ -220,13 +233,24 @@ def _conditional_bid_write(batch: bool) -> Select[int]:
         )
         return insert(table).from_select(list(columns), values).cte(name)
 
-    return (
-        select(func.count())
-        .select_from(lot)
-        .add_cte(
-            inserted_with(BIDS, "bid", BID_COLUMNS, "write_bids"),
-            inserted_with(audit.EVENTS, "event", audit.EVENT_COLUMNS, "write_events"),
+    applied = select(func.count()).select_from(lot)
+    if notifying:
+        payloads = (
+            func.unnest(sql_cast(bindparam("notify_payloads"), ARRAY(Text)))
+            .table_valued("payload")
+            .render_derived(name="notify_rows")
         )
+        notified = (
+            select(func.pg_notify(bindparam("notify_channel", type_=Text), payloads.c.payload))
+            .select_from(payloads.join(lot, true()))
+            .cte("notify_live")
+        )
+        # Referenced so that it runs (a plain SELECT in WITH runs only when read); it reads the
+        # lot's update, so it notifies exactly when the update applied.
+        applied = applied.where(select(func.count()).select_from(notified).scalar_subquery() >= 0)
+    return applied.add_cte(
+        inserted_with(BIDS, "bid", BID_COLUMNS, "write_bids"),
+        inserted_with(audit.EVENTS, "event", audit.EVENT_COLUMNS, "write_events"),
     )
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from auction.creation import withdraw_auction
 from auction.disposal.models import DisposalBar, DisposalCase, DisposalCost
@@ -21,7 +22,7 @@ from transfer.kernel.locking import lock_row
 from transfer.kernel.money import MAX_AMOUNT_FEN
 from transfer.kernel.unit_of_work import UnitOfWork
 from transfer.market.withdrawal import withdraw_loan_listings
-from transfer.models.loans import CollateralItem
+from transfer.models.loans import CollateralItem, IncomeRight
 from transfer.registry.collateral import IN_DISPOSAL, set_collateral_state
 from transfer.registry.loans import DEFAULTED, LAPSED, REPAID, appraisal_in_force_fen
 from transfer.registry.ownership import lock_loan, register_of
@@ -235,6 +236,16 @@ def may_read(
     if ROLES_SEEING_ALL_CASES.intersection(viewer_roles):
         return True
     return viewer_id == case.creditor_id or viewer_id in set(holder_ids)
+
+
+async def may_read_case(
+    session: AsyncSession, case: DisposalCase, viewer_id: int, viewer_roles: Iterable[str]
+) -> bool:
+    """may_read, with the loan's income-right holders read here."""
+    holder_ids = (
+        await session.execute(select(IncomeRight.holder_id).where(IncomeRight.loan_id == case.loan_id))
+    ).scalars()
+    return may_read(case, holder_ids, viewer_id, viewer_roles)
 
 
 def not_found(case_id: int) -> NotFound:

@@ -471,7 +471,7 @@ ROWS: tuple[Row, ...] = (
         "GET",
         f"{P}/disposals/{{case_id}}/buyout-offers",
         "case",
-        "401 | 200 | 200 | 200 | 200 | 200",
+        "401 | 200 | 200 | 200/404 | 404 | 200",
         listed="buyout_offer",
         shown_to=("bank", "agency", "admin", "clearing"),
         hidden_from=("agency",),

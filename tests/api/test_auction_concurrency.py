@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import random
 
@@ -10,7 +11,6 @@ import pytest
 from sqlalchemy import func, select
 
 from app.scheduler import close_due_auctions, seal_audit_events
-from auction import closing
 from auction.models import Auction, Bid
 from auction.rules import EnglishBid, EnglishRules, replay
 from tests.api.auction_support import AuctionHouse
@@ -97,7 +97,8 @@ async def test_concurrent_closers_close_each_auction_exactly_once(
 ) -> None:
     """Four ticks at once, as on four nodes; with batches of 2 each tick also runs its closing
     lanes (two on PostgreSQL) over six batches, all claiming with SKIP LOCKED."""
-    monkeypatch.setattr(closing, "CLOSE_BATCH_SIZE", batch_size)
+    settings = dataclasses.replace(house.context.settings, auction_close_batch_size=batch_size)
+    monkeypatch.setattr(house.context, "settings", settings)
     _, seller = await house.bank()
     bidders = await house.bidders(3)
     auctions = [await house.create(seller) for _ in range(12)]

@@ -25,6 +25,7 @@ ADMIN = "live-test-admin-key-0123456789"
 
 
 BIDS_ACROSS_WORKERS = 8
+START_POLLS = 300  # of 0.1 s
 
 
 def _free_port() -> int:
@@ -52,7 +53,10 @@ async def _running_server(database: Database, **extra_env: str) -> AsyncIterator
     base = f"http://127.0.0.1:{port}"
     try:
         async with httpx.AsyncClient(base_url=base) as http:
-            for _ in range(100):
+            # uvicorn's workers are spawned and each imports the whole app: on a loaded 2-core
+            # machine two of them started 6 to 8 s after the parent, and the 10 s allowed before
+            # ran out twice in this session.
+            for _ in range(START_POLLS):
                 try:
                     if (await http.get("/health")).status_code == 200:
                         break

@@ -81,6 +81,44 @@ async def test_logout_ends_the_session(
         assert (await browser.page("/desk/clearing")).status_code == 303
 
 
+async def test_revoking_the_key_a_page_session_logged_in_with_ends_that_session_only(
+    app: RequestIdMiddleware, client: httpx.AsyncClient, market: Market
+) -> None:
+    clearing = await market.clearing()
+    spare = await client.post("/api/v1/participants/me/keys", json={"name": "desk"}, headers=clearing)
+    assert spare.status_code == 201, spare.text
+    spare_key = spare.json()["api_key"]
+    async with visitor(app) as with_spare, visitor(app) as with_first:
+        await with_spare.log_in(spare_key)
+        await with_first.log_in(api_key_of(clearing))
+        assert (await with_spare.page("/desk/clearing")).status_code == 200
+        assert (await with_first.page("/desk/clearing")).status_code == 200
+
+        revoked = await client.delete(f"/api/v1/participants/me/keys/{spare.json()['id']}", headers=clearing)
+        assert revoked.status_code == 200, revoked.text
+
+        # The session opened with the revoked key is over at its next request; the other stays.
+        after = await with_spare.page("/desk/clearing")
+        assert (after.status_code, after.headers["location"]) == (303, "/login?next=%2Fdesk%2Fclearing")
+        assert (await with_first.page("/desk/clearing")).status_code == 200
+        # Logging in again with the revoked key is refused.
+        assert (await with_spare.log_in(spare_key)).status_code == 401
+
+
+async def test_a_suspended_participant_s_page_session_ends_at_its_next_request(
+    app: RequestIdMiddleware, client: httpx.AsyncClient, market: Market
+) -> None:
+    clearing = await market.clearing()
+    async with visitor(app) as browser:
+        await browser.log_in(api_key_of(clearing))
+        assert (await browser.page("/desk/clearing")).status_code == 200
+        me = (await client.get("/api/v1/participants/me", headers=clearing)).json()["id"]
+        suspended = await client.post(f"/api/v1/participants/{me}/suspend", headers=market.admin)
+        assert suspended.status_code == 200, suspended.text
+
+        assert (await browser.page("/desk/clearing")).status_code == 303
+
+
 async def test_a_redirect_after_login_never_leaves_the_site(
     app: RequestIdMiddleware, client: httpx.AsyncClient, market: Market
 ) -> None:

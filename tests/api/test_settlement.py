@@ -160,3 +160,52 @@ async def test_whole_loan_with_other_holders_needs_their_consent(house: AuctionH
     assert consented.status_code == 201
     assert consented.json()["share_ppm"] == 750_000
     assert buyer
+
+
+async def test_whole_loan_trade_does_not_settle_once_the_sellers_share_changed(house: AuctionHouse) -> None:
+    """A whole loan listed with the creditor's whole register share, then part of that share sold
+    and settled: the whole-loan trade would hand over less than it was priced for, so it is refused
+    and nothing moves (the stateful market test's replay of settled trades holds the same line)."""
+    http, market = house.http, house.market
+    _, bank = await market.participant(["bank"], name="Seller bank")
+    whole_buyer_id, whole_buyer = await market.participant(
+        ["bank"], funds="5000000.00", name="Buyer of the loan"
+    )
+    _, share_buyer = await market.participant(["bank"], funds="5000000.00", name="Buyer of a share")
+    clearing = await market.clearing()
+    loan = await register_loan(http, bank)
+    whole = await post_ok(
+        http,
+        "/api/v1/listings",
+        {"loan_id": loan["id"], "kind": "whole_loan", "mode": "negotiated", "asking_price": "3000000.00"},
+        bank,
+    )
+    assert whole["share_ppm"] == 1_000_000
+    offer = await post_ok(
+        http, f"/api/v1/listings/{whole['id']}/offers", {"price": "3000000.00"}, whole_buyer
+    )
+    whole_trade = await post_ok(http, f"/api/v1/offers/{offer['id']}/accept", {}, bank)
+    share = await post_ok(
+        http,
+        "/api/v1/listings",
+        {
+            "loan_id": loan["id"],
+            "kind": "income_right",
+            "mode": "negotiated",
+            "share_ppm": 300_000,
+            "asking_price": "900000.00",
+        },
+        bank,
+    )
+    offer = await post_ok(http, f"/api/v1/listings/{share['id']}/offers", {"price": "900000.00"}, share_buyer)
+    share_trade = await post_ok(http, f"/api/v1/offers/{offer['id']}/accept", {}, bank)
+    await post_ok(http, f"/api/v1/trades/{share_trade['id']}/settle", {}, clearing, status=200)
+
+    before = await _snapshot(house)
+    refused = await http.post(f"/api/v1/trades/{whole_trade['id']}/settle", json={}, headers=clearing)
+    assert (refused.status_code, refused.json()["code"]) == (409, "seller_share_changed"), refused.text
+    assert await _snapshot(house) == before
+    assert await market.balances(whole_buyer) == {"available": "5000000.00", "held": "0.00"}
+    view = (await http.get(f"/api/v1/loans/{loan['id']}", headers=bank)).json()
+    assert view["creditor_id"] != whole_buyer_id
+    assert sorted(r["share_ppm"] for r in view["income_rights"]) == [300_000, 700_000]

@@ -25,6 +25,11 @@ def test_defaults_follow_the_design() -> None:
     assert (settings.scheduler_tick_s, settings.audit_seal_interval_s) == (1.0, 0.25)
     assert settings.auction_max_lead_s == 365 * 86_400
     assert settings.max_body_bytes == 1_048_576
+    assert (
+        settings.auction_close_batch_size,
+        settings.disposal_settle_batch_size,
+        settings.annuity_run_batch_loans,
+    ) == (1_000, 500, 10_000)
 
 
 def test_every_variable_is_read_from_the_environment() -> None:
@@ -45,6 +50,9 @@ def test_every_variable_is_read_from_the_environment() -> None:
             "IPX_AUDIT_SEAL_INTERVAL_S": "2.5",
             "IPX_AUCTION_MAX_LEAD_S": "63072000",
             "IPX_MAX_BODY_BYTES": "65536",
+            "IPX_AUCTION_CLOSE_BATCH_SIZE": "20",
+            "IPX_DISPOSAL_SETTLE_BATCH_SIZE": "10",
+            "IPX_ANNUITY_RUN_BATCH_LOANS": "5",
         }
     )
 
@@ -54,6 +62,11 @@ def test_every_variable_is_read_from_the_environment() -> None:
     assert settings.auction_max_extension_s == 3600
     assert settings.audit_seal_interval_s == 2.5
     assert (settings.auction_max_lead_s, settings.max_body_bytes) == (63_072_000, 65_536)
+    assert (
+        settings.auction_close_batch_size,
+        settings.disposal_settle_batch_size,
+        settings.annuity_run_batch_loans,
+    ) == (20, 10, 5)
     assert not settings.is_sqlite
 
 
@@ -75,6 +88,19 @@ def test_every_variable_is_read_from_the_environment() -> None:
         ("IPX_AUDIT_SEAL_INTERVAL_S", "0", "IPX_AUDIT_SEAL_INTERVAL_S must be"),
         ("IPX_WORKERS", "0", "IPX_WORKERS must be between 1 and 64, got 0"),
         ("IPX_WORKERS", "2", "IPX_WORKERS must be 1 with SQLite (several workers need PostgreSQL)"),
+        ("IPX_LIVE_RELAY", "true", "IPX_LIVE_RELAY needs PostgreSQL (it relays through LISTEN/NOTIFY)"),
+        ("IPX_LIVE_RELAY", "sometimes", "IPX_LIVE_RELAY must be true or false"),
+        (
+            "IPX_AUCTION_CLOSE_BATCH_SIZE",
+            "0",
+            "IPX_AUCTION_CLOSE_BATCH_SIZE must be between 1 and 100000, got 0",
+        ),
+        (
+            "IPX_DISPOSAL_SETTLE_BATCH_SIZE",
+            "100001",
+            "IPX_DISPOSAL_SETTLE_BATCH_SIZE must be between 1 and 100000, got 100001",
+        ),
+        ("IPX_ANNUITY_RUN_BATCH_LOANS", "ten", "IPX_ANNUITY_RUN_BATCH_LOANS must be an integer, got 'ten'"),
         ("IPX_MAX_BODY_BYTES", "100", "IPX_MAX_BODY_BYTES must be between 4096 and 104857600, got 100"),
         ("IPX_AUCTION_MAX_LEAD_S", "0", "IPX_AUCTION_MAX_LEAD_S must be between 60 and 3153600000, got 0"),
         (
@@ -115,3 +141,11 @@ def test_several_workers_are_allowed_on_postgresql() -> None:
     settings = load_settings({"IPX_WORKERS": "4", "IPX_DATABASE_URL": "postgresql://db.internal/ipx"})
 
     assert settings.workers == 4
+
+
+def test_live_events_are_relayed_with_several_workers_or_when_asked_for_one() -> None:
+    postgres = {"IPX_DATABASE_URL": "postgresql://db.internal/ipx"}
+
+    assert load_settings(postgres).relays_live_events is False
+    assert load_settings({**postgres, "IPX_WORKERS": "2"}).relays_live_events is True
+    assert load_settings({**postgres, "IPX_LIVE_RELAY": "true"}).relays_live_events is True

@@ -1,5 +1,6 @@
 """The key cache trusts a key only under the revocation generation it was resolved under, reads the
-generation at most every GENERATION_CHECK_S (one reading at a time), and the failed-authentication
+generation ahead in the background (one reading at a time) so no request waits for it under
+steady traffic, never serves from a reading older than GENERATION_CHECK_S, and the failed-authentication
 counter slows failures past its threshold per address and per key prefix."""
 
 from __future__ import annotations
@@ -8,7 +9,13 @@ import asyncio
 
 from app.http.auth import Actor
 from app.http.auth_failures import FailedAuthentications
-from app.http.key_cache import GENERATION_CHECK_S, KEY_CACHE_TTL_S, KeyCache
+from app.http.key_cache import (
+    GENERATION_CHECK_S,
+    KEY_CACHE_TTL_JITTER,
+    KEY_CACHE_TTL_S,
+    REFRESH_AHEAD_S,
+    KeyCache,
+)
 
 ACTOR = Actor(7, "Bank", frozenset({"bank"}), False)
 KEY = "ipx_cached-key-000000000000000000"
@@ -41,18 +48,83 @@ async def _warm(cache: KeyCache, clock: Clock, generations: Generations) -> None
     cache.remember(KEY, ACTOR, generations.value)
 
 
-async def test_a_key_is_served_from_the_cache_and_the_generation_read_at_most_every_half_second() -> None:
+async def test_a_key_is_served_from_the_cache_and_the_generation_read_ahead_in_the_background() -> None:
     clock, generations = Clock(), Generations()
     cache = KeyCache(now=clock)
     await _warm(cache, clock, generations)
     reads = generations.reads
     for _ in range(10):
-        clock.now += GENERATION_CHECK_S / 10 - 0.001
+        clock.now += REFRESH_AHEAD_S / 10 - 0.001
         assert await cache.actor(KEY, generations.read) is ACTOR
-    assert generations.reads == reads  # all within one check interval
+    assert generations.reads == reads  # all before the reading ahead is due
     clock.now += 0.02
     assert await cache.actor(KEY, generations.read) is ACTOR
+    await asyncio.sleep(0.01)  # the reading ahead runs on its own
     assert generations.reads == reads + 1
+
+
+class HeldGenerations(Generations):
+    """A generation reading that takes as long as the test says."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = asyncio.Event()
+
+    async def read(self) -> int:
+        self.reads += 1
+        await self.release.wait()
+        return self.value
+
+
+async def test_no_request_waits_for_the_reading_ahead_and_a_new_generation_applies_when_it_lands() -> None:
+    clock, generations = Clock(), HeldGenerations()
+    cache = KeyCache(now=clock)
+    assert await cache.actor(KEY, Generations().read) is None
+    cache.observe(generations.value, clock())
+    cache.remember(KEY, ACTOR, generations.value)
+    generations.value += 1  # a revocation somewhere
+    clock.now += REFRESH_AHEAD_S + 0.001
+    # The reading is slow, but these requests do not wait for it: the last reading is fresh enough.
+    for _ in range(5):
+        assert await asyncio.wait_for(cache.actor(KEY, generations.read), 0.1) is ACTOR
+    assert generations.reads == 1  # one reading for all of them
+    generations.release.set()
+    await asyncio.sleep(0.01)
+    assert await cache.actor(KEY, generations.read) is None  # the new generation emptied the cache
+
+
+async def test_past_the_check_interval_a_request_waits_for_the_reading() -> None:
+    clock, generations = Clock(), HeldGenerations()
+    cache = KeyCache(now=clock)
+    assert await cache.actor(KEY, Generations().read) is None
+    cache.observe(generations.value, clock())
+    cache.remember(KEY, ACTOR, generations.value)
+    generations.value += 1
+    clock.now += GENERATION_CHECK_S
+    waiting = asyncio.ensure_future(cache.actor(KEY, generations.read))
+    await asyncio.sleep(0.01)
+    assert not waiting.done()  # never served from a reading older than GENERATION_CHECK_S
+    generations.release.set()
+    assert await waiting is None
+
+
+async def test_a_failed_reading_ahead_fails_no_request_and_the_next_one_is_tried() -> None:
+    clock, generations = Clock(), Generations()
+    cache = KeyCache(now=clock)
+    await _warm(cache, clock, generations)
+    calls = 0
+
+    async def failing() -> int:
+        nonlocal calls
+        calls += 1
+        raise ConnectionError("database restarting")
+
+    clock.now += REFRESH_AHEAD_S + 0.001
+    assert await cache.actor(KEY, failing) is ACTOR
+    await asyncio.sleep(0.01)
+    assert await cache.actor(KEY, failing) is ACTOR
+    await asyncio.sleep(0.01)
+    assert calls == 2
 
 
 async def test_a_new_generation_empties_the_cache_at_the_next_check() -> None:
@@ -87,12 +159,28 @@ async def test_a_burst_that_finds_the_check_due_shares_one_reading() -> None:
     assert generations.reads == reads + 1
 
 
-async def test_an_entry_expires_after_its_time_to_live() -> None:
+async def test_entries_expire_spread_around_their_time_to_live_not_all_at_once() -> None:
     clock, generations = Clock(), Generations()
-    cache = KeyCache(now=clock)
-    await _warm(cache, clock, generations)
-    clock.now += KEY_CACHE_TTL_S
+    spreads = iter([0.0, 0.5, 0.999])
+    cache = KeyCache(now=clock, spread=lambda: next(spreads))
     assert await cache.actor(KEY, generations.read) is None
+    cache.observe(generations.value, clock())
+    keys = [f"{KEY}{i}" for i in range(3)]
+    for key in keys:
+        cache.remember(key, ACTOR, generations.value)
+
+    async def alive() -> list[bool]:
+        cache.observe(generations.value, clock())  # the generation read is not what this tests
+        return [await cache.actor(key, generations.read) is ACTOR for key in keys]
+
+    clock.now += KEY_CACHE_TTL_S * (1 - KEY_CACHE_TTL_JITTER) - 0.01
+    assert await alive() == [True, True, True]
+    clock.now += 0.02
+    assert await alive() == [False, True, True]
+    clock.now += KEY_CACHE_TTL_S * KEY_CACHE_TTL_JITTER
+    assert await alive() == [False, False, True]
+    clock.now += KEY_CACHE_TTL_S * KEY_CACHE_TTL_JITTER
+    assert await alive() == [False, False, False]
 
 
 def test_failures_past_the_threshold_wait_per_address_and_per_prefix_in_their_window() -> None:

@@ -138,9 +138,13 @@ async def run_in_transaction(
     attempts: int = MAX_ATTEMPTS,
     gate: asyncio.Lock | None = None,
     publish: Callable[[list[tuple[str, dict[str, Any]]]], Awaitable[None]] | None = None,
+    notify: Callable[[AsyncSession, list[tuple[str, dict[str, Any]]]], Awaitable[None]] | None = None,
 ) -> T:
     """gate: an in-process lock taken around each attempt. On SQLite it queues this process's
-    writers in the event loop instead of in SQLite's busy handler, which polls with sleeps."""
+    writers in the event loop instead of in SQLite's busy handler, which polls with sleeps.
+
+    Live events go to `publish` after the commit, or to `notify` inside the transaction, last
+    before the commit (a relay whose notifications the database delivers at commit, in order)."""
     assert attempts >= 1
     for attempt in range(1, attempts + 1):
         try:
@@ -149,13 +153,15 @@ async def run_in_transaction(
                 result = await work(unit)
                 await unit.run_before_commit()
                 await append_events(session, unit.events)
+                if notify is not None and unit.live_events:
+                    await notify(session, unit.live_events)
         except Exception as error:
             if attempt < attempts and is_retryable(error):
                 await retry_pause(attempt)
                 continue
             raise
         callbacks = list(unit._after_commit)
-        if publish is not None and unit.live_events:
+        if publish is not None and notify is None and unit.live_events:
             callbacks.append(functools.partial(publish, unit.live_events))
         await run_after_commit(callbacks)
         return result

@@ -73,7 +73,7 @@ async def settle_trade(unit: UnitOfWork, trade_id: int) -> Trade:
     # Money first: a shortfall refuses the settlement before ownership is touched.
     await ledger.apply_balance_deltas(unit)
     if trade.kind == "whole_loan":
-        await transfer_creditor(unit, trade.loan_id, trade.seller_id, trade.buyer_id)
+        await transfer_creditor(unit, trade.loan_id, trade.seller_id, trade.buyer_id, trade.share_ppm)
         unit.session.add(
             BorrowerNotice(
                 trade_id=trade.id,

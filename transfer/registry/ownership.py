@@ -64,15 +64,27 @@ async def move_income_right(
     )
 
 
-async def transfer_creditor(unit: UnitOfWork, loan_id: int, seller_id: int, buyer_id: int) -> None:
+async def transfer_creditor(
+    unit: UnitOfWork, loan_id: int, seller_id: int, buyer_id: int, share_ppm: int
+) -> None:
     """A whole-loan transfer: the claim, with its pledge (民法典第547条), and the seller's own income
-    right move to the buyer; shares other holders kept (with their consent) stay theirs."""
+    right move to the buyer; shares other holders kept (with their consent) stay theirs.
+
+    `share_ppm` is the seller's share the trade was priced on (its whole register share when it
+    listed). A seller who sold part of it since would deliver less than the buyer paid for, and one
+    who bought more would hand over more than it sold: either way the trade no longer describes
+    the transfer, so it does not settle."""
     loan = await lock_loan(unit, loan_id)
     if loan.creditor_id != seller_id:
         raise Conflict("seller_not_creditor", "the seller is no longer this loan's creditor")
-    loan.creditor_id = buyer_id
     register = await register_of(unit, loan_id)
     seller_ppm = register.get(seller_id, 0)
+    if seller_ppm != share_ppm:
+        raise Conflict(
+            "seller_share_changed",
+            f"the seller holds {seller_ppm} ppm of this loan's income right, not the {share_ppm} ppm traded",
+        )
+    loan.creditor_id = buyer_id
     if seller_ppm:
         await _set_share(unit, loan_id, seller_id, 0)
         await _set_share(unit, loan_id, buyer_id, register.get(buyer_id, 0) + seller_ppm)

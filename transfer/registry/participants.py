@@ -94,13 +94,19 @@ async def create_participant(
     return CreatedParticipant(participant, first.api_key)
 
 
-async def find_by_api_key(session: AsyncSession, api_key: str) -> Participant | None:
-    """The active participant a live key belongs to; None for an unknown or revoked key or a
-    suspended participant."""
+async def find_live_key(session: AsyncSession, api_key: str) -> keys.ResolvedKey | None:
+    """A live key and its active participant; None for an unknown or revoked key or a suspended
+    participant."""
     found = await keys.resolve_key(session, api_key)
     if found is None or found.key.revoked_at is not None or not found.participant.active:
         return None
-    return found.participant
+    return found
+
+
+async def find_by_api_key(session: AsyncSession, api_key: str) -> Participant | None:
+    """The active participant a live key belongs to (see find_live_key)."""
+    found = await find_live_key(session, api_key)
+    return None if found is None else found.participant
 
 
 async def get_participant(session: AsyncSession, participant_id: int) -> Participant:
@@ -127,6 +133,8 @@ async def ensure_admin(unit: UnitOfWork, api_key: str) -> Participant:
         existing = found.participant
         if "admin" not in existing.role_set:
             existing.roles = normalize_roles([*existing.role_set, "admin"])
+            # Processes that cached this participant's keys read its new roles at once.
+            await keys.raise_generation(unit)
             unit.record("participant.roles_changed", f"participant:{existing.id}", {"roles": existing.roles})
         return existing
     created = await create_participant(unit, name="Administrator", roles=["admin"], api_key=api_key)

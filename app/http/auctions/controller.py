@@ -3,9 +3,8 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
-from litestar.channels import ChannelsPlugin
 from litestar.params import Parameter
-from litestar.response import ServerSentEvent
+from litestar.types import ASGIApp
 
 from app.bidding.handler import handle_bid
 from app.context import AppContext
@@ -24,11 +23,11 @@ from app.http.auctions.schemas import (
     require_aware,
 )
 from app.http.auctions.views import lot_collateral, participant_auction, public_auction
+from app.http.auctions.watch import watch
 from app.http.auth import Actor, ensure_roles, requires
 from app.http.input_bounds import Offset, one_of
 from app.http.mutation import answer_response, keyed_request, run_mutation
 from app.http.public_reads import ANONYMOUS_READ
-from app.live.stream import event_stream
 from auction import queries
 from auction.creation import AuctionSpec, cancel_auction, create_auction
 from auction.origins import OriginKind
@@ -183,20 +182,26 @@ class AuctionController(Controller):
         "/{auction_id:int}/events",
         security=ANONYMOUS_READ,
         summary="Server-sent events: bid, extended, closed (with server time); anyone",
+        media_type="text/event-stream",
+        description=(
+            "Starts with `hello` (the lot as it stands). An English lot's bid events carry `id:`, the "
+            "bid's sequence: reconnect with `Last-Event-ID` (or `since`) to get the bids missed "
+            "since, from the history, before the live ones, with no gap and no repeat. A watcher "
+            "that falls too far behind gets `reconnect` and the stream ends."
+        ),
     )
     async def events(
         self,
         request: Request[Actor | None, Any, Any],
         ctx: AppContext,
-        channels: ChannelsPlugin,
         auction_id: int,
-    ) -> ServerSentEvent:
-        async with ctx.database.read() as session:
-            auction = await queries.get_auction(session, auction_id)
-            collateral = await lot_collateral(session, [auction])
-        present = public_auction if request.user is None else participant_auction
-        hello = {"auction": present(auction, collateral, ctx.clock())}
-        return event_stream(channels, f"auction:{auction_id}", ctx.clock, hello)
+        since: Annotated[int | None, Parameter(description="the last event id seen")] = None,
+        last_event_id: Annotated[
+            str | None,
+            Parameter(header="Last-Event-ID", description="the last event id seen; wins over since"),
+        ] = None,
+    ) -> ASGIApp:
+        return await watch(ctx, request, auction_id, last_event_id, since)
 
     @post("/{auction_id:int}/payments", summary="The winner pays the balance from available funds")
     async def payment(
