@@ -14,7 +14,8 @@ import asyncpg
 import pytest
 
 from app.bidding import driver_bids
-from app.context import AppContext
+from app.bidding.bounded_cache import BoundedCache
+from app.context import KNOWN_LOTS_MAX_ENTRIES, NOT_ENGLISH_MAX_ENTRIES, AppContext
 from app.live.relay import NOTIFY_CHANNEL, PostgresRelay, asyncpg_dsn
 from app.live.stream import create_channels
 from auction import closing
@@ -45,7 +46,13 @@ async def heard(house: AuctionHouse, backend: str) -> AsyncIterator[list[tuple[s
 def _relaying(context: AppContext) -> AppContext:
     """The context as a process with several siblings has it: no after-commit publisher, a relay."""
     relay = PostgresRelay(context.settings.database_url, create_channels())
-    return dataclasses.replace(context, publish=None, relay=relay, known_lots={}, not_english=set())
+    return dataclasses.replace(
+        context,
+        publish=None,
+        relay=relay,
+        known_lots=BoundedCache(KNOWN_LOTS_MAX_ENTRIES),
+        not_english=BoundedCache(NOT_ENGLISH_MAX_ENTRIES),
+    )
 
 
 async def _heard_settle(heard: list[Any], count: int) -> None:
