@@ -214,7 +214,8 @@ def verdict() -> int:
         print(diff_of(mutant_name))
     print()
     print(
-        f"mutate: {len(exit_code_by_mutant)} mutants of auction/rules, auction/disposal/rules, transfer/rules"
+        f"mutate: {len(exit_code_by_mutant)} mutants of auction/rules, auction/disposal/rules,"
+        " auction/operation/rules, transfer/rules"
     )
     print(
         f"mutate: {len(detected)} detected, {len(undetected)} not detected, {len(excused)} equivalent"

@@ -297,6 +297,16 @@ def test_leader_raising_their_maximum_past_the_reserve_lifts_the_price_to_the_re
     assert auction.state.reserve_met
 
 
+def test_a_challenger_whose_maximum_covers_the_reserve_meets_it_by_taking_the_lead() -> None:
+    auction = Auction(RESERVE_RULES)
+    auction.bid(ALICE, 100, 200)
+    assert not auction.state.reserve_met
+    auction.bid(BOB, 150, 300)
+    assert auction.state.leader_id == BOB
+    assert auction.state.reserve_met
+    assert auction.state.price_fen == 250
+
+
 def test_leader_maximum_exactly_at_the_reserve_meets_it() -> None:
     auction = Auction(RESERVE_RULES)
     auction.bid(ALICE, 100, 250)

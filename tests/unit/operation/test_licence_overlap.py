@@ -12,9 +12,11 @@ from auction.operation.rules.licence_overlap import (
     LicenceKind,
     LicenceTerms,
     conflicts,
+    dates_overlap,
     first_conflict,
     overlap,
 )
+from tests.unit.exact import exactly
 
 JAN = date(2027, 1, 1)
 
@@ -90,3 +92,46 @@ def test_granting_in_any_order_leaves_no_two_standing_licences_in_conflict(asked
         if first_conflict(licence, standing) is None:
             standing.append(licence)
     assert not any(conflicts(a, b) for i, a in enumerate(standing) for b in standing[i + 1 :])
+
+
+def test_a_one_day_licence_stands_and_an_inverted_one_is_refused_with_its_dates() -> None:
+    assert LicenceTerms(0, LicenceKind.SOLE, "CN", "all", JAN, JAN).ends_on == JAN
+    with pytest.raises(
+        ValueError, match=exactly("a licence ends on or after it starts, got 2027-01-02 > 2027-01-01")
+    ):
+        LicenceTerms(0, LicenceKind.SOLE, "CN", "all", JAN + timedelta(days=1), JAN)
+
+
+def test_dates_overlap_on_a_shared_end_day_in_either_order_and_not_a_day_apart() -> None:
+    early = terms(LicenceKind.NON_EXCLUSIVE, days=(0, 10))
+    touching = terms(LicenceKind.NON_EXCLUSIVE, days=(10, 20))
+    apart = terms(LicenceKind.NON_EXCLUSIVE, days=(11, 20))
+    assert dates_overlap(early, touching) and dates_overlap(touching, early)
+    assert not dates_overlap(early, apart) and not dates_overlap(apart, early)
+
+
+def test_places_and_fields_meet_when_equal_or_either_is_all() -> None:
+    base = terms(LicenceKind.EXCLUSIVE, territory="CN", field="cars")
+    for territory, field, meets in [
+        ("CN", "cars", True),
+        ("all", "cars", True),
+        ("CN", "all", True),
+        ("US", "cars", False),
+        ("CN", "batteries", False),
+        ("US", "all", False),
+    ]:
+        other = terms(LicenceKind.NON_EXCLUSIVE, territory=territory, field=field)
+        assert overlap(base, other) is meets, (territory, field)
+        assert overlap(other, base) is meets, (territory, field)
+    everywhere = terms(LicenceKind.EXCLUSIVE, territory="all", field="all")
+    assert overlap(everywhere, terms(LicenceKind.NON_EXCLUSIVE, territory="US", field="batteries"))
+
+
+def test_the_first_conflict_follows_the_order_given_and_none_means_it_may_stand() -> None:
+    sole = LicenceTerms(3, LicenceKind.SOLE, "CN", "all", JAN, JAN)
+    exclusive = LicenceTerms(4, LicenceKind.EXCLUSIVE, "all", "batteries", JAN, JAN)
+    wanted = terms(LicenceKind.NON_EXCLUSIVE)
+    assert first_conflict(wanted, [sole, exclusive]) is sole
+    assert first_conflict(wanted, [exclusive, sole]) is exclusive
+    assert first_conflict(wanted, [terms(LicenceKind.NON_EXCLUSIVE), terms(LicenceKind.OPEN)]) is None
+    assert first_conflict(wanted, []) is None

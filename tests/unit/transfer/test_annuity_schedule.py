@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from app.working_calendar import package_calendar
+from tests.unit.exact import exactly
 from transfer.rules.annuity_fees import DESIGN, INVENTION, UTILITY, term_of
 from transfer.rules.annuity_schedule import (
     AnnuityPolicy,
@@ -191,3 +192,67 @@ def test_every_schedule_is_ordered_within_the_term_on_working_days_and_never_abo
         assert CHINA.is_working_day(year.due_on)
         assert 0 < year.fee_fen <= year.full_fee_fen
         assert year.reduced == (bps > 0 and year.patent_year < grant_year + 10)
+
+
+def test_refusals_name_the_day_the_kind_and_the_year() -> None:
+    with pytest.raises(ValueError, match=exactly("2020-03-14 is before the filing date 2020-03-15")):
+        patent_year_on(date(2020, 3, 15), date(2020, 3, 14))
+    with pytest.raises(ValueError, match=exactly("'trademark' is not a patent kind")):
+        term_of("trademark", date(2020, 3, 15))
+    term = term_of(INVENTION, date(2020, 3, 15))
+    with pytest.raises(ValueError, match=exactly("a invention_patent has no patent year 21 (term 20 years)")):
+        term.fee_fen(21)
+    with pytest.raises(
+        ValueError, match=exactly("a fee reduction counts from the grant year, so it needs the grant date")
+    ):
+        _years(INVENTION, date(2016, 3, 15), None, 8_500)
+
+
+def test_the_window_includes_a_fee_due_on_either_of_its_ends() -> None:
+    # 15 March 2021 is a Monday: year 2 of a patent filed on 15 March 2020 is due that day.
+    on_the_day = {"due_from": date(2021, 3, 15), "due_until": date(2021, 3, 15)}
+    assert [year.patent_year for year in _years(INVENTION, date(2020, 3, 15), **on_the_day)] == [2]
+
+
+def test_fees_are_whole_fen_even_when_a_percentage_is_not() -> None:
+    reduced = _years(INVENTION, date(2016, 3, 15), date(2017, 1, 1), 8_500)
+    assert all(type(year.fee_fen) is int for year in reduced)
+    assert [type(m.late_fee_fen) for m in grace_months(date(2025, 3, 10), 120_001, POLICY, CHINA)] == [
+        int
+    ] * 6
+    # 5 % of 1,200.01 yuan is 60.0005 yuan: the late fee is rounded down to the fen.
+    assert grace_months(date(2025, 3, 10), 120_001, POLICY, CHINA)[1].late_fee_fen == 6_000
+    assert restoration_late_fee_fen(120_001, POLICY) == 30_000
+    assert type(restoration_late_fee_fen(120_001, POLICY)) is int
+
+
+def test_paying_on_the_due_date_is_never_late_even_without_a_free_month() -> None:
+    strict = AnnuityPolicy(free_months=0)
+    months = grace_months(date(2025, 3, 10), 120_000, strict, CHINA)
+    assert months[0].late_fee_fen == 6_000
+    assert late_fee_on(date(2025, 3, 10), date(2025, 3, 10), months) == 0
+    assert late_fee_on(date(2025, 3, 11), date(2025, 3, 10), months) == 6_000
+
+
+def test_the_policy_accepts_its_bounds_and_refuses_past_them() -> None:
+    for bounds in (
+        {"grace_months": 1, "free_months": 1},
+        {"grace_months": 24, "free_months": 24},
+        {"free_months": 0},
+        {"late_fee_step_bps": 0, "late_fee_cap_bps": 0},
+        {"late_fee_step_bps": 10_000, "late_fee_cap_bps": 10_000},
+    ):
+        policy = AnnuityPolicy(**bounds)
+        assert all(getattr(policy, name) == value for name, value in bounds.items())
+    for past in (
+        {"grace_months": 0, "free_months": 0},
+        {"grace_months": 25},
+        {"grace_months": 3, "free_months": 4},
+        {"free_months": -1},
+        {"late_fee_step_bps": -1},
+        {"late_fee_step_bps": 10_001},
+        {"late_fee_cap_bps": -1},
+        {"late_fee_cap_bps": 10_001},
+    ):
+        with pytest.raises(AssertionError):
+            AnnuityPolicy(**past)

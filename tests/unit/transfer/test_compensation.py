@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from auction.disposal.rules.waterfall import CLAIM_PARTS, Claim, Holder, Part, waterfall
 from transfer.rules.compensation import (
+    Refund,
     by_share,
     covered_base_fen,
     final_share_fen,
@@ -106,3 +107,21 @@ def test_a_fund_never_pays_past_its_balance(total_fen: int, balance_fen: int) ->
     paid = payable(total_fen, balance_fen)
     assert paid.paid_fen + paid.shortfall_fen == total_fen
     assert 0 <= paid.paid_fen <= max(0, balance_fen)
+
+
+def test_the_bounds_of_a_share_and_a_cap_stand_and_negative_amounts_are_refused() -> None:
+    assert fund_share_fen(1_000, 0, 500) == 0
+    assert fund_share_fen(1_000, 10_000, 0) == 0
+    assert fund_share_fen(1_000, 10_000, 10_000) == 1_000
+    assert covered_base_fen(0, 0) == 0
+    with pytest.raises(AssertionError):
+        covered_base_fen(-1, 500_000)
+    with pytest.raises(AssertionError):
+        covered_base_fen(100, 1_000_001)
+
+
+def test_a_refund_of_nothing_pays_nothing_and_a_holder_without_funds_pays_nothing() -> None:
+    assert refund_from(0, 100) == Refund(0, 0)
+    assert refund_from(500, 0) == Refund(0, 500)
+    assert refund_from(500, -20) == Refund(0, 500)
+    assert refund_from(500, 499) == Refund(499, 1)

@@ -3,7 +3,7 @@ over them, and the start-up warning for a year nobody covers."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -13,6 +13,7 @@ from structlog.testing import capture_logs
 
 from app.settings import SettingsError, load_settings
 from app.working_calendar import load_calendar, package_calendar, warn_uncovered_years
+from tests.unit.exact import exactly
 from transfer.rules.working_calendar import (
     CalendarOverrides,
     OverrideFileError,
@@ -129,3 +130,20 @@ def test_t_plus_n_is_a_working_day_with_n_working_days_after_the_start(start: da
         if CHINA.is_working_day(day)
     ]
     assert len(between) == n
+
+
+def test_a_comment_starts_at_the_first_hash_and_a_covered_year_does_not_end_the_file() -> None:
+    parsed = parse_overrides("2027 covered\n2027-01-04 holiday # note # and more\n\n2027-02-06 workday\n")
+    assert parsed == CalendarOverrides(
+        frozenset({date(2027, 1, 4)}), frozenset({date(2027, 2, 6)}), frozenset({2027})
+    )
+    assert parsed.lines == 4
+
+
+def test_a_deadline_moves_across_a_run_of_31_days_off_and_no_further() -> None:
+    start = date(2027, 1, 4)  # a Monday; 31 days later is Thursday 4 February
+    run_31 = WorkingCalendar(holidays=frozenset(start + timedelta(days=n) for n in range(31)))
+    assert run_31.on_or_next_working_day(start) == date(2027, 2, 4)
+    run_32 = WorkingCalendar(holidays=frozenset(start + timedelta(days=n) for n in range(32)))
+    with pytest.raises(ValueError, match=exactly("no working day within 31 days of 2027-01-04")):
+        run_32.on_or_next_working_day(start)
