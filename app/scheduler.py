@@ -2,6 +2,9 @@
 
 The database is the source of truth, so every job is idempotent against it: a restart loses
 nothing, and jobs are safe to run on every node at once.
+
+Its length is one short function per job plus the list that wires them: kept in one file so that
+every job's interval and order read side by side.
 """
 
 from __future__ import annotations

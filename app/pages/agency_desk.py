@@ -5,6 +5,9 @@ each asset. Each table also as CSV. Participants with the agency role, after log
 The figures are the API's: the same services and presenters as GET /api/v1/pools[/{id}],
 /disposals/{id}/buyout-offers and /buyout-commitments; what an offer or a commitment holds is its
 ledger hold, read as it stands.
+
+Its length is one page's three tables, each with its query, rows and CSV: splitting them would
+scatter one page over several files.
 """
 
 from __future__ import annotations

@@ -3,6 +3,9 @@
 A label missing in one language is a bug (the assertion below), so neither language ever shows a
 bare key. Refusals are translated by their stable code (auction.rules.refusal, problem documents);
 an unknown code shows the service's own English sentence.
+
+Its length is the two label tables: kept in one file so that the assertion comparing them sees
+both languages at once.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ still selling one is withdrawn with its deposits released, and one audit event n
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -22,7 +22,7 @@ from transfer.kernel.locking import lock_row
 from transfer.kernel.money import MAX_AMOUNT_FEN
 from transfer.kernel.unit_of_work import UnitOfWork
 from transfer.market.withdrawal import withdraw_loan_listings
-from transfer.models.loans import CollateralItem, IncomeRight
+from transfer.models.loans import CollateralItem, IncomeRight, Loan
 from transfer.registry.collateral import IN_DISPOSAL, set_collateral_state
 from transfer.registry.loans import DEFAULTED, LAPSED, REPAID, appraisal_in_force_fen
 from transfer.registry.ownership import lock_loan, register_of
@@ -105,13 +105,11 @@ def refuse_stranger(case: DisposalCase, actor_id: int) -> None:
         )
 
 
-async def open_case(
-    unit: UnitOfWork, loan_id: int, creditor_id: int, spec: DefaultSpec, auto_advance_default: bool
-) -> DisposalCase:
-    reason = _reason(spec.reason, "reason", MAX_REASON_LENGTH)
-    interest_fen = _amount(spec.accrued_interest_fen, "accrued_interest")
-    penalty_fen = _amount(spec.penalty_interest_fen, "penalty_interest")
-    costs_fen = _amount(spec.realization_costs_fen, "realization_costs")
+async def _defaultable_loan(
+    unit: UnitOfWork, loan_id: int, creditor_id: int
+) -> tuple[Loan, Sequence[CollateralItem]]:
+    """The loan, locked, with its collateral in order: only its creditor declares a default, and
+    only of a loan neither repaid nor already in default."""
     loan = await lock_loan(unit, loan_id)
     if loan.creditor_id != creditor_id:
         raise Forbidden("not_creditor", "only the loan's creditor declares its default", field="loan_id")
@@ -132,6 +130,17 @@ async def open_case(
         .scalars()
         .all()
     )
+    return loan, items
+
+
+async def open_case(
+    unit: UnitOfWork, loan_id: int, creditor_id: int, spec: DefaultSpec, auto_advance_default: bool
+) -> DisposalCase:
+    reason = _reason(spec.reason, "reason", MAX_REASON_LENGTH)
+    interest_fen = _amount(spec.accrued_interest_fen, "accrued_interest")
+    penalty_fen = _amount(spec.penalty_interest_fen, "penalty_interest")
+    costs_fen = _amount(spec.realization_costs_fen, "realization_costs")
+    loan, items = await _defaultable_loan(unit, loan_id, creditor_id)
     # A lapsed patent backs nothing (its annuity went unpaid past grace): it counts for nothing in
     # the appraisal the rounds' minimums come from, and stays lapsed (it may still be restored).
     appraisal_fen = sum(appraisal_in_force_fen(item) for item in items)

@@ -5,6 +5,7 @@ capped late fee and the restoration fee), which restores the patent."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 from sqlalchemy import select, update
 
@@ -82,35 +83,8 @@ async def pay_by_creditor(
         # Grace is over though today's run has not said so yet: the lapse comes first, on record.
         await lapse_overdue(unit, today, Annuity.id == annuity_id)
         await unit.session.refresh(annuity)
-    item_state = (
-        await unit.session.execute(
-            select(CollateralItem.state).where(CollateralItem.id == annuity.collateral_id)
-        )
-    ).scalar_one()
     seen = annuity.status
-    restoration_fee_fen = 0
-    if seen in UNPAID:
-        if item_state not in LIVE_STATES:
-            raise Conflict(
-                "collateral_not_pledged", f"the patent is {item_state}: its fees are not the pledgee's"
-            )
-        late_fee_fen = int(
-            (
-                await unit.session.execute(select(late_fee_on(today)).where(Annuity.id == annuity_id))
-            ).scalar_one()
-        )
-        new_status, suffix = PAID, "paid"
-    elif seen == LAPSED and item_state == LAPSED:
-        if today > annuity.restore_by:
-            raise Conflict(
-                "restoration_window_closed",
-                f"the patent lapsed on {annuity.lapsed_on}; it could be restored until {annuity.restore_by}",
-            )
-        late_fee_fen = restoration_late_fee_fen(annuity.full_fee_fen, policy)
-        restoration_fee_fen = policy.restoration_fee_fen
-        new_status, suffix = RESTORED, "restored"
-    else:
-        raise Conflict("annuity_already_paid", f"annuity {annuity_id} is {seen}", field="annuity_id")
+    new_status, suffix, late_fee_fen, restoration_fee_fen = await _what_is_owed(unit, annuity, today, policy)
     receipt = f"annuity:{annuity_id}:{suffix}"
     claimed = await unit.session.execute(
         update(Annuity)
@@ -149,18 +123,57 @@ async def pay_by_creditor(
         "receipt": receipt,
     }
     if new_status == RESTORED:
-        back = IN_DISPOSAL if loan.status == DEFAULTED else PLEDGED
-        await unit.session.execute(
-            update(CollateralItem)
-            .where(CollateralItem.id == annuity.collateral_id)
-            .values(state=back)
-            .execution_options(synchronize_session=False)
-        )
-        ip_share, in_force_fen = (await loan_figures(unit, {loan_id}))[loan_id]
-        payload |= {
-            "collateral_state": back,
-            "ip_share_ppm": ip_share,
-            "appraisal_in_force_fen": in_force_fen,
-        }
+        payload |= await _restore_item(unit, loan, annuity)
     unit.record(f"annuity.{suffix}", f"annuity:{annuity_id}", payload)
     return payment
+
+
+async def _what_is_owed(
+    unit: UnitOfWork, annuity: Annuity, today: date, policy: AnnuityPolicy
+) -> tuple[str, str, int, int]:
+    """The status a payment moves the fee to, its receipt suffix, the late fee and the restoration
+    fee: an unpaid fee of a live pledge is paid with today's late fee; a lapsed patent within its
+    restoration window is restored; anything else is refused."""
+    item_state = (
+        await unit.session.execute(
+            select(CollateralItem.state).where(CollateralItem.id == annuity.collateral_id)
+        )
+    ).scalar_one()
+    if annuity.status in UNPAID:
+        if item_state not in LIVE_STATES:
+            raise Conflict(
+                "collateral_not_pledged", f"the patent is {item_state}: its fees are not the pledgee's"
+            )
+        late_fee_fen = int(
+            (
+                await unit.session.execute(select(late_fee_on(today)).where(Annuity.id == annuity.id))
+            ).scalar_one()
+        )
+        return PAID, "paid", late_fee_fen, 0
+    if annuity.status == LAPSED and item_state == LAPSED:
+        if today > annuity.restore_by:
+            raise Conflict(
+                "restoration_window_closed",
+                f"the patent lapsed on {annuity.lapsed_on}; it could be restored until {annuity.restore_by}",
+            )
+        late_fee_fen = restoration_late_fee_fen(annuity.full_fee_fen, policy)
+        return RESTORED, "restored", late_fee_fen, policy.restoration_fee_fen
+    raise Conflict("annuity_already_paid", f"annuity {annuity.id} is {annuity.status}", field="annuity_id")
+
+
+async def _restore_item(unit: UnitOfWork, loan: Loan, annuity: Annuity) -> dict[str, object]:
+    """A restored patent is collateral again (in disposal if its loan defaulted); the audit event
+    carries the loan's figures as they now stand."""
+    back = IN_DISPOSAL if loan.status == DEFAULTED else PLEDGED
+    await unit.session.execute(
+        update(CollateralItem)
+        .where(CollateralItem.id == annuity.collateral_id)
+        .values(state=back)
+        .execution_options(synchronize_session=False)
+    )
+    ip_share, in_force_fen = (await loan_figures(unit, {loan.id}))[loan.id]
+    return {
+        "collateral_state": back,
+        "ip_share_ppm": ip_share,
+        "appraisal_in_force_fen": in_force_fen,
+    }
