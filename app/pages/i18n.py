@@ -10,6 +10,7 @@ both languages at once.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 LANGUAGES = ("zh", "en")
@@ -480,3 +481,31 @@ assert all(len(pair) == 2 and all(pair) for pair in DESK_TERMS.values()), "every
 def term(value: str, language: str) -> str:
     """A state, kind or result of the domain in this language; an unknown value as it is."""
     return _pick(DESK_TERMS.get(value, (value, value)), language)
+
+
+# The waterfall's lines carry their legal basis as the rules wrote it (auction.disposal.rules.waterfall,
+# stored with the line); a Chinese page reads it in Chinese. A basis of another shape shows as stored.
+_ORDERED_BASIS = re.compile(r"^(民法典第561条) order ([a-z,]+): (.+)$")
+_SHARE_BASIS = re.compile(r"^([a-z]+) by share (\d+) ppm, largest remainder$")
+_PART_ZH = {"costs": "费用", "interest": "利息", "principal": "本金"}
+
+
+def waterfall_basis(rule: str, language: str) -> str:
+    """A waterfall line's basis in this language: the article, the order of the parts, and how the
+    part was split among the holders."""
+    if language != "zh":
+        return rule
+    if rule == "民法典第438条: surplus to the pledgor":
+        return "民法典第438条：剩余归出质人"
+    ordered = _ORDERED_BASIS.match(rule)
+    if ordered is None:
+        return rule
+    article, order_text, how = ordered.groups()
+    order_zh = "→".join(_PART_ZH.get(part, part) for part in order_text.split(","))
+    if how == "realization costs to the creditor who bore them":
+        return f"{article}，顺序 {order_zh}：实现债权的费用归承担费用的债权人"
+    shared = _SHARE_BASIS.match(how)
+    if shared is None or shared.group(1) not in _PART_ZH:
+        return rule
+    percent = f"{int(shared.group(2)) / 10_000:.4f}".rstrip("0").rstrip(".")
+    return f"{article}，顺序 {order_zh}：{_PART_ZH[shared.group(1)]}按份额 {percent}% 分配（最大余额法）"

@@ -56,6 +56,7 @@ def page(
             "state_name": lambda state: i18n.state_name(state, lang),
             "kind_name": lambda kind: i18n.kind_name(kind, lang),
             "deposit_state_name": lambda state: i18n.deposit_state_name(state, lang),
+            "waterfall_basis": lambda rule: i18n.waterfall_basis(rule, lang),
             "viewer": viewer,
             "flash": take_flash(request),
             "here": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
