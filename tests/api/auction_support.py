@@ -6,9 +6,12 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
+from sqlalchemy import select
 
 from app.context import AppContext
 from app.scheduler import run_due_work
+from auction.models import Auction, Bid
+from auction.rules import EnglishBid, EnglishRules, replay
 from tests.conftest import FakeClock, Market
 
 
@@ -99,3 +102,31 @@ class AuctionHouse:
                 .where(LedgerTransfer.pending_status == "pending")
             )
             return int((await session.execute(query)).scalar_one())
+
+    async def replayed_history(self, auction_id: int) -> list[Bid]:
+        """The lot's stored bids in sequence order, after asserting that replaying them through the
+        pure English rules gives the lot's stored price, leader, leader's maximum and bid count."""
+        async with self.context.database.read() as session:
+            stored = await session.get(Auction, auction_id)
+            history = list(
+                (
+                    await session.execute(
+                        select(Bid).where(Bid.auction_id == auction_id).order_by(Bid.sequence)
+                    )
+                ).scalars()
+            )
+        assert stored is not None
+        replayed = replay(
+            [
+                EnglishBid(b.bidder_id, b.amount_fen, b.max_amount_fen, b.received_at, b.sequence)
+                for b in history
+            ],
+            EnglishRules(stored.start_price_fen, stored.increment_fen, stored.reserve_price_fen),
+        )
+        assert (replayed.price_fen, replayed.leader_id, replayed.leader_max_fen, replayed.bid_count) == (
+            stored.price_fen,
+            stored.leader_id,
+            stored.leader_max_fen,
+            stored.bid_count,
+        )
+        return history
