@@ -162,6 +162,7 @@ def create_app(
                 backlog=settings.live_watcher_backlog,
                 flush_interval_s=settings.live_flush_interval_ms / 1000,
                 heartbeat_s=settings.live_heartbeat_s,
+                direct_writes=settings.live_direct_writes,
             ),
             clock,
         )

@@ -137,6 +137,9 @@ class Settings:
     # Events of a lot reach its watchers in writes at most this often: a hot lot's bids then cost
     # one write per watcher per interval, not one per bid (issue 17, "Many watchers").
     live_flush_interval_ms: int = 50
+    # The flush writes idle watchers' chunks to their connections itself, without waking a task per
+    # watcher (app/live/direct.py; uvicorn's httptools only). Off: every write goes through ASGI.
+    live_direct_writes: bool = True
     live_heartbeat_s: float = 15.0
     # The most missed events a reconnect catches up from the bids table; further behind, it is
     # refused and starts afresh from the lot as it stands.
@@ -314,6 +317,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "auth_failure_delay_s": _parse_positive_float,
     "live_watcher_backlog": _parse_int(10, 1_000_000),
     "live_flush_interval_ms": _parse_int(0, 1_000),
+    "live_direct_writes": _parse_bool,
     "live_heartbeat_s": _parse_positive_float,
     "live_catch_up_max_events": _parse_int(1, 1_000_000),
     "socket_send_buffer_bytes": _parse_int(0, 67_108_864),

@@ -12,6 +12,8 @@ from typing import Any
 
 import structlog
 
+from app.live.direct import SERVER_SEND_KEY
+
 REQUEST_ID_HEADER = b"x-request-id"
 _SAFE_REQUEST_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,64}$")
 log = structlog.get_logger("ipx.access")
@@ -51,7 +53,8 @@ class RequestIdMiddleware:
         if request_id is None:
             request_id = next(self._ids)
         # A fresh dict per request: a server may hand every request the same lifespan state.
-        scope["state"] = {**scope.get("state", {}), "request_id": request_id}
+        # The server's own send goes along for the live feeds' direct writes (app/live/direct.py).
+        scope["state"] = {**scope.get("state", {}), "request_id": request_id, SERVER_SEND_KEY: send}
         # Each request runs in a task of its own, with its own copy of the context: binding here
         # cannot leak into another request, so there is nothing to clear first.
         structlog.contextvars.bind_contextvars(request_id=request_id)

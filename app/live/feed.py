@@ -29,6 +29,7 @@ import msgspec
 import structlog
 from litestar.channels import ChannelsPlugin
 
+from app.live.direct import DirectWriter, chunked
 from app.live.frames import frame
 from transfer.kernel.clock import Clock
 
@@ -43,19 +44,22 @@ class FeedSettings:
     backlog: int
     flush_interval_s: float
     heartbeat_s: float
+    # Idle watchers on uvicorn's httptools are written by the flush itself (app/live/direct.py).
+    direct_writes: bool = True
 
 
 class Watcher:
     """One connection's place in a feed. `floor`: the last bid sequence its stream's start
     (the `hello` and any catch-up) already covered; frames up to it are skipped, not repeated."""
 
-    __slots__ = ("_future", "closed", "cursor", "floor", "last_id")
+    __slots__ = ("_future", "closed", "cursor", "floor", "last_id", "writer")
 
     def __init__(self, cursor: int, floor: int, last_id: int | None) -> None:
         self.cursor = cursor
         self.floor = floor
         self.last_id = last_id
         self.closed = False
+        self.writer: DirectWriter | None = None
         self._future: asyncio.Future[None] | None = None
 
     def wake(self) -> None:
@@ -78,6 +82,7 @@ class _Chunk:
     end: int
     body: bytes
     last_id: int | None
+    framed: bytes | None = None  # the body as one HTTP chunk, for the direct writes
 
 
 class Feed:
@@ -142,7 +147,23 @@ class Feed:
         self._last_flush_s = time.monotonic()
         waiting, self.waiting = self.waiting, []
         for watcher in waiting:
-            watcher.wake()
+            writer = watcher.writer
+            if writer is not None and not watcher.closed and not watcher.floor and writer.writable():
+                # Written here and left waiting: no task wakes for an idle watcher's write.
+                if watcher.cursor < self.head:
+                    writer.write(self._take_framed(watcher))
+                self.waiting.append(watcher)
+            else:
+                watcher.wake()
+
+    def _take_framed(self, watcher: Watcher) -> bytes:
+        """take(), framed as an HTTP chunk once for every watcher at the same place."""
+        self.take(watcher)
+        chunk = self._chunk
+        assert chunk is not None
+        if chunk.framed is None:
+            chunk.framed = chunked(chunk.body)
+        return chunk.framed
 
     def take(self, watcher: Watcher) -> bytes:
         """Everything from the watcher's cursor to the head, as one chunk; advances the cursor."""

@@ -16,6 +16,7 @@ import msgspec
 from litestar.channels import ChannelsPlugin
 from litestar.channels.backends.memory import MemoryChannelsBackend
 
+from app.live.direct import DirectWriter
 from app.live.feed import Feed, LiveFeeds, Watcher
 from app.live.frames import frame
 from transfer.kernel.clock import Clock
@@ -62,6 +63,8 @@ class WatcherStream:
         try:
             await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
             await send({"type": "http.response.body", "body": self.start, "more_body": True})
+            if self.feed.settings.direct_writes:
+                self.watcher.writer = DirectWriter.of(scope)
             listener = asyncio.ensure_future(self._until_disconnect(receive))
             try:
                 last = await self._follow(send)
