@@ -4,7 +4,9 @@ others left to their task and the ASGI send; and the writer against a real uvico
 from __future__ import annotations
 
 import asyncio
+import gc
 import socket
+import weakref
 from typing import Any
 
 import httpx
@@ -145,3 +147,43 @@ async def test_on_a_real_uvicorn_connection_a_direct_write_is_a_well_framed_chun
     assert response.status_code == 200
     assert response.headers["transfer-encoding"] == "chunked"
     assert response.content == b"event: hello\ndata: {}\n\nid: 1\nevent: bid\ndata: {}\n\n"
+
+
+async def test_a_finished_request_leaves_no_reference_cycle_through_the_servers_send() -> None:
+    """uvicorn's send is a method of the cycle that holds the scope; the middleware must not leave
+    it in the scope's state, or every request (bids included) is garbage only the collector frees."""
+
+    class _Cycle:
+        def __init__(self, scope: dict[str, Any]) -> None:
+            self.scope = scope
+            self.sent: list[dict[str, Any]] = []
+
+        async def send(self, message: dict[str, Any]) -> None:
+            self.sent.append(message)
+
+    seen_during: list[object] = []
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        seen_during.append(scope["state"].get("ipx.server_send"))
+        await send({"type": "http.response.start", "status": 201, "headers": []})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+    scope: dict[str, Any] = {
+        "type": "http",
+        "method": "POST",
+        "path": "/api/v1/auctions/1/bids",
+        "headers": [],
+    }
+    cycle = _Cycle(scope)
+    alive = weakref.ref(cycle)
+    gc.disable()
+    try:
+        await RequestIdMiddleware(app)(scope, None, cycle.send)
+        assert seen_during and getattr(seen_during[0], "__self__", None) is cycle  # there while it ran
+        assert [m["type"] for m in cycle.sent] == ["http.response.start", "http.response.body"]
+        assert "ipx.server_send" not in scope["state"]
+        seen_during.clear()
+        del cycle, scope
+        assert alive() is None, "the request's objects wait for the garbage collector"
+    finally:
+        gc.enable()
