@@ -144,6 +144,11 @@ class WatcherProtocol(asyncio.Protocol):
             self.hello.set_exception(RuntimeError(f"connection lost before hello: {exc}"))
 
 
+def cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 class WatcherClient:
     def __init__(self, port: int, auction_id: int, watchers: int, sample_every: int) -> None:
         self.port, self.watchers, self.sample_every = port, watchers, sample_every
@@ -154,6 +159,8 @@ class WatcherClient:
         self.protocols: list[WatcherProtocol] = []
         self.latencies_ms: list[float] = []
         self.times: dict[bytes, float] = {}
+        self.cpu_at_reset_s = 0.0
+        self.wall_at_reset_s = 0.0
 
     async def connect(self) -> float:
         loop = asyncio.get_running_loop()
@@ -174,6 +181,7 @@ class WatcherClient:
             p.bids, p.first_id, p.out_of_order = 0, None, 0
         self.latencies_ms.clear()
         self.times.clear()
+        self.cpu_at_reset_s, self.wall_at_reset_s = cpu_s(), time.perf_counter()
 
     def report(self) -> dict[str, Any]:
         counts = [p.bids for p in self.protocols]
@@ -183,6 +191,8 @@ class WatcherClient:
             if p.first_id is not None and p.last_id is not None
         ]
         latencies = sorted(self.latencies_ms)
+        # The measuring client's own share of a core over the phase: what the server could not use.
+        client_cpu_share = (cpu_s() - self.cpu_at_reset_s) / (time.perf_counter() - self.wall_at_reset_s)
         q = statistics.quantiles(latencies, n=100, method="inclusive") if len(latencies) >= 2 else [0.0] * 99
         return {
             "watchers": len(self.protocols),
@@ -199,6 +209,7 @@ class WatcherClient:
             "p90_ms": q[89],
             "p99_ms": q[98],
             "max_ms": latencies[-1] if latencies else 0.0,
+            "client_cpu_share": client_cpu_share,
         }
 
 
@@ -372,7 +383,7 @@ async def bench(args: argparse.Namespace) -> int:
         admin_key = "bench_admin_" + os.urandom(12).hex()
         port = pick_port()
         env = service_env(url, port, admin_key)
-        env["IPX_WORKERS"] = "1"
+        env["IPX_WORKERS"] = str(args.workers)
         env["IPX_LIVE_FLUSH_INTERVAL_MS"] = str(args.flush_ms)
         await asyncio.to_thread(migrate, url, env)
         server = Server(env, port, workdir / "server.log")
@@ -452,7 +463,10 @@ def print_report(
     per_watcher_kib = (rss_after_mb - rss_before_mb) * 1024 / args.watchers
     print()
     print("=" * 100)
-    print(f"ipx watchers benchmark{' (quick)' if args.quick else ''} — PostgreSQL, one server process")
+    print(
+        f"ipx watchers benchmark{' (quick)' if args.quick else ''} — PostgreSQL, "
+        f"{'one server process' if args.workers == 1 else f'{args.workers} server processes'}"
+    )
     print(
         f"machine: {os.cpu_count()} cores; {args.watchers} watchers in one client process (asyncio, uvloop, "
         f"raw sockets); bids paced at {args.rate:.0f}/s by wrk ({WRK_CONNECTIONS} connections) for "
@@ -490,6 +504,11 @@ def print_report(
         f"({per_watcher_kib:.1f} KiB per watcher), {rss_end_mb:.1f} MiB after the run; connecting took "
         f"{connected['seconds']:.1f} s"
     )
+    print(
+        f"  the watchers' client used {report['client_cpu_share']:.2f} of a core during the run; the server "
+        f"{watched.bids.own_cpu_ms:.2f} ms of CPU per bid, PostgreSQL {watched.bids.db_cpu_ms:.2f} ms (without watchers "
+        f"{baseline.bids.own_cpu_ms:.2f} and {baseline.bids.db_cpu_ms:.2f} ms)"
+    )
     print()
 
 
@@ -503,6 +522,9 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--seconds", type=int, default=None, help="each phase's bids (default 30, --quick 10)")
     run.add_argument(
         "--flush-ms", type=int, default=50, help="IPX_LIVE_FLUSH_INTERVAL_MS (default %(default)s)"
+    )
+    run.add_argument(
+        "--workers", type=int, default=1, help="server processes, IPX_WORKERS (default %(default)s)"
     )
     run.add_argument("--sample-every", type=int, default=10, help="latency over every n-th watcher's events")
     run.add_argument(
