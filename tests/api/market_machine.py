@@ -168,6 +168,15 @@ class MarketMachine(RuleBasedStateMachine):
         pool = self.post("/api/v1/pools", self.keys[self.agency], {"name": "Disposed patents"})
         assert pool.status_code == 201, pool.text
         self.pool_id = int(pool.json()["id"])
+        # One lot open from the first step, two bidders registered, a bid each (the second with a
+        # maximum): left to chance, a short run seldom got a bid accepted, and then invariant 4
+        # checked no bid at all.
+        self.put_up_a_lot(bank=0, start_fen=1_000_000, reserve_steps=None, duration_s=DAY_S)
+        self.let_time_pass(10)
+        for bidder in range(2):
+            self.register_for_a_lot(auction=0, bidder=bidder)
+        self.bid(registration=0, steps=0, max_steps=None, off_grid_fen=0)
+        self.bid(registration=1, steps=0, max_steps=5, off_grid_fen=0)
 
     def _fund(self, who: int, amount_fen: int) -> None:
         body = {"amount": yuan(amount_fen), "reference": f"ref-{uuid.uuid4().hex[:12]}"}

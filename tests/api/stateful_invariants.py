@@ -22,7 +22,7 @@ from auction.disposal.models import DisposalCase, WaterfallLine
 from auction.models import Auction, Bid, Registration
 from auction.operation.models import BuyoutCommitment, BuyoutOffer
 from auction.rules import EnglishBid, Sold, close_english, replay
-from auction.rules.grid import is_on_grid
+from auction.rules.grid import PriceGrid, is_on_grid
 from transfer.kernel.audit import verify_chain
 from transfer.kernel.audit_tables import AuditEvent
 from transfer.models import Account, LedgerTransfer
@@ -250,7 +250,7 @@ async def auctions_have_one_truth(session: AsyncSession, seen: Seen) -> None:
             ), f"bid {bid.id} on {subject} is not its registration's"
             assert registration.created_at <= bid.received_at, f"bid {bid.id} came before its registration"
             assert auction.starts_at <= bid.received_at < auction.ends_at, f"bid {bid.id} outside the opening"
-            assert is_on_grid(bid.amount_fen, auction.start_price_fen, auction.increment_fen), (
+            assert is_on_grid(PriceGrid(auction.start_price_fen, auction.increment_fen), bid.amount_fen), (
                 f"bid {bid.id} off the grid"
             )
             assert auction.closed_at is None or bid.received_at <= auction.closed_at, (

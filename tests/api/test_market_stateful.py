@@ -81,9 +81,11 @@ PROFILE = settings(
     derandomize=True,
     deadline=None,
     database=None,
-    # Shrinking reruns the sequence many times: worth it when a failure needs reading, bounded by
-    # the examples' own cost otherwise.
-    phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink],
+    # Shrinking reruns the sequence many times: worth it when a failure needs reading, but on a
+    # long run it can take far longer than finding the failure (IPX_STATEFUL_SHRINK=0 skips it).
+    phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink][
+        : 5 if os.environ.get("IPX_STATEFUL_SHRINK", "1") != "0" else 4
+    ],
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large],
     print_blob=True,
 )
@@ -106,6 +108,8 @@ def test_the_market_keeps_every_invariant_through_random_steps(
         {"loop": loop, "database_url": database_urls[backend], "outcomes": outcomes},
     )
     run_state_machine_as_test(machine, settings=PROFILE)
+    # A run in which no bid got through checked nothing of invariant 4 (the lot's one truth).
+    assert outcomes["POST /api/v1/auctions/{id}/bids -> 201 "] > 0, outcomes
     # Shown with -s: how far the random steps got (a rule that only ever meets refusals tests little).
     print(f"\n{sum(outcomes.values())} requests on {backend}:")
     for outcome, count in sorted(outcomes.items()):
