@@ -53,8 +53,12 @@ class RequestIdMiddleware:
         if request_id is None:
             request_id = next(self._ids)
         # A fresh dict per request: a server may hand every request the same lifespan state.
-        # The server's own send goes along for the live feeds' direct writes (app/live/direct.py).
-        scope["state"] = {**scope.get("state", {}), "request_id": request_id, SERVER_SEND_KEY: send}
+        state = scope["state"] = {**scope.get("state", {}), "request_id": request_id}
+        # An event stream is a GET: the server's own send goes along for the live feeds' direct
+        # writes (app/live/direct.py); the bids' POSTs are left exactly as they were.
+        streams = scope["method"] == "GET"
+        if streams:
+            state[SERVER_SEND_KEY] = send
         # Each request runs in a task of its own, with its own copy of the context: binding here
         # cannot leak into another request, so there is nothing to clear first.
         structlog.contextvars.bind_contextvars(request_id=request_id)
@@ -74,9 +78,10 @@ class RequestIdMiddleware:
             await self.app(scope, receive, send_with_id)
         finally:
             # uvicorn's send is a method of the request cycle that holds this scope: left in the
-            # state it makes every request a reference cycle, freed only by the garbage
-            # collector, whose pauses land on the bids' tail.
-            scope["state"].pop(SERVER_SEND_KEY, None)
+            # state it makes the request a reference cycle, freed only by the garbage collector,
+            # whose pauses land on the bids' tail.
+            if streams:
+                state.pop(SERVER_SEND_KEY, None)
             if access_log:
                 log.info(
                     "request",
