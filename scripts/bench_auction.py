@@ -1252,15 +1252,21 @@ async def bench_auction(config: Config) -> int:
         shutil.rmtree(workdir, ignore_errors=True)
         return 0
     finally:
-        if server is not None:
-            server.stop()
-        try:
-            await db.drop()
-            log(f"dropped {db.name if config.backend == 'postgresql' else db.url}")
-        except Exception as error:
-            log(f"could not drop the bench database: {error}")
-        if workdir.exists():  # noqa: ASYNC240
-            log(f"kept {workdir} (server log, wrk scripts) for inspection")
+        await clean_up(server, db, workdir, db.name if config.backend == "postgresql" else db.url)
+
+
+async def clean_up(server: Server | None, db: BenchDatabase, workdir: Path, label: str) -> None:
+    """A bench's end, however it ended: its server stopped, its database dropped, and the work
+    folder of a run that failed kept for reading (a run that finished removed it)."""
+    if server is not None:
+        server.stop()
+    try:
+        await db.drop()
+        log(f"dropped {label}")
+    except Exception as error:
+        log(f"could not drop the bench database: {error}")
+    if workdir.exists():  # noqa: ASYNC240
+        log(f"kept {workdir} (server log, wrk scripts) for inspection")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -366,7 +366,7 @@ def run_bids(
 
 
 async def bench(args: argparse.Namespace) -> int:
-    from bench_auction import WRK, BenchDatabase, BenchError, Config, Server, migrate, service_env
+    from bench_auction import WRK, BenchDatabase, BenchError, Config, Server, clean_up, migrate, service_env
 
     if not Path(WRK).exists():  # noqa: ASYNC240
         raise BenchError("wrk is not installed (apt-get install wrk)")
@@ -428,15 +428,7 @@ async def bench(args: argparse.Namespace) -> int:
     finally:
         if client is not None:
             client.stop()
-        if server is not None:
-            server.stop()
-        try:
-            await db.drop()
-            log(f"dropped {db.name}")
-        except Exception as error:
-            log(f"could not drop the bench database: {error}")
-        if workdir.exists():  # noqa: ASYNC240
-            log(f"kept {workdir} (server log, wrk scripts) for inspection")
+        await clean_up(server, db, workdir, db.name)
 
 
 def print_report(
