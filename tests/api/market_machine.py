@@ -68,13 +68,22 @@ def ceil_to(amount_fen: int, step_fen: int) -> int:
     return -(-amount_fen // step_fen) * step_fen
 
 
+def outcome_key(method: str, path: str, status: int, code: str = "") -> str:
+    """How `MarketMachine.outcomes` counts a request: route with ids folded, status, problem code."""
+    return f"{method} {re.sub(r'/[0-9]+', '/{id}', path)} -> {status} {code}"
+
+
 class MarketMachine(RuleBasedStateMachine):
-    """Set `MarketMachine.loop` and `MarketMachine.database_url` before running it."""
+    """Bound to a loop and a database by `MarketMachine.on` before running it."""
 
     loop: LoopThread
     database_url: str
     # What the requests came to over a run (route, status, problem code), printed by the test.
     outcomes: Counter[str]
+
+    @classmethod
+    def on(cls, loop: LoopThread, database_url: str, outcomes: Counter[str]) -> type[MarketMachine]:
+        return type("Market", (cls,), {"loop": loop, "database_url": database_url, "outcomes": outcomes})
 
     def __init__(self) -> None:
         super().__init__()
@@ -123,7 +132,7 @@ class MarketMachine(RuleBasedStateMachine):
             self._request("POST", path, headers, {} if body is None else body)
         )
         outcome = response.json().get("code") if response.status_code >= 400 else ""
-        self.outcomes[f"POST {re.sub(r'/[0-9]+', '/{id}', path)} -> {response.status_code} {outcome}"] += 1
+        self.outcomes[outcome_key("POST", path, response.status_code, outcome)] += 1
         return response
 
     def get(self, path: str, headers: dict[str, str]) -> Any:

@@ -12,47 +12,46 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from tests.api import stateful_invariants as check
 from tests.api.market_machine import MarketMachine
 from tests.api.stateful_world import LoopThread
 
 pytestmark = pytest.mark.db
 
-# (what is damaged, the damage, its undoing, the check that must fail, words its message must have)
+# (what is damaged, the damage, its undoing, the machine's invariant that must fail, words its message must have)
 DAMAGES: list[tuple[str, str, str, str, str]] = [
     (
         "a bid moved off the grid",
         "UPDATE auction_bids SET amount_fen = amount_fen + 1 WHERE sequence = 1",
         "UPDATE auction_bids SET amount_fen = amount_fen - 1 WHERE sequence = 1",
-        "auctions",
+        "an_auction_has_one_truth",
         "off the grid",
     ),
     (
         "a bid's sequence with a gap",
         "UPDATE auction_bids SET sequence = sequence + 10 WHERE sequence = 2",
         "UPDATE auction_bids SET sequence = sequence - 10 WHERE sequence = 12",
-        "auctions",
+        "an_auction_has_one_truth",
         "gaps",
     ),
     (
         "a fen appearing in one account",
         "UPDATE accounts SET balance_fen = balance_fen + 1 WHERE id = (SELECT min(id) FROM accounts)",
         "UPDATE accounts SET balance_fen = balance_fen - 1 WHERE id = (SELECT min(id) FROM accounts)",
-        "ledger",
+        "the_ledger_balances",
         "sum to 1 fen",
     ),
     (
         "a register short of the whole",
         "UPDATE income_rights SET share_ppm = share_ppm - 1 WHERE loan_id = (SELECT min(loan_id) FROM income_rights)",
         "UPDATE income_rights SET share_ppm = share_ppm + 1 WHERE loan_id = (SELECT min(loan_id) FROM income_rights)",
-        "ownership",
+        "ownership_is_whole",
         "loan",
     ),
     (
         "a deposit marked refunded while its hold is pending",
         "UPDATE auction_registrations SET deposit_state = 'refunded' WHERE id = (SELECT min(id) FROM auction_registrations)",
         "UPDATE auction_registrations SET deposit_state = 'held' WHERE id = (SELECT min(id) FROM auction_registrations)",
-        "deposits",
+        "deposits_resolve",
         "deposit refunded",
     ),
 ]
@@ -61,12 +60,7 @@ DAMAGES: list[tuple[str, str, str, str, str]] = [
 @pytest.fixture
 def market(backend: str, database_urls: dict[str, str]) -> Iterator[Any]:
     loop = LoopThread()
-    machine_class = type(
-        "Market",
-        (MarketMachine,),
-        {"loop": loop, "database_url": database_urls[backend], "outcomes": Counter()},
-    )
-    machine = machine_class()
+    machine = MarketMachine.on(loop, database_urls[backend], Counter())()
     try:
         machine.open_the_market()  # a lot with two bids, one a proxy's
         machine.register_loan(bank=0, ip=True, appraisal_fen=40_000_000)
@@ -74,15 +68,6 @@ def market(backend: str, database_urls: dict[str, str]) -> Iterator[Any]:
     finally:
         machine.teardown()
         loop.close()
-
-
-def _checks(machine: Any) -> dict[str, Any]:
-    return {
-        "auctions": lambda: machine.read_check(check.auctions_have_one_truth, check.Seen()),
-        "ledger": lambda: machine.read_check(check.ledger_balances),
-        "ownership": lambda: machine.read_check(check.ownership_is_whole),
-        "deposits": lambda: machine.read_check(check.deposits_resolve),
-    }
 
 
 def _execute(machine: Any, statement: str) -> None:
@@ -96,12 +81,12 @@ def _execute(machine: Any, statement: str) -> None:
 
 def test_each_check_names_a_damaged_row_and_passes_once_it_is_put_back(market: Any) -> None:
     # One market serves every damage, each undone before the next: a world costs seconds to open.
-    checks = _checks(market)
-    for damage, breaks, repairs, which, words in DAMAGES:
-        checks[which]()  # the undamaged market passes
+    for damage, breaks, repairs, invariant, words in DAMAGES:
+        check = getattr(market, invariant)
+        check()  # the undamaged market passes
         _execute(market, breaks)
         with pytest.raises(AssertionError) as failure:
-            checks[which]()
+            check()
         assert words in str(failure.value), f"{damage}: {failure.value}"
         _execute(market, repairs)
-        checks[which]()
+        check()
