@@ -7,13 +7,11 @@ import asyncio
 import json
 import re
 from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import httpx
 import pytest
 from litestar.routes import HTTPRoute
-from sqlalchemy import event
 
 from app.context import AppContext
 from app.db import Database
@@ -24,6 +22,7 @@ from app.main import litestar_app
 from app.pages.wiring import OPEN_PATHS as PAGE_PATHS
 from tests.api.auction_support import AuctionHouse
 from tests.api.market_support import register_loan
+from tests.api.statements import request_statements
 from tests.api.test_live_events import _registered_auction, _running_server
 from tests.conftest import auth
 
@@ -319,22 +318,6 @@ async def test_openapi_marks_the_public_reads_as_needing_no_key_and_everything_e
     assert set(auction_out["required"]) == PUBLIC_FIELDS
 
 
-@contextmanager
-def _statements(database: Database) -> Iterator[list[str]]:
-    """The SQL statements the app runs on its read engine meanwhile."""
-    seen: list[str] = []
-
-    def record(_connection: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        seen.append(statement)
-
-    engine = database.read_engine.sync_engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-
-
 async def test_a_page_of_lots_reads_its_collateral_in_one_statement_however_many_lots(
     house: AuctionHouse, context: AppContext
 ) -> None:
@@ -346,7 +329,7 @@ async def test_a_page_of_lots_reads_its_collateral_in_one_statement_however_many
             await house.create(
                 bank, lot={"title": f"Lot {loan['id']}", "collateral_ids": [loan["collateral"][0]["id"]]}
             )
-        with _statements(context.database) as seen:
+        with request_statements(context.database) as seen:
             listed, _ = await _public(house.http, "/api/v1/auctions")
         counts.append((len(seen), sum("collateral_items" in s for s in seen)))
         assert listed["total"] == len(listed["items"])
