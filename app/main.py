@@ -191,7 +191,8 @@ def create_app(
         finally:
             if scheduler is not None:
                 scheduler.shutdown(wait=False)
-            await context.live_feeds.close_all()
+            if context.live_feeds is not None:
+                await context.live_feeds.close_all()
             if relay is not None:
                 await relay.stop()
             if binding.owns_database:

@@ -30,9 +30,9 @@ from transfer.kernel import audit
 from transfer.kernel.driver_sql import compile_for_driver
 from transfer.kernel.errors import DomainError
 from transfer.kernel.model_base import UTCDateTime
-from transfer.kernel.unit_of_work import UnitOfWork
+from transfer.kernel.unit_of_work import UnitOfWork, bind
 from transfer.market import listings, settlement
-from transfer.models import Listing
+from transfer.models.market import Listing
 from transfer.rules.fee_waiver import shanghai_trade_date
 
 log = structlog.get_logger("ipx.scheduler")
@@ -265,14 +265,12 @@ async def stand_opening_bids(context: AppContext) -> None:
     )
     for offer_id in ids:
         try:
-            await context.transact(
-                lambda unit, offer_id=offer_id: stalking_horse.stand(unit, offer_id, policy), actor_id=None
-            )
+            await context.transact(bind(stalking_horse.stand, offer_id, policy), actor_id=None)
         except DomainError as error:
             why = f"{error.code}: {error}"[:200]
             log.warning("stalking-horse offer could not stand", offer_id=offer_id, reason=why)
             await context.transact(
-                lambda unit, offer_id=offer_id, why=why: stalking_horse.refuse_to_stand(unit, offer_id, why),
+                bind(stalking_horse.refuse_to_stand, offer_id, why),
                 actor_id=None,
             )
 
@@ -284,9 +282,7 @@ async def resolve_opening_bids(context: AppContext) -> None:
         lambda unit: stalking_horse.due_ids(unit, stalking_horse.to_resolve()), actor_id=None
     )
     for offer_id in ids:
-        await context.transact(
-            lambda unit, offer_id=offer_id: stalking_horse.resolve(unit, offer_id, policy), actor_id=None
-        )
+        await context.transact(bind(stalking_horse.resolve, offer_id, policy), actor_id=None)
 
 
 async def expire_due_offers(context: AppContext) -> None:
@@ -356,13 +352,13 @@ async def _case_by_case(
     done = 0
     for case_id in ids:
         try:
-            if await context.transact(lambda unit, case_id=case_id: work(unit, case_id), actor_id=None):
+            if await context.transact(bind(work, case_id), actor_id=None):
                 done += 1
         except Exception as error:
             why = _reason(error)
             log.error(f"disposal case {failed}", disposal_id=case_id, reason=why)
             await context.transact(
-                lambda unit, case_id=case_id, why=why: steps.postpone(unit, case_id, why, DISPOSAL_RETRY_S),
+                bind(steps.postpone, case_id, why, DISPOSAL_RETRY_S),
                 actor_id=None,
             )
     return done
@@ -408,11 +404,7 @@ async def run_annuities(context: AppContext) -> daily_run.RunResult:
             )
         if bound is None:
             break
-        total.add(
-            await context.transact(
-                lambda unit, a=after, b=bound: daily_run.run_batch(unit, today, a, b), actor_id=None
-            )
-        )
+        total.add(await context.transact(bind(daily_run.run_batch, today, after, bound), actor_id=None))
         after = bound
     total.alerts += await context.transact(
         lambda unit: coverage_alerts.alert_short_escrows(unit, today, policy), actor_id=None

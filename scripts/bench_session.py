@@ -63,7 +63,7 @@ from auction.payment import pay  # noqa: E402
 from auction.registration import register  # noqa: E402
 from transfer import ledger  # noqa: E402
 from transfer.bootstrap import bootstrap  # noqa: E402
-from transfer.kernel.unit_of_work import UnitOfWork  # noqa: E402
+from transfer.kernel.unit_of_work import UnitOfWork, bind  # noqa: E402
 from transfer.models.loans import IncomeRight  # noqa: E402
 from transfer.registry.loans import CollateralSpec, LoanSpec, register_loan  # noqa: E402
 from transfer.registry.participants import create_participant  # noqa: E402
@@ -411,9 +411,7 @@ async def pay_all(url: str, ids: list[int]) -> tuple[int, float]:
     async def worker() -> None:
         while not queue.empty():
             auction_id, winner_id = queue.get_nowait()
-            await ctx.transact(
-                lambda unit, a=auction_id, w=winner_id: pay(unit, a, w, policy), actor_id=winner_id
-            )
+            await ctx.transact(bind(pay, auction_id, winner_id, policy), actor_id=winner_id)
 
     started = time.monotonic()
     await asyncio.gather(*(worker() for _ in range(PAY_CONCURRENCY)))
@@ -430,9 +428,7 @@ async def split_all(url: str, sample: int) -> tuple[int, float, int, float]:
     ids = await ctx.transact(lambda unit: proceeds.settling_case_ids(unit, sample), actor_id=None)
     started = time.monotonic()
     for case_id in ids:
-        await ctx.transact(
-            lambda unit, c=case_id: proceeds.settle_paid(unit, policy, case_id=c), actor_id=None
-        )
+        await ctx.transact(bind(proceeds.settle_paid, policy, case_id=case_id), actor_id=None)
     one_by_one_s = time.monotonic() - started
     started = time.monotonic()
     batched = await settle_paid_disposals(ctx)

@@ -24,9 +24,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
+from typing import Any, cast
 
 import msgspec
+from litestar import Litestar
 
 from app.bidding.driver_bids import driver_bids_on
 from app.bidding.handler import handle_bid
@@ -44,6 +45,7 @@ Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
+# What the fast path passes on to: Litestar, whose own signature takes its typed scopes.
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 BID_PATH = re.compile(r"/api/v1/auctions/([0-9]{1,18})/bids/?")
@@ -58,8 +60,9 @@ class _PassOn(Exception):
 
 
 class BidFastPath:
-    def __init__(self, app: ASGIApp, context: AppContext) -> None:
+    def __init__(self, app: Litestar, context: AppContext) -> None:
         self.app = app
+        self._pass_on = cast(ASGIApp, app)
         self.context = context
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -69,7 +72,7 @@ class BidFastPath:
             else None
         )
         if found is None or not driver_bids_on(self.context):
-            await self.app(scope, receive, send)
+            await self._pass_on(scope, receive, send)
             return
         chunks: list[bytes] = []
         more_body = True
@@ -88,7 +91,7 @@ class BidFastPath:
                 raise _PassOn
             status, document, media_type = await self._bid(scope, int(found.group(1)), body)
         except _PassOn:
-            await self.app(scope, _replaying(body, more_body, receive), send)
+            await self._pass_on(scope, _replaying(body, more_body, receive), send)
             return
         await send(
             {

@@ -14,7 +14,7 @@ and the two cannot disagree.
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping
+from collections.abc import Mapping
 from typing import Any
 
 from litestar.handlers import HTTPRouteHandler
@@ -44,6 +44,6 @@ def is_anonymous_read(handler: object) -> bool:
     )
 
 
-def admits_anonymous(scope: MutableMapping[str, Any]) -> bool:
+def admits_anonymous(scope: Mapping[str, Any]) -> bool:
     """A request without a key may go on to this route, as an anonymous reader."""
     return scope.get("method") in READ_METHODS and is_anonymous_read(scope.get("route_handler"))

@@ -45,7 +45,7 @@ def asyncpg_dsn(database_url: str) -> str:
 
 def batches(events: list[Event], max_bytes: int = MAX_PAYLOAD_BYTES) -> list[str]:
     """Events encoded as JSON arrays of [channel, payload], each array under max_bytes."""
-    out: list[str] = []
+    out: list[bytes] = []
     current: list[bytes] = []
     size = 2
     for channel, payload in events:

@@ -14,7 +14,7 @@ import random
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -23,6 +23,7 @@ from transfer.kernel.audit import PendingEvent, append_events
 from transfer.kernel.clock import Clock
 
 T = TypeVar("T")
+P = ParamSpec("P")
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
@@ -81,6 +82,14 @@ class UnitOfWork(EventSink):
     async def run_before_commit(self) -> None:
         for callback in list(self._before_commit.values()):
             await callback()
+
+
+def bind(
+    work: Callable[Concatenate[UnitOfWork, P], Awaitable[T]], *args: P.args, **kwargs: P.kwargs
+) -> Callable[[UnitOfWork], Awaitable[T]]:
+    """`work` with its arguments after the unit fixed now: what a loop hands to a transaction
+    (a lambda would see the loop's last values if it ran later, and its type is not inferred)."""
+    return lambda unit: work(unit, *args, **kwargs)
 
 
 @asynccontextmanager
