@@ -5,6 +5,8 @@ compensation lines; its alerts. Each table also as CSV. Participants with the ba
 The figures are the API's: the same services and presenters as GET /api/v1/loans,
 /loans/{id}/annuities, /listings, /trades, /disposals and /participants/me/alerts, so the desk and
 the API cannot disagree.
+
+Its length is one page's tables, each with its query, rows and CSV, as in the agency desk.
 """
 
 from __future__ import annotations

@@ -4,6 +4,9 @@ Round 1 and round 2 are English auctions with no hidden reserve (规定第10条)
 auction.disposal.rules.rounds. After round 2 fails the creditor may take the collateral in payment
 at round 2's start price (以物抵债); declined or expired, the fixed-price sale (变卖) opens at once.
 Unsold after that, the case waits in its buyout window, then is released.
+
+Its length is the one sequence of a case's steps, each short function handing the case to the next:
+kept in one file so that the order of rounds, take-in-payment and sale reads in one place.
 """
 
 from __future__ import annotations

@@ -4,6 +4,8 @@ Eligibility rules refuse with a problem naming the rule: a seller cannot buy its
 rights of a non-performing loan go only to qualified institutional investors (银登中心收益权转让业务规则
 第8条); a whole loan is listed only by its creditor, and only when nobody else holds part of its income
 right or those holders consented.
+
+Its length is those eligibility rules next to the three ways a trade is made that they guard.
 """
 
 from __future__ import annotations
