@@ -4,8 +4,10 @@ Run it with `scripts/bench watchers [--quick]`; see BENCHMARKS.md. PostgreSQL on
 
 1. A fresh database, the server (`python -m app serve`), one English lot with 16 funded bidders.
 2. Baseline: bids at --rate/s (wrk, paced) for --seconds with no watcher: the bids' p50/p99.
-3. The watchers connect (this script again, `client` mode, in its own process: one asyncio loop of
-   raw sockets, uvloop), and the server's RSS before and after gives the memory per watcher.
+3. The watchers connect (in their own process: scripts/watchers_client.c, compiled for the run, one
+   epoll loop of raw sockets; `--client python` runs the asyncio client it replaced, this script in
+   `client` mode, kept to compare the two), and the server's RSS before and after gives the memory
+   per watcher.
 4. The same bids with the watchers connected: the bids' p50/p99 again (ratio to the baseline), and
    from the client: bid events per watcher against the bids accepted (each watcher's ids must be
    exactly the lot's sequences of the run, no gap, no repeat), and bid-to-watcher latency: the
@@ -309,15 +311,37 @@ def last_sequence(base: str, auction_id: int) -> int:
     return int(httpx.get(f"{base}/api/v1/auctions/{auction_id}", timeout=30).json()["bid_count"])
 
 
+C_CLIENT_SOURCE = ROOT / "scripts" / "watchers_client.c"
+
+
+def build_c_client(workdir: Path) -> Path:
+    """The C client, compiled for this run (gcc is on every machine of this kind)."""
+    from bench_auction import BenchError
+
+    compiler = shutil.which("gcc") or shutil.which("cc")
+    if compiler is None:
+        raise BenchError("no C compiler for the watchers' client: install gcc, or pass --client python")
+    binary = workdir / "watchers_client"
+    subprocess.run([compiler, "-O2", "-o", str(binary), str(C_CLIENT_SOURCE)], check=True)
+    return binary
+
+
 class ClientProcess:
-    def __init__(self, port: int, auction_id: int, watchers: int, sample_every: int) -> None:
-        self.process = subprocess.Popen(
-            [
-                sys.executable, __file__, "client", "--port", str(port), "--auction", str(auction_id),
-                "--watchers", str(watchers), "--sample-every", str(sample_every),
-            ],
-            cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    def __init__(
+        self, port: int, auction_id: int, watchers: int, sample_every: int, c_binary: Path | None
+    ) -> None:
+        numbers = [str(port), str(auction_id), str(watchers), str(sample_every)]
+        command = (
+            [str(c_binary), *numbers]
+            if c_binary is not None
+            else [
+                sys.executable, __file__, "client", "--port", numbers[0], "--auction", numbers[1],
+                "--watchers", numbers[2], "--sample-every", numbers[3],
+            ]
         )  # fmt: skip
+        self.process = subprocess.Popen(
+            command, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
 
     def read(self, timeout_s: float) -> dict[str, Any]:
         import select
@@ -404,7 +428,8 @@ async def bench(args: argparse.Namespace) -> int:
 
         await asyncio.sleep(1.0)
         rss_before_mb = server_rss_mb(server)
-        client = ClientProcess(port, auction_id, args.watchers, args.sample_every)
+        c_binary = build_c_client(workdir) if args.client == "c" else None
+        client = ClientProcess(port, auction_id, args.watchers, args.sample_every, c_binary)
         connected = client.read(timeout_s=max(120.0, args.watchers / 20))
         await asyncio.sleep(2.0)  # the server's allocations settle
         rss_after_mb = server_rss_mb(server)
@@ -462,8 +487,8 @@ def print_report(
         f"{'one server process' if args.workers == 1 else f'{args.workers} server processes'}"
     )
     print(
-        f"machine: {os.cpu_count()} cores; {args.watchers} watchers in one client process (asyncio, uvloop, "
-        f"raw sockets); bids paced at {args.rate:.0f}/s by wrk ({WRK_CONNECTIONS} connections) for "
+        f"machine: {os.cpu_count()} cores; {args.watchers} watchers in one client process ("
+        f"{'C, epoll' if args.client == 'c' else 'Python asyncio, uvloop'}, raw sockets); bids paced at {args.rate:.0f}/s by wrk ({WRK_CONNECTIONS} connections) for "
         f"{args.seconds} s; feed flush interval {args.flush_ms} ms"
     )
     print(
@@ -521,6 +546,12 @@ def main(argv: list[str] | None = None) -> int:
         "--workers", type=int, default=1, help="server processes, IPX_WORKERS (default %(default)s)"
     )
     run.add_argument("--sample-every", type=int, default=10, help="latency over every n-th watcher's events")
+    run.add_argument(
+        "--client",
+        choices=("c", "python"),
+        default="c",
+        help="the watchers' client: C on epoll (default), or the asyncio one it replaced",
+    )
     run.add_argument(
         "--pg-url",
         default=os.environ.get("IPX_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"),
