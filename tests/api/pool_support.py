@@ -112,7 +112,8 @@ async def books_are_whole(desk: DisposalDesk) -> None:
                 )
             ).all()
         )
-        expected = dict(
+        # A commitment's hold_id is nullable (the query takes only those that have one).
+        expected: dict[str | None, int] = dict(
             (
                 await session.execute(
                     select(BuyoutOffer.hold_id, BuyoutOffer.price_fen).where(BuyoutOffer.state == "live")

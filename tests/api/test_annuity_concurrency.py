@@ -48,7 +48,10 @@ async def test_the_daily_run_and_the_creditors_payment_of_the_same_fees_pay_each
         client.post(f"/api/v1/loans/{loan_id}/annuities/{fee_id}/pay", json={}, headers=bank)
         for loan_id, fee_id in loans
     ]
-    run, *answers = await asyncio.gather(run_annuities(context), *payments)
+    # The run's task first, then the payments' (the order one gather of them all would start them in).
+    running = asyncio.create_task(run_annuities(context))
+    answers = await asyncio.gather(*payments)
+    run = await running
 
     by_creditor = 0
     for (loan_id, fee_id), answer in zip(loans, answers, strict=True):

@@ -4,6 +4,7 @@ run pays with it, its status, and the lapse the day after grace ends."""
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import httpx
 import pytest
@@ -43,7 +44,7 @@ BOUNDARIES = [
 ]
 
 
-async def _utility_loan(client: httpx.AsyncClient, bank: dict[str, str]) -> dict[str, object]:
+async def _utility_loan(client: httpx.AsyncClient, bank: dict[str, str]) -> dict[str, Any]:
     body = loan_body(collateral=[item("utility_patent", UTILITY_NUMBER, "1000000.00", filed_on="2019-04-10")])
     return dict(await post_ok(client, "/api/v1/loans", body, bank))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 import httpx
 
@@ -311,7 +312,7 @@ async def test_cancel_only_before_the_first_bid_and_releases_deposits(house: Auc
 async def test_auction_validation_names_the_field(house: AuctionHouse, client: httpx.AsyncClient) -> None:
     _, seller = await house.bank()
     now = house.clock()
-    cases = [
+    cases: list[tuple[dict[str, Any], str]] = [
         ({"kind": "dutchish"}, "kind"),
         ({"start_price": "-1.00"}, "start_price"),
         ({"increment": "0.00"}, "increment"),

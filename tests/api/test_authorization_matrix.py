@@ -29,7 +29,7 @@ README_END = "<!-- authz-matrix:end -->"
 def _api_operations() -> set[tuple[str, str]]:
     """Every method and path of the route table under /api/v1 (the app is built, never started)."""
     app = create_app(load_settings({}, database_url="sqlite:///unused-authz.db", scheduler_enabled=False))
-    operations = set()
+    operations: set[tuple[str, str]] = set()
     for route in app.routes:
         if isinstance(route, HTTPRoute) and route.path_format.startswith("/api/v1"):
             operations |= {(method, route.path_format) for method in route.methods - IGNORED_METHODS}

@@ -123,6 +123,7 @@ async def test_a_set_aside_lot_is_retried_with_a_bound_then_waits_for_an_admin(h
         failure = await _failure(house, stuck)
         assert failure is not None
         assert failure.attempts == attempt
+    assert failure is not None  # the last attempt's, checked in the loop
     assert failure.retry_at is None  # five attempts (IPX_AUCTION_CLOSE_MAX_ATTEMPTS): no more
     house.clock.advance(86_400)
     await house.tick()

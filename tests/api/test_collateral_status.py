@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import httpx
 import pytest
@@ -39,9 +40,7 @@ ANSWER_KEYS = {
 }
 
 
-async def _status(
-    http: httpx.AsyncClient, headers: dict[str, str], kind: str, number: str
-) -> dict[str, object]:
+async def _status(http: httpx.AsyncClient, headers: dict[str, str], kind: str, number: str) -> dict[str, Any]:
     response = await http.get(
         "/api/v1/collateral/status", params={"kind": kind, "registry_number": number}, headers=headers
     )

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import httpx
 import pytest
@@ -28,7 +29,7 @@ pytestmark = pytest.mark.db
 
 async def _loan_with_a_lapsed_utility_model(
     client: httpx.AsyncClient, market: Market, clock: FakeClock, context: AppContext
-) -> tuple[int, dict[str, str], dict[str, object]]:
+) -> tuple[int, dict[str, str], dict[str, Any]]:
     """The invention's year-11 fee (4,000.00, due 2026-03-16) is paid from escrow; the utility
     model's year-8 fee (due 2026-04-10) never is, and lapses on 2026-10-11."""
     travel_to_day(clock, date(2026, 3, 1))

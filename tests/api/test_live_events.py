@@ -106,7 +106,7 @@ async def _participant(
 
 
 async def _registered_auction(
-    http: httpx.AsyncClient, title: str, *, starts_in_s: float, ends_in_s: float, **rules: int
+    http: httpx.AsyncClient, title: str, *, starts_in_s: float, ends_in_s: float, **rules: int | str
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """An English lot of a new bank with one funded bidder registered; the lot and the bidder."""
     _, clearing = await _participant(http, ["clearing"], None, None)

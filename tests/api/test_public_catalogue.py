@@ -305,7 +305,10 @@ async def test_openapi_marks_the_public_reads_as_needing_no_key_and_everything_e
     assert set(operations) == {(method, path) for method, path, _ in _routes(app)}
     assert any(method == "POST" for method, _ in operations)
     for key, security in operations.items():
-        expected = [{"ApiKey": []}, {}] if key in ANONYMOUS_ROUTES else [{"ApiKey": []}]
+        # OpenAPI security requirements: each names its schemes, each with its scopes.
+        expected: list[dict[str, list[str]]] = (
+            [{"ApiKey": []}, {}] if key in ANONYMOUS_ROUTES else [{"ApiKey": []}]
+        )
         assert security == expected, key
     assert document["components"]["securitySchemes"]["ApiKey"] == {
         "type": "http",

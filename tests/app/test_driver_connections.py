@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 
+import asyncpg
 import pytest
 
 from app.db import DriverConnections
@@ -29,7 +30,7 @@ async def test_a_connection_that_comes_back_clean_is_reused(pool: DriverConnecti
 
 
 async def test_a_refusal_rolls_back_and_the_connection_is_reused(pool: DriverConnections) -> None:
-    used: list[object] = []
+    used: list[asyncpg.Connection] = []
 
     async def refused_work() -> None:
         async with pool.connection() as connection, connection.transaction():
@@ -48,7 +49,7 @@ async def test_a_refusal_rolls_back_and_the_connection_is_reused(pool: DriverCon
 
 async def test_a_cancelled_use_drops_its_connection(pool: DriverConnections) -> None:
     started = asyncio.Event()
-    used: list[object] = []
+    used: list[asyncpg.Connection] = []
 
     async def slow() -> None:
         async with pool.connection() as connection, connection.transaction():
@@ -63,7 +64,7 @@ async def test_a_cancelled_use_drops_its_connection(pool: DriverConnections) -> 
     with pytest.raises(asyncio.CancelledError):
         await task
     [cancelled] = used
-    assert cancelled.is_closed()  # type: ignore[attr-defined]
+    assert cancelled.is_closed()
     async with pool.connection() as fresh:
         assert fresh is not cancelled
         assert await fresh.fetchval("SELECT 3") == 3

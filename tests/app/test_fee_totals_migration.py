@@ -89,8 +89,10 @@ async def _seed_trades_as_0005_stored_them(url: str) -> None:
                     **common,
                 )
             )
+            trades = Trade.__table__
+            assert isinstance(trades, Table)
             await connection.execute(
-                insert(Trade.__table__),
+                insert(trades),
                 [
                     {
                         "id": trade_id,

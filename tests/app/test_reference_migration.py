@@ -13,7 +13,7 @@ from app.migrate import alembic_config
 from transfer.models.references import STATEMENT_CHECKED_FOREIGN_KEYS
 
 
-async def _foreign_keys_and_triggers(url: str) -> tuple[set[str], set[str]]:
+async def _foreign_keys_and_triggers(url: str) -> tuple[set[str | None], set[str]]:
     database = create_database(url, null_pool=True)
     try:
         async with database.write_engine.connect() as connection:

@@ -3,6 +3,8 @@ compare as a set."""
 
 from __future__ import annotations
 
+from collections.abc import Set
+
 import pytest
 
 from app.bidding.bounded_cache import BoundedCache
@@ -33,11 +35,12 @@ def test_its_keys_compare_as_a_set_and_clear_empties_it() -> None:
     cache.put(7, None)
     cache.put(9, None)
     cache.put(7, None)
+    keys: Set[int] = cache  # the cache itself, seen as the set it is
 
-    assert cache == {7, 9}
+    assert keys == {7, 9}
     assert sorted(cache) == [7, 9]
     cache.clear()
-    assert cache == set()
+    assert keys == set()
 
 
 def test_a_cache_must_hold_at_least_one_entry() -> None:

@@ -118,6 +118,6 @@ async def test_a_bid_that_gave_up_waiting_is_skipped_when_the_lead_is_handed_on(
     after = await _queued(batches, recorder, 7, 3)
     recorder.release.set()
 
-    assert await asyncio.gather(first, after) == [2, 6]
+    assert list(await asyncio.gather(first, after)) == [2, 6]
     assert recorder.batches == [[1], [3]]
     assert len(batches) == 0

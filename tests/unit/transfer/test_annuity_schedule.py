@@ -13,6 +13,7 @@ from tests.unit.exact import exactly
 from transfer.rules.annuity_fees import DESIGN, INVENTION, UTILITY, term_of
 from transfer.rules.annuity_schedule import (
     AnnuityPolicy,
+    AnnuityYear,
     add_months,
     anniversary,
     grace_months,
@@ -29,7 +30,9 @@ POLICY = AnnuityPolicy()
 WIDE = {"due_from": date(2000, 1, 1), "due_until": date(2060, 1, 1)}
 
 
-def _years(kind: str, filed_on: date, granted_on: date | None = None, bps: int = 0, **window: date):
+def _years(
+    kind: str, filed_on: date, granted_on: date | None = None, bps: int = 0, **window: date
+) -> list[AnnuityYear]:
     return schedule(kind, filed_on, granted_on, bps, CHINA, **(window or WIDE))
 
 
@@ -210,8 +213,9 @@ def test_refusals_name_the_day_the_kind_and_the_year() -> None:
 
 def test_the_window_includes_a_fee_due_on_either_of_its_ends() -> None:
     # 15 March 2021 is a Monday: year 2 of a patent filed on 15 March 2020 is due that day.
-    on_the_day = {"due_from": date(2021, 3, 15), "due_until": date(2021, 3, 15)}
-    assert [year.patent_year for year in _years(INVENTION, date(2020, 3, 15), **on_the_day)] == [2]
+    on_the_day = date(2021, 3, 15)
+    years = _years(INVENTION, date(2020, 3, 15), due_from=on_the_day, due_until=on_the_day)
+    assert [year.patent_year for year in years] == [2]
 
 
 def test_fees_are_whole_fen_even_when_a_percentage_is_not() -> None:

@@ -95,7 +95,7 @@ def test_a_fund_never_bears_more_than_its_cap_or_its_share_of_the_real_principal
     assert 0 <= final_fen <= cap_fen
     assert final_fen <= exact
     # Rounded down twice (the covered base, then the share), never by more than two fen short.
-    assert final_fen >= min(cap_fen, exact - 2)
+    assert final_fen >= min(Fraction(cap_fen), exact - 2)
     # The advance was on the whole outstanding principal: clearing only ever takes back from it
     # when the fund could pay it in full.
     advance_fen = fund_share_fen(covered_base_fen(principal_fen, ip_share_ppm), fund_share_bps, cap_fen)

@@ -101,6 +101,12 @@ class _NoOffset(tzinfo):
     def utcoffset(self, dt: datetime | None) -> timedelta | None:
         return None
 
+    def dst(self, dt: datetime | None) -> timedelta | None:
+        return None
+
+    def tzname(self, dt: datetime | None) -> str | None:
+        return None
+
 
 def test_naive_instant_is_refused() -> None:
     with pytest.raises(ValueError, match=exactly("instant must be timezone-aware")):

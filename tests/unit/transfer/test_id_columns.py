@@ -19,7 +19,9 @@ def test_every_integer_id_column_is_bigint_on_postgresql_and_every_id_key_intege
         if (column.name == "id" or column.name.endswith("_id")) and isinstance(column.type, Integer)
     ]
     assert len(id_columns) > 50  # the check saw the tables
-    on_postgresql = {f"{c.table.name}.{c.name}": c.type.compile(postgresql.dialect()) for c in id_columns}
+    # SQLAlchemy leaves the psycopg dialect's __init__ unannotated.
+    pg_dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
+    on_postgresql = {f"{c.table.name}.{c.name}": c.type.compile(pg_dialect) for c in id_columns}
     assert {name for name, sql in on_postgresql.items() if sql != "BIGINT"} == set()
     # Other columns may say BIGINT on SQLite too: any INTEGER-like column holds 64 bits there.
     generated_keys = [c for c in id_columns if c.table.autoincrement_column is c]
