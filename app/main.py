@@ -163,6 +163,7 @@ def create_app(
                 flush_interval_s=settings.live_flush_interval_ms / 1000,
                 heartbeat_s=settings.live_heartbeat_s,
                 direct_writes=settings.live_direct_writes,
+                flush_slice=settings.live_flush_slice,
             ),
             clock,
         )

@@ -137,6 +137,9 @@ class Settings:
     # Events of a lot reach its watchers in writes at most this often: a hot lot's bids then cost
     # one write per watcher per interval, not one per bid (issue 17, "Many watchers").
     live_flush_interval_ms: int = 50
+    # A flush serves this many watchers per turn of the event loop, so a pass over thousands never
+    # holds a bid's request for the whole pass (0: the whole pass in one turn).
+    live_flush_slice: int = 250
     # The flush writes idle watchers' chunks to their connections itself, without waking a task per
     # watcher (app/live/direct.py; uvicorn's httptools only). Off: every write goes through ASGI.
     live_direct_writes: bool = True
@@ -317,6 +320,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "auth_failure_delay_s": _parse_positive_float,
     "live_watcher_backlog": _parse_int(10, 1_000_000),
     "live_flush_interval_ms": _parse_int(0, 1_000),
+    "live_flush_slice": _parse_int(0, 1_000_000),
     "live_direct_writes": _parse_bool,
     "live_heartbeat_s": _parse_positive_float,
     "live_catch_up_max_events": _parse_int(1, 1_000_000),

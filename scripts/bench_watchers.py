@@ -411,6 +411,8 @@ async def bench(args: argparse.Namespace) -> int:
         env = service_env(url, port, admin_key)
         env["IPX_WORKERS"] = str(args.workers)
         env["IPX_LIVE_FLUSH_INTERVAL_MS"] = str(args.flush_ms)
+        if args.flush_slice is not None:
+            env["IPX_LIVE_FLUSH_SLICE"] = str(args.flush_slice)
         await asyncio.to_thread(migrate, url, env)
         server = Server(env, port, workdir / "server.log")
         server.start()
@@ -541,6 +543,9 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--seconds", type=int, default=None, help="each phase's bids (default 30, --quick 10)")
     run.add_argument(
         "--flush-ms", type=int, default=50, help="IPX_LIVE_FLUSH_INTERVAL_MS (default %(default)s)"
+    )
+    run.add_argument(
+        "--flush-slice", type=int, default=None, help="IPX_LIVE_FLUSH_SLICE (default: the server's)"
     )
     run.add_argument(
         "--workers", type=int, default=1, help="server processes, IPX_WORKERS (default %(default)s)"

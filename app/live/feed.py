@@ -14,6 +14,11 @@ Writes are coalesced: the feed wakes the watchers waiting on it at most once per
 object for every watcher at the same cursor. A hot lot's bids then cost one write per watcher per
 interval, whatever their rate. What a waiting watcher finds on waking is the feed's batch, not its
 own lag: only a watcher whose write waited is held to the backlog.
+
+A flush's pass over thousands of watchers is cut into slices of `flush_slice` watchers, each its
+own turn of the event loop: a bid's request between two slices waits for one slice, not for the
+whole pass, and the bid's own event (its receipt to its commit) is what the watchers wait on.
+One pass runs at a time; the next flush starts when the pass has reached its last watcher.
 """
 
 from __future__ import annotations
@@ -46,6 +51,8 @@ class FeedSettings:
     heartbeat_s: float
     # Idle watchers on uvicorn's httptools are written by the flush itself (app/live/direct.py).
     direct_writes: bool = True
+    # Watchers a flush serves in one turn of the event loop (0: the whole pass in one turn).
+    flush_slice: int = 0
 
 
 class Watcher:
@@ -101,6 +108,8 @@ class Feed:
         self.unsubscribe: Callable[[], Any] | None = None
         self._chunk: _Chunk | None = None
         self._flush_handle: asyncio.Handle | None = None
+        self._passing: list[Watcher] = []  # the pass under way: its watchers not yet served
+        self._pass_at = 0
         self._last_flush_s = 0.0
         self._flushed_head = 0  # the head at the last flush
         self._kept_head = 0  # the head at the flush before it
@@ -134,7 +143,10 @@ class Feed:
                 del self.frames[:drop]
                 del self.ids[:drop]
                 self.base += drop
-        if self._flush_handle is None:
+        self._schedule_flush()
+
+    def _schedule_flush(self) -> None:
+        if self._flush_handle is None and not self._passing:
             loop = asyncio.get_running_loop()
             wait_s = self._last_flush_s + self.settings.flush_interval_s - time.monotonic()
             self._flush_handle = (
@@ -145,8 +157,17 @@ class Feed:
         self._flush_handle = None
         self._kept_head, self._flushed_head = self._flushed_head, self.head
         self._last_flush_s = time.monotonic()
-        waiting, self.waiting = self.waiting, []
-        for watcher in waiting:
+        self._passing, self.waiting = self.waiting, []
+        self._pass_at = 0
+        self._serve_slice()
+
+    def _serve_slice(self) -> None:
+        """The next slice of the pass under way; the rest in a later turn of the event loop."""
+        passing, start = self._passing, self._pass_at
+        size = self.settings.flush_slice
+        end = len(passing) if size <= 0 else min(len(passing), start + size)
+        self._pass_at = end
+        for watcher in passing[start:end]:
             writer = watcher.writer
             if writer is not None and not watcher.closed and not watcher.floor and writer.writable():
                 # Written here and left waiting: no task wakes for an idle watcher's write.
@@ -155,6 +176,16 @@ class Feed:
                 self.waiting.append(watcher)
             else:
                 watcher.wake()
+        if end < len(passing):
+            self._flush_handle = asyncio.get_running_loop().call_soon(self._next_slice)
+            return
+        self._passing = []
+        if self.head > self._flushed_head:  # events that came during the pass
+            self._schedule_flush()
+
+    def _next_slice(self) -> None:
+        self._flush_handle = None
+        self._serve_slice()
 
     def _take_framed(self, watcher: Watcher) -> bytes:
         """take(), framed as an HTTP chunk once for every watcher at the same place."""
@@ -211,7 +242,9 @@ class Feed:
         for handle in (self._flush_handle, self._heartbeat_handle):
             if handle is not None:
                 handle.cancel()
-        waiting, self.waiting = self.waiting, []
+        self._flush_handle = self._heartbeat_handle = None
+        waiting, self.waiting = self._passing[self._pass_at :] + self.waiting, []
+        self._passing = []
         for watcher in waiting:
             watcher.close()
 
