@@ -49,7 +49,7 @@ from app.http.system.controller import SystemController
 from app.live.feed import FeedSettings, LiveFeeds
 from app.live.relay import PostgresRelay
 from app.live.stream import create_channels, publisher
-from app.pages.sessions import SESSION_STORE
+from app.pages.session_store import DatabaseSessionStore
 from app.pages.wiring import page_wiring
 from app.scheduler import periodic_jobs, start_scheduler
 from app.settings import Settings
@@ -177,11 +177,9 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         context = binding.context
-        # Page sessions live in memory: a start begins with none (also when tests start an app
-        # again on a new context, see rebind).
-        await app.stores.get(SESSION_STORE).delete_all()
         if not prepared:
             await prepare_service(context)
+        await pages.start(context)
         if relay is not None:
             await relay.start()
         # Every process runs the jobs: each is safe on any number of nodes (app/scheduler.py).
@@ -202,7 +200,7 @@ def create_app(
     def provide_context() -> AppContext:
         return binding.context
 
-    pages = page_wiring()
+    pages = page_wiring(DatabaseSessionStore(lambda: binding.context))
     # The demo's simulated bidders run in a single-process service only: several workers would each
     # run their own (the demo is for one process).
     demo_live = settings.demo and not settings.demo_quiet and not prepared

@@ -10,6 +10,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
+import app.pages.session_tables  # noqa: F401  (registers the pages' tables)
 import auction.disposal.models
 import auction.models
 import auction.operation.models  # noqa: F401  (registers the operation tables)

@@ -1,6 +1,6 @@
 """Server-side login sessions for the pages: an HttpOnly, SameSite cookie naming a session in a store.
 
-The cookie holds only a random id; the store (Litestar's memory store: no database table) holds
+The cookie holds only a random id; the store (`session_store`: rows every process shares) holds
 the participant's id and the id of the key it logged in with. The API key typed at login is checked
 once and kept nowhere; revoking that key, or suspending the participant, ends the session at its
 next request. A login gets a

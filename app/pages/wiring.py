@@ -2,10 +2,11 @@
 the templates, the session store, and the paths the API-key middleware lets through.
 
 Sessions and CSRF tokens belong to the pages: the router carries their middleware, so the JSON API
-keeps its Bearer keys and never sees a CSRF check. The CSRF secret is made at start; its digest
-names the cookie, so after a restart a browser's old token is ignored rather than failing every
-form until the cookie is cleared. Both the secret and the session store live in the serving
-process (README, "Pages").
+keeps its Bearer keys and never sees a CSRF check. Both are shared by every process of the service
+through its database: the sessions are rows (`session_store`), and the CSRF secret is read at start
+(`shared_secret`; until then a process-local one, which no served request ever uses). Its digest
+names the cookie, so a browser holding a token of another secret (the database was replaced) gets a
+new one rather than failing every form until the cookie is cleared (README, "Pages").
 """
 
 from __future__ import annotations
@@ -23,9 +24,10 @@ from litestar.exceptions import HTTPException, PermissionDeniedException, Valida
 from litestar.middleware.base import DefineMiddleware
 from litestar.middleware.csrf import CSRFMiddleware
 from litestar.static_files import create_static_files_router
-from litestar.stores.memory import MemoryStore
+from litestar.stores.base import Store
 from litestar.template.config import TemplateConfig
 
+from app.context import AppContext
 from app.http.problems import STATUS_BY_KIND
 from app.http.problems import exception_handlers as problem_handlers
 from app.pages import i18n
@@ -37,6 +39,7 @@ from app.pages.login import LoginController
 from app.pages.rendering import language, page, template_config
 from app.pages.room import RoomController
 from app.pages.sessions import SESSION_STORE, session_config
+from app.pages.shared_secret import shared_secret
 from transfer.kernel.errors import DomainError, ErrorKind
 
 STATIC = Path(__file__).parent / "static"
@@ -56,12 +59,34 @@ OPEN_PATHS = (
 )
 
 
+CSRF_SECRET = "pages_csrf"
+
+
+class _StartSignedCSRF(CSRFConfig):
+    """One config for the app, signed at start: Litestar deep-copies a router (and its middleware's
+    arguments) when it registers it, and the copy would keep the placeholder secret."""
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> _StartSignedCSRF:
+        return self
+
+
+def _sign_with(csrf: CSRFConfig, secret: str) -> None:
+    csrf.secret = secret
+    csrf.cookie_name = f"ipx_csrf_{hashlib.sha256(secret.encode()).hexdigest()[:8]}"
+
+
 @dataclass(frozen=True, slots=True)
 class PageWiring:
     route_handlers: list[Any]
     template_config: TemplateConfig[Any]
     stores: dict[str, Any]
     open_paths: tuple[str, ...]
+    csrf: CSRFConfig
+
+    async def start(self, ctx: AppContext) -> None:
+        """Before the first request: the CSRF secret every process shares (the middleware reads
+        the config on each request)."""
+        _sign_with(self.csrf, await shared_secret(ctx, CSRF_SECRET))
 
 
 def _wants_html(request: Request[Any, Any, Any]) -> bool:
@@ -96,14 +121,9 @@ def _http_message(request: Request[Any, Any, Any], error: HTTPException) -> str:
     return _t(request)("not_found") if error.status_code == 404 else str(error.detail)
 
 
-def page_wiring() -> PageWiring:
-    secret = secrets.token_urlsafe(32)
-    csrf = CSRFConfig(
-        secret=secret,
-        cookie_name=f"ipx_csrf_{hashlib.sha256(secret.encode()).hexdigest()[:8]}",
-        cookie_httponly=True,
-        cookie_samesite="lax",
-    )
+def page_wiring(session_store: Store) -> PageWiring:
+    csrf = _StartSignedCSRF(secret=secrets.token_urlsafe(32), cookie_httponly=True, cookie_samesite="lax")
+    _sign_with(csrf, csrf.secret)
     pages = Router(
         path="/",
         route_handlers=[
@@ -131,6 +151,7 @@ def page_wiring() -> PageWiring:
     return PageWiring(
         route_handlers=[pages, static],
         template_config=template_config(),
-        stores={SESSION_STORE: MemoryStore()},
+        stores={SESSION_STORE: session_store},
         open_paths=OPEN_PATHS,
+        csrf=csrf,
     )

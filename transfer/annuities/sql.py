@@ -7,10 +7,10 @@ from datetime import date
 from typing import Any, cast
 
 from sqlalchemy import ColumnElement, Insert, Table, case, exists, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from transfer.annuities.facts import LIVE_STATES
+from transfer.kernel.bulk import conflict_insert
 from transfer.models.annuities import Annuity, AnnuityGraceMonth
 from transfer.models.loans import CollateralItem
 
@@ -48,6 +48,4 @@ async def insert_skipping_existing(
     session: AsyncSession, table: Table, columns: list[str], rows: Any
 ) -> Insert:
     """INSERT … SELECT … ON CONFLICT DO NOTHING on either database (the unique key decides)."""
-    dialect = (await session.connection()).dialect.name
-    make = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return make(table).from_select(columns, rows).on_conflict_do_nothing()
+    return (await conflict_insert(session, table)).from_select(columns, rows).on_conflict_do_nothing()

@@ -10,7 +10,15 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Table, bindparam, insert, text, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+
+
+async def conflict_insert(session: AsyncSession, table: Any) -> postgresql.Insert | sqlite.Insert:
+    """An INSERT of the session's own dialect, the one with ON CONFLICT (both databases have it)."""
+    dialect = (await session.connection()).dialect.name
+    return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+
 
 # Below this many rows the plain executemany is as fast and simpler to reason about.
 COPY_THRESHOLD_ROWS = 200
