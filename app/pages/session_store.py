@@ -61,12 +61,20 @@ def _fresh_enough(known: datetime | None, wanted: datetime | None) -> bool:
 class DatabaseSessionStore(Store):
     """`context` gives the context being served (tests serve one app on a new context each time)."""
 
-    __slots__ = ("_context", "_known", "_purged_at")
+    __slots__ = ("_context", "_known", "_purged_at", "_serving")
 
     def __init__(self, context: Callable[[], AppContext]) -> None:
         self._context = context
+        self._serving: AppContext | None = None
         self._known: dict[str, _Known] = {}
         self._purged_at: datetime | None = None
+
+    def _ctx(self) -> AppContext:
+        """The context served now; what this process remembers is of the context it was learnt on."""
+        ctx = self._context()
+        if ctx is not self._serving:
+            self._serving, self._known, self._purged_at = ctx, {}, None
+        return ctx
 
     def _remember(self, digest: str, known: _Known | None) -> None:
         self._known.pop(digest, None)
@@ -77,7 +85,7 @@ class DatabaseSessionStore(Store):
         self._known[digest] = known
 
     async def set(self, key: str, value: str | bytes, expires_in: int | timedelta | None = None) -> None:
-        ctx = self._context()
+        ctx = self._ctx()
         data = value.encode() if isinstance(value, str) else value
         now = ctx.clock()
         expires_at = _expiry(now, expires_in)
@@ -106,7 +114,7 @@ class DatabaseSessionStore(Store):
 
     async def _row(self, digest: str) -> tuple[_Known | None, datetime]:
         """The session as stored, if it has not expired, and the time it was read at."""
-        ctx = self._context()
+        ctx = self._ctx()
         now = ctx.clock()
         async with ctx.database.read() as session:
             row = (
@@ -131,7 +139,7 @@ class DatabaseSessionStore(Store):
                         update(WebSession).where(WebSession.sid_sha256 == digest).values(expires_at=wanted)
                     )
 
-                await self._context().transact(renew, actor_id=None)
+                await self._ctx().transact(renew, actor_id=None)
         self._remember(digest, known)
         return None if known is None else known.data
 
@@ -141,14 +149,14 @@ class DatabaseSessionStore(Store):
         async def remove(unit: UnitOfWork) -> None:
             await unit.session.execute(delete(WebSession).where(WebSession.sid_sha256 == digest))
 
-        await self._context().transact(remove, actor_id=None)
+        await self._ctx().transact(remove, actor_id=None)
         self._remember(digest, None)
 
     async def delete_all(self) -> None:
         async def remove_all(unit: UnitOfWork) -> None:
             await unit.session.execute(delete(WebSession))
 
-        await self._context().transact(remove_all, actor_id=None)
+        await self._ctx().transact(remove_all, actor_id=None)
         self._known.clear()
 
     async def exists(self, key: str) -> bool:
