@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from auction.bidding.live_events import bid_event, extended_event
+from auction.bidding.live_events import bid_event, extended_event, public_amount_fen
 from auction.models import Auction, Bid
 from auction.policy import AuctionKind
 from auction.rules import SoftCloseRules, extended_end, in_extension_window
@@ -44,13 +44,13 @@ _COLUMNS = (
 
 
 @dataclass(frozen=True, slots=True)
-class _Leader:
+class Leader:
     paddle: int
     max_fen: int
 
 
-def _leader_of(row: Any) -> _Leader:
-    return _Leader(row.paddle, row.max_amount_fen if row.max_amount_fen is not None else row.amount_fen)
+def leader_of(row: Any) -> Leader:
+    return Leader(row.paddle, row.max_amount_fen if row.max_amount_fen is not None else row.amount_fen)
 
 
 async def missed_events(
@@ -84,14 +84,15 @@ async def missed_events(
         auction.id,
         after_sequence,
     )
-    leader = await _leader_before(session, auction.id, after_sequence)
+    leader = await leader_after_bid(session, auction.id, after_sequence)
     soft_close = SoftCloseRules(auction.extension_window_s, auction.extension_s, auction.max_end_at)
     ends_at = await _end_before(session, auction, after_sequence, soft_close)
     reserve_fen = auction.reserve_price_fen
     events: list[LiveEvent] = []
     for row in rows:
+        by_leader = leader is not None and leader.paddle == row.paddle
         if row.leading_after:
-            leader = _leader_of(row)
+            leader = leader_of(row)
         assert leader is not None, (auction.id, row.sequence)  # the first accepted bid leads
         ends_before = ends_at
         if in_extension_window(row.received_at, ends_at, soft_close):
@@ -99,7 +100,7 @@ async def missed_events(
         bid = bid_event(
             sequence=row.sequence,
             paddle=row.paddle,
-            amount_fen=row.amount_fen,
+            amount_fen=public_amount_fen(row.amount_fen, by_leader=by_leader),
             price_fen=row.price_after_fen,
             leading_paddle=leader.paddle,
             reserve_met=reserve_fen is None or leader.max_fen >= reserve_fen,
@@ -122,7 +123,7 @@ async def missed_events(
     return events
 
 
-async def _leader_before(session: AsyncSession, auction_id: int, sequence: int) -> _Leader | None:
+async def leader_after_bid(session: AsyncSession, auction_id: int, sequence: int) -> Leader | None:
     """Who led after bid `sequence`: the bidder of the last bid up to it that took the lead."""
     row = (
         await session.execute(
@@ -132,7 +133,7 @@ async def _leader_before(session: AsyncSession, auction_id: int, sequence: int) 
             .limit(1)
         )
     ).first()
-    return None if row is None else _leader_of(row)
+    return None if row is None else leader_of(row)
 
 
 async def _end_before(

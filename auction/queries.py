@@ -9,8 +9,9 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from auction.live_history import leader_after_bid, leader_of
 from auction.models import Auction, Bid, Registration
-from auction.policy import RUNNING_STATES, AuctionState
+from auction.policy import RUNNING_STATES, SEALED_KINDS, AuctionKind, AuctionState
 from transfer.kernel.errors import DomainError, NotFound
 
 
@@ -57,6 +58,29 @@ async def bid_history(
     if live_only:
         query = query.where(Bid.superseded.is_(False))
     return list((await session.execute(query.order_by(Bid.sequence).limit(limit))).scalars())
+
+
+async def public_bid_history(
+    session: AsyncSession, auction: Auction, *, after_sequence: int, limit: int
+) -> list[tuple[Bid, bool]]:
+    """A page of the history the public reads, each bid with whether the bidder leading before it
+    made it (an English leader's bid only raises its hidden maximum: its amount is not shown)."""
+    bids = await bid_history(
+        session,
+        auction.id,
+        after_sequence=after_sequence,
+        limit=limit,
+        live_only=auction.kind in SEALED_KINDS,
+    )
+    if auction.kind != AuctionKind.ENGLISH or not bids:
+        return [(bid, False) for bid in bids]
+    leader = await leader_after_bid(session, auction.id, bids[0].sequence - 1)
+    marked: list[tuple[Bid, bool]] = []
+    for bid in bids:
+        marked.append((bid, leader is not None and leader.paddle == bid.paddle))
+        if bid.leading_after:
+            leader = leader_of(bid)
+    return marked
 
 
 class Phase(StrEnum):

@@ -100,7 +100,25 @@ LABELS: dict[str, tuple[str, str]] = {
     ),
     "next_amounts": ("下一有效出价", "Next valid amounts"),
     "bid_submit": ("确认出价", "Place bid"),
-    "bid_accepted": ("出价成功", "Bid accepted"),
+    # What a bidder is told of its accepted bid: the amount it bid, and where that leaves it.
+    "bid_leading": (
+        "出价 {amount} 已受理，您以当前价 {price} 领先",
+        "Your bid of {amount} is in: you lead at {price}",
+    ),
+    "bid_outbid_at_once": (
+        "出价 {amount} 已受理，但其他竞买人的代理出价更高：当前价 {price}，您未领先",
+        "Your bid of {amount} is in, but another bidder's proxy maximum is higher: the price is {price}"
+        " and you are not leading",
+    ),
+    "bid_sealed_in": (
+        "密封出价 {amount} 已提交，开标前他人不可见",
+        "Your sealed bid of {amount} is in; no one else sees it before the opening",
+    ),
+    "bid_won_at_once": (
+        "您以 {price} 竞得此拍品，请在付款期限内付清余款",
+        "You won this lot at {price}: pay the balance by the deadline",
+    ),
+    "bid_proxy_up_to": ("（代理最高价 {maximum}）", " (proxy maximum {maximum})"),
     "register_intro": (
         "报名后冻结保证金，获得竞买号方可出价。",
         "Registering holds the deposit and gives you a paddle to bid with.",

@@ -19,7 +19,7 @@ from litestar.response import Redirect, Template
 
 from app.bidding.submit import submit_bid
 from app.context import AppContext
-from app.http.auctions.schemas import RegistrationOut
+from app.http.auctions.schemas import BidOut, RegistrationOut
 from app.http.auth import Actor
 from app.http.problems import STATUS_BY_KIND
 from app.pages import i18n
@@ -27,6 +27,7 @@ from app.pages.formatting import countdown_text, yuan
 from app.pages.rendering import language, page
 from app.pages.room_view import RoomState, read_room
 from app.pages.sessions import flash, viewer_of
+from auction.policy import AuctionState
 from auction.registration import register
 from transfer.kernel.errors import DomainError
 from transfer.kernel.money import MoneyFormatError, parse_yuan
@@ -70,13 +71,36 @@ def _wants_json(request: Request[Any, Any, Any]) -> bool:
 
 
 def _answer(
-    request: Request[Any, Any, Any], auction_id: int, ok: bool, message: str, status: int, **extra: Any
+    request: Request[Any, Any, Any],
+    auction_id: int,
+    ok: bool,
+    message: str,
+    status: int,
+    level: str | None = None,
+    **extra: Any,
 ) -> Response[bytes] | Redirect:
+    """level: how the message is shown (success, warning, error); by `ok` unless given."""
+    level = level or ("success" if ok else "error")
     if _wants_json(request):
-        body = {"ok": ok, "message": message, **extra}
+        body = {"ok": ok, "message": message, "level": level, **extra}
         return Response(msgspec.json.encode(body), status_code=status, media_type="application/json")
-    flash(request, message, "success" if ok else "error")
+    flash(request, message, level)
     return Redirect(path=f"/auctions/{auction_id}", status_code=303)
+
+
+def _bid_message(placed: BidOut, amount_fen: int, max_amount_fen: int | None, lang: str) -> tuple[str, str]:
+    """What the bidder bid and where it stands now, never just a price: a bid answered at once by
+    a rival's proxy is accepted, yet leaves the bidder behind, and is a warning."""
+    t = i18n.translator(lang)
+    amount, price = yuan(amount_fen), yuan(placed.current_price)
+    proxy = t("bid_proxy_up_to", maximum=yuan(max_amount_fen)) if max_amount_fen is not None else ""
+    if placed.state == AuctionState.AWAITING_PAYMENT:
+        return t("bid_won_at_once", price=price), "success"
+    if placed.leading is None:
+        return t("bid_sealed_in", amount=amount) + proxy, "success"
+    if placed.leading:
+        return t("bid_leading", amount=amount, price=price) + proxy, "success"
+    return t("bid_outbid_at_once", amount=amount, price=price) + proxy, "warning"
 
 
 def _bidder_or_refusal(viewer: Actor | None, lang: str) -> Actor:
@@ -158,5 +182,5 @@ class RoomController(Controller):
                 code=refusal.code,
                 field=refusal.field,
             )
-        message = f"{i18n.translator(lang)('bid_accepted')}: {yuan(placed.current_price)}"
-        return _answer(request, auction_id, True, message, 201, bid=msgspec.to_builtins(placed))
+        message, level = _bid_message(placed, amount_fen, max_amount_fen, lang)
+        return _answer(request, auction_id, True, message, 201, level=level, bid=msgspec.to_builtins(placed))

@@ -51,12 +51,11 @@ async def read_room(ctx: AppContext, auction_id: int, viewer: Actor | None) -> R
         bids = (
             []
             if sealed_until_close
-            else await queries.bid_history(
+            else await queries.public_bid_history(
                 session,
-                auction_id,
+                auction,
                 after_sequence=max(0, auction.last_sequence - ROOM_HISTORY_BIDS),
                 limit=ROOM_HISTORY_BIDS,
-                live_only=auction.kind in SEALED_KINDS,
             )
         )
         if viewer is None:
@@ -71,7 +70,7 @@ async def read_room(ctx: AppContext, auction_id: int, viewer: Actor | None) -> R
             view = participant_auction(auction, collateral, now, mine, sealed_bid)
     return RoomState(
         auction=view,
-        history=[BidHistoryItem.of(b) for b in reversed(bids)],
+        history=[BidHistoryItem.of(*b) for b in reversed(bids)],
         next_amounts=next_amounts(view, auction.increment_fen),
         sealed_until_close=sealed_until_close,
     )

@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from auction.bidding.live_events import bid_event, extended_event
+from auction.bidding.live_events import bid_event, extended_event, public_amount_fen
 from auction.bidding.lot import (
     REGISTRATION_COLUMNS,
     BidResult,
@@ -193,8 +193,9 @@ def judge_english_bid(
         "superseded": False,
         "received_at": sink.now,
     }
+    shown_fen = public_amount_fen(amount_fen, by_leader=registrant.bidder_id == lot.leader_id)
     _publish_bid(
-        sink, lot.id, sequence, registrant.paddle, amount_fen, state, leader_paddle, ends_at, extended
+        sink, lot.id, sequence, registrant.paddle, shown_fen, state, leader_paddle, ends_at, extended
     )
     result = BidResult(
         lot.kind, lot_state, state.price_fen, leader_paddle, ends_at, sequence, outcome.bidder_leads, extended
@@ -207,7 +208,7 @@ def _publish_bid(
     auction_id: int,
     sequence: int,
     paddle: int,
-    amount_fen: int,
+    amount_fen: int | None,
     state: EnglishState,
     leader_paddle: int | None,
     ends_at: datetime,

@@ -2,7 +2,9 @@
 the judge (as the bid is written) and the catch-up of a watcher that reconnects
 (auction.live_history), so a missed event read back from the bids table is the event sent live.
 
-Public fields only: a paddle, never a bidder's identity, and never a maximum."""
+Public fields only: a paddle, never a bidder's identity, and never a maximum. A bid by the lot's
+leader only raises that leader's hidden maximum (DESIGN.md section 6), so its amount is a maximum
+and goes out as `null` (`public_amount_fen`); the history (`GET …/bids`) shows it the same way."""
 
 from __future__ import annotations
 
@@ -12,11 +14,16 @@ from typing import Any
 from transfer.kernel.money import format_fen
 
 
+def public_amount_fen(amount_fen: int, *, by_leader: bool) -> int | None:
+    """A bid's amount as the public sees it: none for one by the bidder leading before it."""
+    return None if by_leader else amount_fen
+
+
 def bid_event(
     *,
     sequence: int,
     paddle: int,
-    amount_fen: int,
+    amount_fen: int | None,
     price_fen: int | None,
     leading_paddle: int | None,
     reserve_met: bool,
@@ -29,7 +36,7 @@ def bid_event(
         "event": "bid",
         "sequence": sequence,
         "paddle": paddle,
-        "amount": format_fen(amount_fen),
+        "amount": None if amount_fen is None else format_fen(amount_fen),
         "current_price": format_fen(price_fen or 0),
         "leading_paddle": leading_paddle,
         "reserve_met": reserve_met,

@@ -13,6 +13,7 @@ from sqlalchemy import func, select, text
 
 from app.bidding import driver_bids
 from auction.bidding import statements as bidding
+from auction.models import Bid
 from auction.rules import EnglishBid, EnglishRules
 from tests.api.auction_support import AuctionHouse
 from tests.unit.auction.test_english_properties import Reference
@@ -195,11 +196,17 @@ async def test_bids_racing_past_the_gate_are_each_applied_once_in_sequence(
     assert [item["sequence"] for item in history] == list(range(1, accepted + 1))
     # The accepted bids, replayed in sequence through the independent reference model, are each
     # admissible and end at the lot's price and leader. (Amounts need not rise: a bid under the
-    # leader's maximum is accepted and answered by the leader's proxy.)
+    # leader's maximum is accepted and answered by the leader's proxy.) The stored amounts: the
+    # public history hides those of a leader's own bids.
+    async with house.context.database.read() as session:
+        stored = (
+            await session.execute(select(Bid).where(Bid.auction_id == auction["id"]).order_by(Bid.sequence))
+        ).scalars()
+        amounts_fen = {bid.sequence: bid.amount_fen for bid in stored}
     reference = Reference(EnglishRules(100_000, 1_000, None), ())
     for item in history:
         candidate = EnglishBid(
-            item["paddle"], parse_yuan(item["amount"], "amount"), None, house.clock(), item["sequence"]
+            item["paddle"], amounts_fen[item["sequence"]], None, house.clock(), item["sequence"]
         )
         assert reference.admits(candidate), item
         reference = Reference(reference.rules, (*reference.accepted, candidate))

@@ -87,23 +87,25 @@ async def test_a_reconnect_with_last_event_id_gets_exactly_the_missed_events_the
         _, b = await _participant(http, ["bidder"], "10000.00", clearing)
         await http.post(f"/api/v1/auctions/{auction['id']}/registrations", headers=b)
         await asyncio.sleep(0.3)
-        everything = asyncio.create_task(_watch(http, auction["id"], _seen(6, "extended")))
+        everything = asyncio.create_task(_watch(http, auction["id"], _seen(7, "extended")))
         await asyncio.sleep(0.5)
         bids = [
             (a, {"amount": "1000.00", "max_amount": "1650.00"}),
             (b, {"amount": "1100.00"}),  # a's proxy keeps the lead at 1110.00
             (b, {"amount": "1700.00"}),  # b leads; the reserve is not met
             (a, {"amount": "1800.00", "max_amount": "2000.00"}),  # a leads; reserve met
+            (a, {"amount": "2050.00"}),  # the leader raises its own hidden maximum
             (b, {"amount": "1900.00"}),
         ]
         for key, body in bids:
             answer = await http.post(f"/api/v1/auctions/{auction['id']}/bids", json=body, headers=key)
             assert answer.status_code == 201, answer.text
+        a_view = (await http.get(f"/api/v1/auctions/{auction['id']}", headers=a)).json()
 
         resumed = asyncio.create_task(
-            _watch(http, auction["id"], _seen(6, "extended"), headers={"Last-Event-ID": "2"})
+            _watch(http, auction["id"], _seen(7, "extended"), headers={"Last-Event-ID": "2"})
         )
-        from_start = asyncio.create_task(_watch(http, auction["id"], _seen(5, "extended"), since=0))
+        from_start = asyncio.create_task(_watch(http, auction["id"], _seen(6, "extended"), since=0))
         await asyncio.sleep(1.0)
         answer = await http.post(
             f"/api/v1/auctions/{auction['id']}/bids", json={"amount": "2100.00"}, headers=b
@@ -112,30 +114,43 @@ async def test_a_reconnect_with_last_event_id_gets_exactly_the_missed_events_the
         live, caught_up, replayed = await asyncio.wait_for(
             asyncio.gather(everything, resumed, from_start), 15
         )
+        history = (await http.get(f"/api/v1/auctions/{auction['id']}/bids")).json()["items"]
 
     # The live stream: hello at sequence 0, then a bid and its extension per bid.
     assert live[0][:2] == ("0", "hello")
     assert [(i, name) for i, name, _ in live[1:]] == [
-        (str(s), n) for s in range(1, 7) for n in ("bid", "extended")
+        (str(s), n) for s in range(1, 8) for n in ("bid", "extended")
     ]
-    # Resumed after 2: the hello of the lot as it stood (sequence 5), bids 3 to 5 as they went out
-    # live, byte for byte, then bid 6 live, once.
-    assert caught_up[0][:2] == ("5", "hello")
+    # Resumed after 2: the hello of the lot as it stood (sequence 6), bids 3 to 6 as they went out
+    # live, byte for byte, then bid 7 live, once.
+    assert caught_up[0][:2] == ("6", "hello")
     assert caught_up[1:] == live[5:]
-    assert replayed[0][:2] == ("5", "hello")
-    assert replayed[1:] == live[1:11]
+    assert replayed[0][:2] == ("6", "hello")
+    assert replayed[1:] == live[1:13]
     payloads = [json.loads(data) for _, name, data in live if name == "bid"]
     assert [(p["leading_paddle"], p["current_price"], p["reserve_met"]) for p in payloads] == [
         (1, "1000.00", False),
         (1, "1110.00", False),
         (2, "1700.00", False),
         (1, "1800.00", True),
+        (1, "1800.00", True),
         (1, "1910.00", True),
         (2, "2100.00", True),
     ]
+    # The leader's own bid only raised its maximum: its amount is that maximum, and is not shown,
+    # live, caught up or in the history; the leader alone sees it.
+    public_amounts = ["1000.00", "1100.00", "1700.00", "1800.00", None, "1900.00", "2100.00"]
+    assert [p["amount"] for p in payloads] == public_amounts
+    assert [(i["paddle"], i["amount"], i["price_after"]) for i in history][3:5] == [
+        (1, "1800.00", "1800.00"),
+        (1, None, "1800.00"),
+    ]
+    assert [i["amount"] for i in history] == public_amounts
+    assert a_view["you"]["your_max"] == "2050.00"
     for _, _, data in [*live, *caught_up, *replayed]:
         assert not _keys(json.loads(data)) & PRIVATE_KEYS
-        assert "1650.00" not in data and "2000.00" not in data and "1730.00" not in data
+        for secret in ("1650.00", "2000.00", "2050.00", "1730.00"):
+            assert secret not in data
 
 
 async def test_a_resume_point_that_is_no_event_of_the_lot_is_refused(server: str) -> None:

@@ -90,10 +90,10 @@ async def test_two_bidders_see_each_others_bids_the_extension_and_the_close_and_
         await _mark(page)
     await _wait_until(auction["starts_at"], 0.2)
 
-    assert await _bid(alpha, "1000.00") == "出价成功: ¥1,000.00"
+    assert await _bid(alpha, "1000.00") == "出价 ¥1,000.00 已受理，您以当前价 ¥1,000.00 领先"
     await beta.locator("#history tr").first.filter(has_text=alpha_paddle).wait_for(timeout=SEEN_WITHIN_MS)
     await beta.get_by_role("button", name="¥1,010.00").click()
-    assert await _bid(beta, "1010.00") == "出价成功: ¥1,010.00"
+    assert await _bid(beta, "1010.00") == "出价 ¥1,010.00 已受理，您以当前价 ¥1,010.00 领先"
     await (
         alpha.locator("#history tr").first.filter(has_text=str(beta_paddle)).wait_for(timeout=SEEN_WITHIN_MS)
     )
@@ -101,7 +101,10 @@ async def test_two_bidders_see_each_others_bids_the_extension_and_the_close_and_
     await screenshot(beta, "room-bidder")
 
     await _wait_until(auction["ends_at"], -2.5)  # inside the last 4 s window
-    assert await _bid(alpha, "1020.00", max_amount="1500.00") == "出价成功: ¥1,020.00"
+    assert (
+        await _bid(alpha, "1020.00", max_amount="1500.00")
+        == "出价 ¥1,020.00 已受理，您以当前价 ¥1,020.00 领先（代理最高价 ¥1,500.00）"
+    )
     for page in (alpha, beta, watcher):
         await page.get_by_test_id("extended").wait_for(state="visible", timeout=SEEN_WITHIN_MS)
         await page.get_by_test_id("price").filter(has_text="¥1,020.00").wait_for(timeout=SEEN_WITHIN_MS)
@@ -141,7 +144,7 @@ async def test_a_refused_bid_shows_its_reason_in_words(api: Api, people: People)
 
     assert await _bid(page, "1005.00") == "出价不在加价幅度上，最近的有效出价为 ¥1,000.00 或 ¥1,010.00"
     assert await _bid(page, "九百元") == "金额格式不正确，请输入元，最多两位小数"
-    assert await _bid(page, "1000.00") == "出价成功: ¥1,000.00"
+    assert await _bid(page, "1000.00") == "出价 ¥1,000.00 已受理，您以当前价 ¥1,000.00 领先"
     assert await _bid(page, "1000.00") == "出价低于最低有效出价 ¥1,010.00"
     await screenshot(page, "room-refusal")
 

@@ -167,16 +167,12 @@ class AuctionController(Controller):
             bids = (
                 []
                 if sealed_until_close
-                else await queries.bid_history(
-                    session,
-                    auction_id,
-                    after_sequence=after_sequence,
-                    limit=limit,
-                    live_only=auction.kind in SEALED_KINDS,
+                else await queries.public_bid_history(
+                    session, auction, after_sequence=after_sequence, limit=limit
                 )
             )
-        next_after = bids[-1].sequence if len(bids) == limit else None
-        return BidHistory(auction_id, sealed_until_close, [BidHistoryItem.of(b) for b in bids], next_after)
+        next_after = bids[-1][0].sequence if len(bids) == limit else None
+        return BidHistory(auction_id, sealed_until_close, [BidHistoryItem.of(*b) for b in bids], next_after)
 
     @get(
         "/{auction_id:int}/events",

@@ -6,6 +6,7 @@ from typing import Annotated
 import msgspec
 
 from app.http.input_bounds import Id, Yuan, YuanOrZero, check_datetime, multi_line_text, one_of_values, text
+from auction.bidding.live_events import public_amount_fen
 from auction.bidding.lot import BidResult
 from auction.models import Bid, Registration
 from auction.policy import SEALED_KINDS, AuctionKind
@@ -187,16 +188,18 @@ class BidOut(msgspec.Struct):
 class BidHistoryItem(msgspec.Struct):
     sequence: int
     paddle: int
-    amount: str
+    # null for a bid by the bidder already leading: it only raised that bidder's hidden maximum.
+    amount: str | None
     price_after: str | None
     received_at: str
 
     @classmethod
-    def of(cls, bid: Bid) -> BidHistoryItem:
+    def of(cls, bid: Bid, by_leader: bool = False) -> BidHistoryItem:
+        shown_fen = public_amount_fen(bid.amount_fen, by_leader=by_leader)
         return cls(
             bid.sequence,
             bid.paddle,
-            format_fen(bid.amount_fen),
+            _money(shown_fen),
             _money(bid.price_after_fen),
             bid.received_at.isoformat(),
         )
