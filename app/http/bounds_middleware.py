@@ -74,7 +74,8 @@ class InputBoundsMiddleware:
             path_params = scope["path_params"]
             for name, value in path_params.items():
                 if type(value) is int:
-                    check_id(value, name)
+                    # int() reads any script's digits ("٣" is 3); the rest of a path is ASCII.
+                    check_id(value, name, ascii_digits=scope["path"].isascii())
                 elif type(value) is str:
                     check_text(value, name)
             if scope["query_string"]:

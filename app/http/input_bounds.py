@@ -126,8 +126,10 @@ def id_in_range(value: int) -> bool:
     return 0 < value <= MAX_ID
 
 
-def check_id(value: int, field: str) -> None:
-    if not id_in_range(value):
+def check_id(value: int, field: str, *, ascii_digits: bool = True) -> None:
+    """ascii_digits: the id was written in ASCII digits, so one path names one resource for logs,
+    filters and the audit trail (int() also reads other scripts' digits)."""
+    if not ascii_digits or not id_in_range(value):
         raise DomainError("id_out_of_range", f"{field} must be an integer from 1 to {MAX_ID}", field=field)
 
 

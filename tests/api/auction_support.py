@@ -70,7 +70,7 @@ class AuctionHouse:
         return int(response.json()["paddle"])
 
     async def bid(
-        self, auction_id: int, bidder: dict[str, str], amount: str, max_amount: str | None = None
+        self, auction_id: int | str, bidder: dict[str, str], amount: str, max_amount: str | None = None
     ) -> httpx.Response:
         body = {"amount": amount} if max_amount is None else {"amount": amount, "max_amount": max_amount}
         return await self.http.post(f"/api/v1/auctions/{auction_id}/bids", json=body, headers=bidder)

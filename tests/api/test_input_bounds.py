@@ -21,7 +21,8 @@ ALL_ROLES = ["admin", "bank", "bidder", "agency", "clearing"]
 # Past 64 bits, and far past it: both used to reach the driver. 2^63 has 19 digits, past the raw
 # ASGI bid path's own pattern, so 0 and -1 are the ids that test that path's bound.
 BEYOND_64_BITS = [MAX_ID + 1, 2**70]
-NOT_AN_ID = [*BEYOND_64_BITS, 0, -1]
+# And digits of other scripts, which int() reads ("٣" and "３" are 3): one id, one spelling.
+NOT_AN_ID: list[int | str] = [*BEYOND_64_BITS, 0, -1, "٣", "３"]
 ID_ROUTES = [
     ("GET", "/api/v1/auctions/{}", "auction_id"),
     ("POST", "/api/v1/auctions/{}/bids", "auction_id"),

@@ -32,11 +32,12 @@ def parse_yuan(value: object, field: str, *, allow_zero: bool = False) -> int:
     """
     if not isinstance(value, str):
         raise MoneyFormatError(field, 'must be a string of yuan with two decimals, e.g. "1500.00"')
-    match = _YUAN_PATTERN.match(value)
+    # fullmatch: `$` alone would also match before a final newline ("100.00\n").
+    match = _YUAN_PATTERN.fullmatch(value)
     if match is None:
         if value.startswith("-"):
             raise MoneyFormatError(field, "must not be negative")
-        if re.match(r"^[0-9]+\.[0-9]{3,}$", value):
+        if re.fullmatch(r"[0-9]+\.[0-9]{3,}", value):
             raise MoneyFormatError(field, "has more than two decimals (the smallest unit is one fen)")
         raise MoneyFormatError(field, f'is not an amount of yuan like "1500.00": {value[:40]!r}')
     whole, decimals = match.group(1), match.group(2) or ""

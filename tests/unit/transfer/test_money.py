@@ -25,6 +25,8 @@ def test_amounts_of_yuan_parse_to_fen(text: str, fen: int) -> None:
         ("1.005", "more than two decimals"),
         ("1e3", "is not an amount of yuan"),
         ("01.00", "is not an amount of yuan"),
+        ("100.00\n", "is not an amount of yuan"),
+        ("100.00\r\n", "is not an amount of yuan"),
         ("0.00", "greater than zero"),
         ("10000000000000.01", "exceeds the maximum of 10000000000000.00"),
         # Longer than int() takes from a string (4,300 digits): still a refusal, not a crash.
