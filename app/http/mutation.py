@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar, cast
+from typing import Any, Protocol, TypeVar, cast, runtime_checkable
 
 import msgspec
 from litestar import Request, Response
@@ -15,6 +15,14 @@ from transfer.kernel.unit_of_work import UnitOfWork
 
 T = TypeVar("T")
 Work = Callable[[UnitOfWork], Awaitable[T]]
+
+
+@runtime_checkable
+class ShownOnce(Protocol):
+    """An answer carrying a secret (a new API key): what is stored for a replay is `for_replay()`,
+    without it, so no secret is kept in the idempotency records or sent twice."""
+
+    def for_replay(self) -> Any: ...
 
 
 async def run_mutation(request: Request[Actor, Any, Any], context: AppContext, work: Work[T]) -> Response[T]:
@@ -59,9 +67,11 @@ async def answer_once(
             stored = await idempotency.claim(unit.session, actor_id, keyed.key, keyed.fingerprint, unit.now)
             if stored is not None:
                 return stored
-        body = msgspec.json.encode(await work(unit))
+        answer = await work(unit)
+        body = msgspec.json.encode(answer)
         if keyed is not None:
-            await idempotency.complete(unit.session, actor_id, keyed.key, status_code, body)
+            kept = msgspec.json.encode(answer.for_replay()) if isinstance(answer, ShownOnce) else body
+            await idempotency.complete(unit.session, actor_id, keyed.key, status_code, kept)
         return idempotency.StoredAnswer(status_code, body, replayed=False)
 
     return await context.transact(in_transaction, actor_id=actor_id)

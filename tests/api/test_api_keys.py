@@ -16,7 +16,7 @@ import httpx
 import pytest
 import structlog
 from asgi_lifespan import LifespanManager
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from app.context import AppContext
 from app.db import Database, create_database
@@ -340,3 +340,36 @@ async def test_failed_authentications_are_slowed_past_the_threshold_and_a_good_k
             for _ in range(3):
                 await _timed(elsewhere, "ipx_bad000-not-a-key-either")
             assert (await _timed(elsewhere, "ipx_bad000-not-a-key-at-all"))[1] >= 0.6
+
+
+async def test_a_replayed_key_creation_never_carries_the_key_and_no_key_is_stored_in_clear(
+    client: httpx.AsyncClient, market: Market, context: AppContext
+) -> None:
+    _, owner = await market.participant(["bank"], name="Replaying Bank")
+    once = {**owner, "Idempotency-Key": "make-key-1"}
+    admin_once = {**market.admin, "Idempotency-Key": "make-participant-1"}
+    body = {"name": "Replayed Participant", "roles": ["bidder"]}
+
+    made = await client.post(KEYS, json={"name": "robot"}, headers=once)
+    again = await client.post(KEYS, json={"name": "robot"}, headers=once)
+    created = await client.post("/api/v1/participants", json=body, headers=admin_once)
+    created_again = await client.post("/api/v1/participants", json=body, headers=admin_once)
+
+    for first, replay in ((made, again), (created, created_again)):
+        assert (first.status_code, replay.status_code) == (201, 201), (first.text, replay.text)
+        assert first.json()["api_key"].startswith("ipx_") and "Idempotent-Replayed" not in first.headers
+        assert replay.headers["Idempotent-Replayed"] == "true"
+        assert replay.json()["api_key"] is None
+        assert replay.json()["api_key_note"].startswith("shown once, when it was made")
+        assert {k: v for k, v in replay.json().items() if not k.startswith("api_key")} == {
+            k: v for k, v in first.json().items() if not k.startswith("api_key")
+        }
+    # The keys made work; no stored answer holds either in clear.
+    assert (await _me(client, made.json()["api_key"])).status_code == 200
+    assert (await _me(client, created.json()["api_key"])).status_code == 200
+    async with context.database.read() as session:
+        stored = "".join(
+            (await session.execute(text("SELECT response_body FROM idempotency_records"))).scalars()
+        )
+    assert made.json()["api_key"] not in stored and created.json()["api_key"] not in stored
+    assert made.json()["prefix"] in stored  # the answer is stored, only without its secret

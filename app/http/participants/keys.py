@@ -12,6 +12,7 @@ from app.context import AppContext
 from app.http.auth import Actor
 from app.http.input_bounds import text
 from app.http.mutation import run_mutation
+from app.http.participants.schemas import REPLAYED_KEY_NOTE
 from transfer.kernel.unit_of_work import UnitOfWork
 from transfer.models.api_keys import ApiKey
 from transfer.registry import keys
@@ -50,8 +51,12 @@ class KeyCreated(msgspec.Struct):
     name: str
     prefix: str
     created_at: str
-    api_key: str
+    # null in a replay (the same Idempotency-Key again): a key is shown once.
+    api_key: str | None
     api_key_note: str = "shown once: store it now, only its hash is kept"
+
+    def for_replay(self) -> KeyCreated:
+        return msgspec.structs.replace(self, api_key=None, api_key_note=REPLAYED_KEY_NOTE)
 
 
 class KeyList(msgspec.Struct):

@@ -27,12 +27,22 @@ class ParticipantCreate(msgspec.Struct, forbid_unknown_fields=True):
     qualified_investor: bool = False
 
 
+# What a replay of the request that made a key says instead of the key (app/http/mutation.py).
+REPLAYED_KEY_NOTE = (
+    "shown once, when it was made: a replay of that request does not carry it; revoke the key if it was lost"
+)
+
+
 class ParticipantCreated(msgspec.Struct):
     id: int
     name: str
     roles: list[str]
-    api_key: str
+    # null in a replay (the same Idempotency-Key again): a key is shown once.
+    api_key: str | None
     api_key_note: str = "shown once: store it now, only its hash is kept"
+
+    def for_replay(self) -> ParticipantCreated:
+        return msgspec.structs.replace(self, api_key=None, api_key_note=REPLAYED_KEY_NOTE)
 
 
 class BalancesOut(msgspec.Struct):
