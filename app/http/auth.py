@@ -91,7 +91,7 @@ async def resolve_actor(context: AppContext, api_key: str, client_address: str) 
         found = await resolve_key(session, api_key)
     cache.observe(generation, started_at)
     if found is None or found.key.revoked_at is not None:
-        await _slow_failure(context, client_address, display_prefix(api_key))
+        await slow_failure(context, client_address, display_prefix(api_key))
         if found is None:
             raise KeyNotAccepted("unauthenticated", "unknown API key")
         raise KeyNotAccepted("api_key_revoked", f"API key {found.key.key_prefix}… was revoked")
@@ -112,7 +112,9 @@ async def resolve_actor(context: AppContext, api_key: str, client_address: str) 
     return actor
 
 
-async def _slow_failure(context: AppContext, client_address: str, key_prefix: str | None) -> None:
+async def slow_failure(context: AppContext, client_address: str, key_prefix: str | None) -> None:
+    """A failed authentication counted, and its answer held back past the threshold (also the
+    pages' login form: a key typed there is the same secret)."""
     delay_s = context.failed_authentications.record_failure(client_address, key_prefix)
     if delay_s > 0:
         await asyncio.sleep(delay_s)
@@ -132,7 +134,7 @@ class ApiKeyAuthentication(AbstractAuthenticationMiddleware):
         api_key = bearer_key(header or "")
         if api_key is None:
             if header is not None:  # something was presented: a failed authentication
-                await _slow_failure(context, client_address, None)
+                await slow_failure(context, client_address, None)
             raise KeyNotAccepted("unauthenticated", "missing API key: send Authorization: Bearer <api key>")
         actor = await cached_actor(context, api_key)
         if actor is None:

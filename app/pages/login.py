@@ -11,9 +11,11 @@ from litestar.params import Body
 from litestar.response import Redirect, Template
 
 from app.context import AppContext
+from app.http.auth import slow_failure
 from app.pages import i18n
 from app.pages.rendering import page, safe_next
 from app.pages.sessions import log_in, log_out, viewer_of
+from transfer.registry.api_keys import display_prefix
 from transfer.registry.participants import find_live_key
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
@@ -41,6 +43,8 @@ class LoginController(Controller):
             async with ctx.database.read() as session:
                 found = await find_live_key(session, api_key)
         if found is None:
+            client_address = request.client.host if request.client is not None else "unknown"
+            await slow_failure(ctx, client_address, display_prefix(api_key) if api_key else None)
             lang = i18n.language_of(request.cookies.get(i18n.LANGUAGE_COOKIE))
             return page(
                 request,

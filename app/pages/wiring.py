@@ -20,6 +20,7 @@ from typing import Any
 
 from litestar import Request, Response, Router
 from litestar.config.csrf import CSRFConfig
+from litestar.datastructures import ResponseHeader
 from litestar.exceptions import HTTPException, PermissionDeniedException, ValidationException
 from litestar.middleware.base import DefineMiddleware
 from litestar.middleware.csrf import CSRFMiddleware
@@ -145,6 +146,11 @@ def page_wiring(session_store: Store) -> PageWiring:
             ValidationException: _html_or_problem(400, _http_message),
             HTTPException: _html_or_problem(400, _http_message),
         },
+        # No other site may frame a page: a framed room would let it steer the one-click bids.
+        response_headers=[
+            ResponseHeader(name="X-Frame-Options", value="DENY"),
+            ResponseHeader(name="Content-Security-Policy", value="frame-ancestors 'none'"),
+        ],
         include_in_schema=False,
     )
     static = create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False)

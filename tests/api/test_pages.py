@@ -510,3 +510,14 @@ async def test_the_room_of_a_sealed_or_descending_auction_hides_what_is_hidden_a
     assert sealed_state["sealed_until_close"] is True and sealed_state["history"] == []
     assert 'id="max_amount"' not in descending_mine.text  # a proxy maximum is for English lots only
     assert descending_state["next_amounts"] == [descending_state["auction"]["minimum_bid"]]
+
+
+async def test_no_other_site_may_frame_a_page(app: RequestIdMiddleware, client: httpx.AsyncClient) -> None:
+    async with visitor(app) as browser:
+        for path in ("/", "/login", "/auctions?phase=ended"):
+            answer = await browser.page(path)
+            assert answer.status_code == 200, path
+            assert answer.headers["x-frame-options"] == "DENY"
+            assert answer.headers["content-security-policy"] == "frame-ancestors 'none'"
+    api = await client.get("/api/v1/clock")
+    assert "x-frame-options" not in api.headers  # the JSON API is not a page
