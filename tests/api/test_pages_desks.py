@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import insert, text
 
 from app.http.request_id import RequestIdMiddleware
+from app.pages.formatting import shanghai_time
 from app.pages.i18n import term, waterfall_basis
 from tests.api.disposal_support import DisposalDesk
 from tests.api.page_support import HTML, JSON, api_key_of, visitor
@@ -368,9 +369,20 @@ async def test_the_agency_desk_holds_earn_outs_and_revenue_by_month_equal_the_ap
     assert _by_testid(html, f"earn-out-paid-{asset['id']}") == _yuan(asset["earn_out"]["paid"])
     assert _by_testid(html, f"earn-out-cap-{asset['id']}") == _yuan(asset["earn_out"]["cap"])
     assert '<progress value="3000000" max="3000000"' in html
-    assert [(int(r[1]), r[4], r[5]) for r in earn_outs_csv[1:]] == [
-        (asset["id"], asset["earn_out"]["paid"], asset["earn_out"]["cap"])
+    assert [(int(r[1]), r[3], r[4], r[5], r[6]) for r in earn_outs_csv[1:]] == [
+        (
+            asset["id"],
+            "20%",
+            asset["earn_out"]["paid"],
+            asset["earn_out"]["cap"],
+            shanghai_time(asset["earn_out"]["until"]),
+        )
     ]
+    # Basis points as the page writes them, kinds and states by their names, times in Shanghai.
+    accepted = next(r for r in offers_csv[1:] if int(r[0]) == scene["offer"]["id"])
+    assert (accepted[5], accepted[8]) == ("已接受", "20%")
+    assert accepted[4] == shanghai_time(api_offers[scene["offer"]["id"]]["valid_until"])
+    assert [(r[2], r[3], r[12]) for r in commitments_csv[1:]] == [("商标", "75%", "有效")]
     # Revenue by month: the API's revenues summed per calendar month, in the table, the bars and the CSV.
     by_month: dict[str, int] = defaultdict(int)
     for booked in view["revenues"]:
