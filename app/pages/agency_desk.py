@@ -29,7 +29,7 @@ from app.http.pools.schemas import AssetOut, PoolOut
 from app.pages import i18n
 from app.pages.charts import BarChart, bar_chart
 from app.pages.desk_access import PageNumber, Pager, RowPage, desk_viewer, paged_rows, pager, table_csv
-from app.pages.formatting import share_percent
+from app.pages.formatting import bps_percent, share_percent, spreadsheet_time
 from app.pages.rendering import language, page
 from auction.operation import commitments, offers, pools, queries, revenue
 from auction.operation.queries import PoolView
@@ -155,70 +155,81 @@ async def _pools(
     return lines, total
 
 
-# --- CSV: one row per line of the table the desk shows (amounts as the API's yuan strings) ---
+# --- CSV: one row per line of the table the desk shows, in the page's words (desk_access.table_csv);
+# amounts as the API's plain yuan strings, so a spreadsheet sums them ---
 
 OFFERS_HEADER = [
-    "offer_id",
-    "case_id",
-    "pool_id",
-    "price",
+    "csv_offer_id",
+    "csv_case_id",
+    "csv_pool_id",
+    "offer_price",
     "valid_until",
     "state",
-    "held",
-    "commitment_id",
-    "earn_out_share_bps",
-    "earn_out_cap",
-    "earn_out_until",
-    "created_at",
+    "held_amount",
+    "csv_commitment_id",
+    "earn_out_share",
+    "csv_earn_out_cap",
+    "csv_earn_out_until",
+    "csv_created_at",
 ]
 COMMITMENTS_HEADER = [
-    "commitment_id",
-    "pool_id",
+    "csv_commitment_id",
+    "csv_pool_id",
     "kinds",
-    "price_bps_of_appraisal",
-    "max_price_per_case",
+    "price_of_appraisal",
+    "csv_max_price_per_case",
     "budget",
-    "unheld",
+    "csv_unheld",
     "offered",
     "spent",
-    "released",
-    "held",
+    "csv_released",
+    "held_amount",
     "valid_until",
     "state",
 ]
 ASSETS_HEADER = [
-    "pool_id",
-    "asset_id",
-    "collateral_id",
+    "csv_pool_id",
+    "csv_asset_id",
+    "csv_collateral_id",
     "kind",
     "registry_number",
     "title",
     "acquisition_price",
     "acquired_at",
-    "source_case_id",
+    "source_case",
 ]
 LICENCES_HEADER = [
-    "pool_id",
-    "licence_id",
-    "asset_id",
-    "kind",
-    "licensee_name",
+    "csv_pool_id",
+    "csv_licence_id",
+    "csv_asset_id",
+    "licence_kind",
+    "licensee",
     "territory",
-    "field",
+    "field_of_use",
     "upfront",
-    "running_royalty_bps",
-    "starts_on",
-    "ends_on",
+    "royalty",
+    "csv_starts_on",
+    "csv_ends_on",
 ]
-REVENUE_HEADER = ["pool_id", "month", "revenue", "earn_out", "agency"]
-EARN_OUTS_HEADER = ["pool_id", "asset_id", "registry_number", "revenue_share_bps", "paid", "cap", "until"]
+REVENUE_HEADER = ["csv_pool_id", "month", "revenue", "earn_out", "agency_part"]
+EARN_OUTS_HEADER = [
+    "csv_pool_id",
+    "csv_asset_id",
+    "registry_number",
+    "earn_out_share",
+    "paid",
+    "cap",
+    "until",
+]
+# How the page lists a commitment's collateral kinds in one cell.
+_KIND_SEPARATOR = {"zh": "、", "en": ", "}
 
 
 def _text(value: object) -> str:
     return "" if value is None else str(value)
 
 
-def _offer_rows(found: Sequence[HeldOffer]) -> list[list[str]]:
+def _offer_rows(found: Sequence[HeldOffer], lang: str) -> list[list[str]]:
     rows = []
     for line in found:
         o, terms = line.offer, line.offer.earn_out
@@ -228,26 +239,26 @@ def _offer_rows(found: Sequence[HeldOffer]) -> list[list[str]]:
                 str(o.case_id),
                 str(o.pool_id),
                 o.price,
-                o.valid_until,
-                o.state,
+                spreadsheet_time(o.valid_until),
+                i18n.term(o.state, lang),
                 format_fen(line.held_fen),
                 _text(o.commitment_id),
-                "" if terms is None else str(terms.revenue_share_bps),
+                "" if terms is None else bps_percent(terms.revenue_share_bps),
                 "" if terms is None else terms.cap,
-                "" if terms is None else terms.until,
-                o.created_at,
+                "" if terms is None else spreadsheet_time(terms.until),
+                spreadsheet_time(o.created_at),
             ]
         )
     return rows
 
 
-def _commitment_rows(found: Sequence[HeldCommitment]) -> list[list[str]]:
+def _commitment_rows(found: Sequence[HeldCommitment], lang: str) -> list[list[str]]:
     return [
         [
             str(c.id),
             str(c.pool_id),
-            " ".join(c.kinds),
-            str(c.price_bps_of_appraisal),
+            _KIND_SEPARATOR.get(lang, ", ").join(i18n.kind_name(kind, lang) for kind in c.kinds),
+            bps_percent(c.price_bps_of_appraisal),
             c.max_price_per_case,
             c.budget,
             c.unheld,
@@ -255,43 +266,43 @@ def _commitment_rows(found: Sequence[HeldCommitment]) -> list[list[str]]:
             c.spent,
             c.released,
             format_fen(line.held_fen),
-            c.valid_until,
-            c.state,
+            spreadsheet_time(c.valid_until),
+            i18n.term(c.state, lang),
         ]
         for line in found
         for c in (line.commitment,)
     ]
 
 
-def _asset_rows(pool: PoolOut) -> list[list[str]]:
+def _asset_rows(pool: PoolOut, lang: str) -> list[list[str]]:
     return [
         [
             str(pool.id),
             str(a.id),
             str(a.collateral_id),
-            a.kind,
+            i18n.kind_name(a.kind, lang),
             a.registry_number,
             a.title,
             a.acquisition_price,
-            a.acquired_at,
+            spreadsheet_time(a.acquired_at),
             str(a.source_case_id),
         ]
         for a in pool.assets
     ]
 
 
-def _licence_rows(pool: PoolOut) -> list[list[str]]:
+def _licence_rows(pool: PoolOut, lang: str) -> list[list[str]]:
     return [
         [
             str(pool.id),
             str(lic.id),
             str(lic.asset_id),
-            lic.kind,
+            i18n.term("licence:" + lic.kind, lang),
             _text(lic.licensee_name),
             lic.territory,
             lic.field,
             lic.upfront,
-            str(lic.running_royalty_bps),
+            bps_percent(lic.running_royalty_bps),
             lic.starts_on,
             lic.ends_on,
         ]
@@ -299,16 +310,16 @@ def _licence_rows(pool: PoolOut) -> list[list[str]]:
     ]
 
 
-def _earn_out_rows(pool: PoolOut) -> list[list[str]]:
+def _earn_out_rows(pool: PoolOut, lang: str) -> list[list[str]]:
     return [
         [
             str(pool.id),
             str(a.id),
             a.registry_number,
-            str(a.earn_out.revenue_share_bps),
+            bps_percent(a.earn_out.revenue_share_bps),
             a.earn_out.paid,
             a.earn_out.cap,
-            a.earn_out.until,
+            spreadsheet_time(a.earn_out.until),
         ]
         for a in pool.assets
         if a.earn_out is not None
@@ -334,7 +345,7 @@ async def _every_pool(ctx: AppContext, agency: Actor) -> AsyncIterator[int]:
 
 
 async def _by_asset_page(
-    ctx: AppContext, agency: Actor, rows_of: Callable[[PoolOut], list[list[str]]]
+    ctx: AppContext, agency: Actor, rows_of: Callable[[PoolOut, str], list[list[str]]], lang: str
 ) -> AsyncGenerator[list[str], None]:
     """Rows of every asset of every pool, a pool's assets read a page (the API's largest) at a time."""
     async for pool_id in _every_pool(ctx, agency):
@@ -344,20 +355,20 @@ async def _by_asset_page(
                 view = await _pool_view(
                     session, agency, pool_id, pool_controller.MAX_ASSET_PAGE_SIZE, asset_offset
                 )
-            for row in rows_of(PoolOut.of(view)):
+            for row in rows_of(PoolOut.of(view), lang):
                 yield row
             asset_offset += len(view.assets)
             if not view.assets or asset_offset >= view.asset_total:
                 break
 
 
-async def _licences(ctx: AppContext, agency: Actor) -> AsyncGenerator[list[str], None]:
+async def _licences(ctx: AppContext, agency: Actor, lang: str) -> AsyncGenerator[list[str], None]:
     async for pool_id in _every_pool(ctx, agency):
         async with ctx.database.read() as session:
             # The licences come with the pool's view (its first queries.MAX_LICENCES_SHOWN); one asset
             # is read, as a view always reads some.
             view = await _pool_view(session, agency, pool_id, 1, 0)
-        for row in _licence_rows(PoolOut.of(view)):
+        for row in _licence_rows(PoolOut.of(view), lang):
             yield row
 
 
@@ -377,15 +388,15 @@ async def _revenue(ctx: AppContext, agency: Actor) -> AsyncGenerator[list[str], 
 
 
 def _csv_rows(
-    ctx: AppContext, agency: Actor, table: str
+    ctx: AppContext, agency: Actor, table: str, lang: str
 ) -> tuple[list[str], AsyncGenerator[list[str], None]]:
     async def offer_page(number: int) -> tuple[list[list[str]], int, int]:
         found, total = await _offers(ctx, agency, number, CSV_PAGE_ITEMS)
-        return _offer_rows(found), len(found), total
+        return _offer_rows(found, lang), len(found), total
 
     async def commitment_page(number: int) -> tuple[list[list[str]], int, int]:
         found, total = await _commitments(ctx, agency, number, CSV_PAGE_ITEMS)
-        return _commitment_rows(found), len(found), total
+        return _commitment_rows(found, lang), len(found), total
 
     paged: dict[str, tuple[list[str], RowPage]] = {
         "offers": (OFFERS_HEADER, offer_page),
@@ -395,11 +406,11 @@ def _csv_rows(
         header, read_page = paged[table]
         return header, paged_rows(read_page)
     if table == "assets":
-        return ASSETS_HEADER, _by_asset_page(ctx, agency, _asset_rows)
+        return ASSETS_HEADER, _by_asset_page(ctx, agency, _asset_rows, lang)
     if table == "earn-outs":
-        return EARN_OUTS_HEADER, _by_asset_page(ctx, agency, _earn_out_rows)
+        return EARN_OUTS_HEADER, _by_asset_page(ctx, agency, _earn_out_rows, lang)
     if table == "licences":
-        return LICENCES_HEADER, _licences(ctx, agency)
+        return LICENCES_HEADER, _licences(ctx, agency, lang)
     if table == "revenue":
         return REVENUE_HEADER, _revenue(ctx, agency)
     raise NotFound("table_not_found", f"the agency desk has no table {table!r}", field="table")
@@ -452,5 +463,6 @@ class AgencyDeskController(Controller):
         agency = await desk_viewer(request, ctx, AGENCY)
         if not isinstance(agency, Actor):
             return agency
-        header, rows = _csv_rows(ctx, agency, table)
-        return table_csv(header, rows, f"agency-{table}.csv")
+        lang = language(request)
+        header, rows = _csv_rows(ctx, agency, table, lang)
+        return table_csv(lang, header, rows, f"agency-{table}.csv")

@@ -28,7 +28,7 @@ from app.http.market.schemas import ListingOut, TradeOut
 from app.pages import i18n
 from app.pages.charts import BarChart, bar_chart
 from app.pages.desk_access import PageNumber, Pager, RowPage, desk_viewer, paged_rows, pager, table_csv
-from app.pages.formatting import share_percent
+from app.pages.formatting import share_percent, spreadsheet_time
 from app.pages.rendering import language, page
 from auction.disposal import queries as disposal_queries
 from auction.disposal.queries import CaseView
@@ -148,160 +148,210 @@ async def _alerts(ctx: AppContext, bank: Actor, number: int, size: int) -> tuple
     return [AlertOut.of(view) for view in views], total
 
 
-# --- CSV: one row per line of the table the desk shows (amounts as the API's yuan strings) ---
+# --- CSV: one row per line of the table the desk shows, in the page's words (desk_access.table_csv);
+# amounts as the API's plain yuan strings, so a spreadsheet sums them ---
 
 LOANS_HEADER = [
-    "loan_id",
-    "borrower_name",
-    "status",
+    "csv_loan_id",
+    "borrower",
+    "csv_loan_status",
     "outstanding_principal",
-    "ip_share_ppm",
+    "ip_share",
     "escrow_balance",
-    "coverage",
-    "collateral_id",
-    "kind",
+    "annuity_coverage",
+    "csv_collateral_id",
+    "csv_collateral_kind",
     "registry_number",
     "title",
     "appraisal",
-    "state",
+    "csv_collateral_state",
 ]
 LISTINGS_HEADER = [
-    "listing_id",
-    "loan_id",
-    "kind",
-    "mode",
-    "share_ppm",
+    "csv_listing_id",
+    "csv_loan_id",
+    "listing_kind",
+    "listing_mode",
+    "share",
     "asking_price",
-    "status",
-    "created_at",
+    "state",
+    "csv_created_at",
 ]
 TRADES_HEADER = [
-    "trade_id",
-    "listing_id",
-    "loan_id",
-    "kind",
-    "role",
-    "share_ppm",
-    "price",
-    "trade_date",
-    "status",
-    "settled_at",
+    "csv_trade_id",
+    "csv_listing_id",
+    "csv_loan_id",
+    "listing_kind",
+    "side",
+    "share",
+    "trade_price",
+    "date",
+    "state",
+    "csv_settled_at",
 ]
 STEPS_HEADER = [
-    "case_id",
-    "step",
-    "kind",
+    "csv_case_id",
+    "csv_step_number",
+    "step_kind",
     "round",
-    "auction_id",
+    "csv_auction_id",
     "start_price",
     "starts_at",
     "ends_at",
-    "deadline_at",
+    "deadline",
     "final_price",
     "result",
 ]
-WATERFALL_HEADER = ["case_id", "line", "part", "payee_id", "payee_name", "amount", "rule"]
-COMPENSATION_HEADER = ["case_id", "fund_name", "kind", "holder_id", "holder_name", "amount", "created_at"]
-ALERTS_HEADER = ["alert_id", "kind", "loan_id", "annuity_id", "amount", "due_on", "created_at"]
+WATERFALL_HEADER = ["csv_case_id", "csv_line_number", "part", "csv_payee_id", "payee", "amount_yuan", "rule"]
+COMPENSATION_HEADER = [
+    "csv_case_id",
+    "fund",
+    "line_kind",
+    "csv_holder_id",
+    "holder",
+    "amount_yuan",
+    "csv_created_at",
+]
+ALERTS_HEADER = [
+    "csv_alert_id",
+    "alert_kind",
+    "csv_loan_id",
+    "csv_annuity_id",
+    "amount_yuan",
+    "due_on",
+    "raised_at",
+]
 
 
 def _text(value: object) -> str:
     return "" if value is None else str(value)
 
 
-def _loan_rows(lines: Sequence[LoanLine]) -> list[list[str]]:
-    return [
-        [
-            str(line.loan.id),
-            line.loan.borrower_name,
-            line.loan.status,
-            line.loan.outstanding_principal,
-            str(line.loan.ip_share_ppm),
+def _loan_rows(lines: Sequence[LoanLine], lang: str) -> list[list[str]]:
+    rows: list[list[str]] = []
+    for line in lines:
+        loan = line.loan
+        figures = [
+            str(loan.id),
+            loan.borrower_name,
+            i18n.term(loan.status, lang),
+            loan.outstanding_principal,
+            share_percent(loan.ip_share_ppm),
             line.annuities.escrow_balance,
             line.annuities.coverage,
-            str(item.id),
-            item.kind,
-            item.registry_number,
-            item.title,
-            item.appraisal,
-            item.state,
         ]
-        for line in lines
-        for item in line.loan.collateral
-    ]
+        items = [
+            [
+                str(item.id),
+                i18n.kind_name(item.kind, lang),
+                item.registry_number,
+                item.title,
+                item.appraisal,
+                i18n.term(item.state, lang),
+            ]
+            for item in loan.collateral
+        ]
+        # A loan without collateral is still a line of the book, its collateral cells empty.
+        rows.extend([*figures, *cells] for cells in items or [[""] * 6])
+    return rows
 
 
-def _step_rows(cases: Sequence[DisposalOut]) -> list[list[str]]:
+def _step_rows(cases: Sequence[DisposalOut], lang: str) -> list[list[str]]:
     return [
         [
             str(case.id),
             str(step.number),
-            step.kind,
+            i18n.term(step.kind, lang),
             _text(step.round),
             _text(step.auction_id),
             _text(step.start_price),
-            _text(step.starts_at),
-            _text(step.ends_at),
-            _text(step.deadline_at),
+            spreadsheet_time(step.starts_at),
+            spreadsheet_time(step.ends_at),
+            spreadsheet_time(step.deadline_at),
             _text(step.final_price),
-            step.result,
+            i18n.term(step.result, lang),
         ]
         for case in cases
         for step in case.steps
     ]
 
 
-def _waterfall_rows(cases: Sequence[DisposalOut]) -> list[list[str]]:
+def _waterfall_rows(cases: Sequence[DisposalOut], lang: str) -> list[list[str]]:
     return [
-        [str(case.id), str(w.line), w.part, _text(w.payee_id), w.payee_name, w.amount, w.rule]
+        [
+            str(case.id),
+            str(w.line),
+            i18n.term("part:" + w.part, lang),
+            _text(w.payee_id),
+            w.payee_name,
+            w.amount,
+            i18n.waterfall_basis(w.rule, lang),
+        ]
         for case in cases
         for w in case.waterfall
     ]
 
 
-def _compensation_rows(cases: Sequence[DisposalOut]) -> list[list[str]]:
+def _compensation_rows(cases: Sequence[DisposalOut], lang: str) -> list[list[str]]:
     return [
-        [str(case.id), c.fund_name, c.kind, str(c.holder_id), c.holder_name, c.amount, c.created_at]
+        [
+            str(case.id),
+            c.fund_name,
+            i18n.term(c.kind, lang),
+            str(c.holder_id),
+            c.holder_name,
+            c.amount,
+            spreadsheet_time(c.created_at),
+        ]
         for case in cases
         for c in case.compensation
     ]
 
 
-def _listing_rows(rows: Sequence[ListingOut]) -> list[list[str]]:
-    return [
-        [str(r.id), str(r.loan_id), r.kind, r.mode, str(r.share_ppm), r.asking_price, r.status, r.created_at]
-        for r in rows
-    ]
-
-
-def _trade_rows(rows: Sequence[TradeOut], bank_id: int) -> list[list[str]]:
+def _listing_rows(rows: Sequence[ListingOut], lang: str) -> list[list[str]]:
     return [
         [
             str(r.id),
-            str(r.listing_id),
             str(r.loan_id),
-            r.kind,
-            "seller" if r.seller_id == bank_id else "buyer",
-            str(r.share_ppm),
-            r.price,
-            r.trade_date,
-            r.status,
-            _text(r.settled_at),
+            i18n.term(r.kind, lang),
+            i18n.term(r.mode, lang),
+            share_percent(r.share_ppm),
+            r.asking_price,
+            i18n.term(r.status, lang),
+            spreadsheet_time(r.created_at),
         ]
         for r in rows
     ]
 
 
-def _alert_rows(rows: Sequence[AlertOut]) -> list[list[str]]:
+def _trade_rows(rows: Sequence[TradeOut], bank_id: int, lang: str) -> list[list[str]]:
+    t = i18n.translator(lang)
     return [
         [
             str(r.id),
-            r.kind,
+            str(r.listing_id),
+            str(r.loan_id),
+            i18n.term(r.kind, lang),
+            t("side_seller") if r.seller_id == bank_id else t("side_buyer"),
+            share_percent(r.share_ppm),
+            r.price,
+            r.trade_date,
+            i18n.term(r.status, lang),
+            spreadsheet_time(r.settled_at),
+        ]
+        for r in rows
+    ]
+
+
+def _alert_rows(rows: Sequence[AlertOut], lang: str) -> list[list[str]]:
+    return [
+        [
+            str(r.id),
+            i18n.term(r.kind, lang),
             str(r.loan_id),
             _text(r.annuity_id),
             _text(r.amount),
             _text(r.due_on),
-            r.created_at,
+            spreadsheet_time(r.created_at),
         ]
         for r in rows
     ]
@@ -309,33 +359,35 @@ def _alert_rows(rows: Sequence[AlertOut]) -> list[list[str]]:
 
 # A CSV reads the bank's whole table page after page; a page of this many items at a time.
 CSV_PAGE_ITEMS = 200
-CaseRows = Callable[[Sequence[DisposalOut]], list[list[str]]]
+CaseRows = Callable[[Sequence[DisposalOut], str], list[list[str]]]
 
 
-def _csv_rows(ctx: AppContext, bank: Actor, table: str) -> tuple[list[str], AsyncGenerator[list[str], None]]:
+def _csv_rows(
+    ctx: AppContext, bank: Actor, table: str, lang: str
+) -> tuple[list[str], AsyncGenerator[list[str], None]]:
     async def loan_page(number: int) -> tuple[list[list[str]], int, int]:
         found, total = await _loans(ctx, bank, number, LOANS_PER_PAGE)
-        return _loan_rows(found), len(found), total
+        return _loan_rows(found, lang), len(found), total
 
     def case_page(rows_of: CaseRows) -> RowPage:
         async def read(number: int) -> tuple[list[list[str]], int, int]:
             # The disposal API's own page bound: a case view is its steps, waterfall and lines.
             found, total = await _cases(ctx, bank, number, disposal_controller.MAX_PAGE_SIZE)
-            return rows_of([DisposalOut.of(view) for view in found]), len(found), total
+            return rows_of([DisposalOut.of(view) for view in found], lang), len(found), total
 
         return read
 
     async def listing_page(number: int) -> tuple[list[list[str]], int, int]:
         found, total = await _listings(ctx, bank, number, CSV_PAGE_ITEMS)
-        return _listing_rows(found), len(found), total
+        return _listing_rows(found, lang), len(found), total
 
     async def trade_page(number: int) -> tuple[list[list[str]], int, int]:
         found, total = await _trades(ctx, bank, number, CSV_PAGE_ITEMS)
-        return _trade_rows(found, bank.id), len(found), total
+        return _trade_rows(found, bank.id, lang), len(found), total
 
     async def alert_page(number: int) -> tuple[list[list[str]], int, int]:
         found, total = await _alerts(ctx, bank, number, CSV_PAGE_ITEMS)
-        return _alert_rows(found), len(found), total
+        return _alert_rows(found, lang), len(found), total
 
     tables: dict[str, tuple[list[str], RowPage]] = {
         "loans": (LOANS_HEADER, loan_page),
@@ -405,5 +457,6 @@ class BankDeskController(Controller):
         bank = await desk_viewer(request, ctx, BANK)
         if not isinstance(bank, Actor):
             return bank
-        header, rows = _csv_rows(ctx, bank, table)
-        return table_csv(header, rows, f"bank-{table}.csv")
+        lang = language(request)
+        header, rows = _csv_rows(ctx, bank, table, lang)
+        return table_csv(lang, header, rows, f"bank-{table}.csv")

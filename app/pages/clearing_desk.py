@@ -7,24 +7,22 @@ app.http.clearing.controller.reconcile_day), so the desk and the API cannot disa
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterable
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get
 from litestar.params import Parameter
-from litestar.response import Redirect, Response, Stream, Template
+from litestar.response import Redirect, Stream, Template
 from sqlalchemy import select
 
 from app.context import AppContext
 from app.http.auth import Actor
-from app.http.clearing.controller import check_period, fee_lines_csv, reconcile_day
-from app.http.csv_stream import CsvStream
+from app.http.clearing.controller import ReconciliationOut, check_period, reconcile_day
 from app.pages import i18n
 from app.pages.charts import bar_chart
+from app.pages.desk_access import listed_rows, table_csv
 from app.pages.rendering import language, page, to_login
 from app.pages.sessions import viewer_of
 from transfer.clearing import reports
@@ -96,23 +94,79 @@ async def _fee_tables(
     return report, by_month, by_institution
 
 
-def _csv(header: list[str], rows: Iterable[list[str]], filename: str) -> Response[bytes]:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(header)
-    writer.writerows(rows)
-    return Response(
-        buffer.getvalue().encode(),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
+# --- CSV: each table as a spreadsheet's CSV (desk_access.table_csv), in the page's words; amounts
+# plain yuan strings. The API's own CSV (GET /api/v1/clearing/fee-waivers?format=csv) stays the
+# machines' one, codes and all. ---
+
+TOTALS_HEADER = ["gross", "waived", "charged"]
+FEE_LINES_HEADER = [
+    "csv_fee_line_id",
+    "csv_trade_id",
+    "csv_trade_date",
+    "listing_kind",
+    "csv_ip_pledge",
+    "trade_price",
+    "csv_fee_item",
+    "csv_payer",
+    "csv_payer_id",
+    "gross",
+    "waived",
+    "charged",
+    "csv_fee_rule",
+]
+RECONCILIATION_HEADER = ["date", "break_kind", "csv_break_code", "break_subject", "break_detail"]
+# A spreadsheet holds 1,048,576 rows: the desk's fee lines are the period's every line up to what
+# one can open (the API's CSV has no cap).
+FEE_LINES_MAX_ROWS = 1_000_000
 
 
-def _totals_csv(first: str, rows: list[TotalsRow], filename: str) -> Response[bytes]:
+def _totals_csv(lang: str, first: str, rows: list[TotalsRow], filename: str) -> Stream:
     lines = [
         [r.label, format_fen(r.gross_fen), format_fen(r.waived_fen), format_fen(r.charged_fen)] for r in rows
     ]
-    return _csv([first, "gross", "waived", "charged"], lines, filename)
+    return table_csv(lang, [first, *TOTALS_HEADER], listed_rows(lines), filename)
+
+
+def _label_or_code(key: str, code: str, t: Callable[..., str]) -> str:
+    """A code's label when the labels have one (a fee item of a later schedule may not)."""
+    return t(key) if key in i18n.LABELS else code
+
+
+def _fee_line_row(values: tuple[Any, ...], lang: str) -> list[str]:
+    line_id, trade_id, trade_date, kind, ip, price, item, payer, payer_id, gross, waived, charged, rule = (
+        values
+    )
+    t = i18n.translator(lang)
+    return [
+        str(line_id),
+        str(trade_id),
+        trade_date.isoformat(),
+        i18n.term(kind, lang),
+        t("csv_yes") if ip else t("csv_no"),
+        format_fen(price),
+        _label_or_code(f"csv_fee_item_{item}", item, t),
+        _label_or_code(f"side_{payer}", payer, t),
+        str(payer_id),
+        format_fen(gross),
+        format_fen(waived),
+        format_fen(charged),
+        _label_or_code(f"csv_fee_rule_{rule}", rule, t),
+    ]
+
+
+async def _fee_lines(
+    ctx: AppContext, period_from: date, period_to: date, lang: str
+) -> AsyncGenerator[list[str], None]:
+    async with ctx.database.read() as session:
+        async for values in reports.iter_fee_waiver_lines(session, period_from, period_to):
+            yield _fee_line_row(tuple(values), lang)
+
+
+def _reconciliation_rows(result: ReconciliationOut, lang: str) -> list[list[str]]:
+    if result.clean:
+        # A clean day says so: a file of only a header would read like a failed export.
+        return [[result.date, i18n.translator(lang)("clean"), "", "", ""]]
+    return [[result.date, i18n.term(b.kind, lang), b.kind, b.subject, b.detail] for b in result.breaks]
 
 
 class ClearingDeskController(Controller):
@@ -158,26 +212,26 @@ class ClearingDeskController(Controller):
     @get("/by-month.csv", name="clearing_by_month_csv")
     async def by_month_csv(
         self, request: Request[Any, Any, Any], ctx: AppContext, period_from: From = None, period_to: To = None
-    ) -> Response[bytes] | Redirect | Template:
+    ) -> Stream | Redirect | Template:
         clerk = await _clerk(request, ctx)
         if not isinstance(clerk, Actor):
             return clerk
         chosen_from, chosen_to = _period(ctx, period_from, period_to)
         _, by_month, _ = await _fee_tables(ctx, chosen_from, chosen_to)
-        return _totals_csv("month", by_month, f"fees-by-month-{chosen_from}-{chosen_to}.csv")
+        filename = f"fees-by-month-{chosen_from}-{chosen_to}.csv"
+        return _totals_csv(language(request), "month", by_month, filename)
 
     @get("/by-institution.csv", name="clearing_by_institution_csv")
     async def by_institution_csv(
         self, request: Request[Any, Any, Any], ctx: AppContext, period_from: From = None, period_to: To = None
-    ) -> Response[bytes] | Redirect | Template:
+    ) -> Stream | Redirect | Template:
         clerk = await _clerk(request, ctx)
         if not isinstance(clerk, Actor):
             return clerk
         chosen_from, chosen_to = _period(ctx, period_from, period_to)
         _, _, by_institution = await _fee_tables(ctx, chosen_from, chosen_to)
-        return _totals_csv(
-            "institution", by_institution, f"fees-by-institution-{chosen_from}-{chosen_to}.csv"
-        )
+        filename = f"fees-by-institution-{chosen_from}-{chosen_to}.csv"
+        return _totals_csv(language(request), "institution", by_institution, filename)
 
     @get("/fee-lines.csv", name="clearing_fee_lines_csv")
     async def fee_lines(
@@ -187,17 +241,23 @@ class ClearingDeskController(Controller):
         if not isinstance(clerk, Actor):
             return clerk
         chosen_from, chosen_to = _period(ctx, period_from, period_to)
-        return CsvStream(
-            fee_lines_csv(ctx, chosen_from, chosen_to), f"fee-lines-{chosen_from}-{chosen_to}.csv"
+        lang = language(request)
+        return table_csv(
+            lang,
+            FEE_LINES_HEADER,
+            _fee_lines(ctx, chosen_from, chosen_to, lang),
+            f"fee-lines-{chosen_from}-{chosen_to}.csv",
+            max_rows=FEE_LINES_MAX_ROWS,
         )
 
     @get("/reconciliation.csv", name="clearing_reconciliation_csv")
     async def reconciliation_csv(
         self, request: Request[Any, Any, Any], ctx: AppContext, day: Day = None
-    ) -> Response[bytes] | Redirect | Template:
+    ) -> Stream | Redirect | Template:
         clerk = await _clerk(request, ctx)
         if not isinstance(clerk, Actor):
             return clerk
         result = await reconcile_day(ctx, day or shanghai_trade_date(ctx.clock()))
-        rows = [[result.date, b.kind, b.subject, b.detail] for b in result.breaks]
-        return _csv(["date", "kind", "subject", "detail"], rows, f"reconciliation-{result.date}.csv")
+        lang = language(request)
+        rows = listed_rows(_reconciliation_rows(result, lang))
+        return table_csv(lang, RECONCILIATION_HEADER, rows, f"reconciliation-{result.date}.csv")

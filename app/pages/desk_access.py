@@ -1,4 +1,4 @@
-"""What the bank and agency desks share: who may open a desk, its page number, and a table as CSV.
+"""What the desks share: who may open a desk, its page number, and a table as a spreadsheet's CSV.
 
 A desk is its participant's own book: a visitor without a session is sent to login, a participant
 without the desk's role gets a 403 page (or the API's problem document when it asks for JSON, as
@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
+import re
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -67,17 +68,43 @@ async def paged_rows(read_page: RowPage) -> AsyncGenerator[list[str], None]:
         number += 1
 
 
-async def _chunks(header: list[str], rows: AsyncGenerator[list[str], None]) -> AsyncIterator[str]:
+# Excel and WPS on a Chinese Windows read a CSV without a byte-order mark in the ANSI code page
+# (GBK), which garbles every Chinese name: a desk's CSV begins with the UTF-8 BOM.
+UTF8_BOM = "\ufeff"
+# A cell that starts with one of these is a formula to a spreadsheet (OWASP "CSV injection"); names
+# and titles typed by other participants could start so.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# A plain number, as the desks write amounts ("-100.00"): a spreadsheet must still read it as one.
+_PLAIN_NUMBER = re.compile(r"-?\d+(\.\d+)?")
+
+
+def spreadsheet_cell(value: str) -> str:
+    """A cell a spreadsheet shows as text, never runs: a leading `'` before a formula's first
+    character; a plain number stays a number."""
+    if value.startswith(_FORMULA_STARTS) and _PLAIN_NUMBER.fullmatch(value) is None:
+        return "'" + value
+    return value
+
+
+async def _chunks(
+    header: list[str],
+    rows: AsyncGenerator[list[str], None],
+    max_rows: int,
+    truncated_note: Callable[[int], str],
+) -> AsyncIterator[str]:
     buffer = io.StringIO()
+    buffer.write(UTF8_BOM)
     writer = csv.writer(buffer)
-    writer.writerow(header)
+    writer.writerow([spreadsheet_cell(cell) for cell in header])
     written = 0
     async with aclosing(rows):
         async for row in rows:
-            writer.writerow(row)
-            written += 1
-            if written >= MAX_CSV_ROWS:
+            if written == max_rows:
+                # One row past the cap: the file is cut, and its last line says so.
+                writer.writerow([truncated_note(written)])
                 break
+            writer.writerow([spreadsheet_cell(cell) for cell in row])
+            written += 1
             if written % CSV_CHUNK_ROWS == 0:
                 yield buffer.getvalue()
                 buffer.seek(0)
@@ -85,9 +112,28 @@ async def _chunks(header: list[str], rows: AsyncGenerator[list[str], None]) -> A
     yield buffer.getvalue()
 
 
-def table_csv(header: list[str], rows: AsyncGenerator[list[str], None], filename: str) -> CsvStream:
-    """A desk's table as a CSV download (up to MAX_CSV_ROWS rows), streamed as it is read."""
-    return CsvStream(_chunks(header, rows), filename)
+def table_csv(
+    lang: str,
+    header_keys: Sequence[str],
+    rows: AsyncGenerator[list[str], None],
+    filename: str,
+    max_rows: int | None = None,
+) -> CsvStream:
+    """A desk's table as a spreadsheet's CSV download, streamed as it is read: UTF-8 with a BOM,
+    headers in the page's language, no cell a formula, and at most max_rows rows (MAX_CSV_ROWS
+    unless said; a cut file ends with a line that says so)."""
+    t = i18n.translator(lang)
+    header = [t(key) for key in header_keys]
+    limit = MAX_CSV_ROWS if max_rows is None else max_rows
+    assert limit >= 1
+    chunks = _chunks(header, rows, limit, lambda written: t("csv_truncated", rows=written))
+    return CsvStream(chunks, filename)
+
+
+async def listed_rows(rows: Iterable[list[str]]) -> AsyncGenerator[list[str], None]:
+    """Rows already read (a short table) as the rows table_csv streams."""
+    for row in rows:
+        yield row
 
 
 @dataclass(frozen=True, slots=True)

@@ -47,3 +47,13 @@ def share_percent(share_ppm: int) -> str:
     whole, rest = divmod(share_ppm, 10_000)
     fraction = f"{rest:04d}".rstrip("0")
     return f"{whole}.{fraction}%" if fraction else f"{whole}%"
+
+
+def bps_percent(basis_points: int) -> str:
+    """Basis points as an exact percentage: 300 as "3%", 625 as "6.25%"."""
+    return share_percent(basis_points * 100)
+
+
+def spreadsheet_time(instant: datetime | str | None) -> str:
+    """An instant as the page shows it, for a CSV cell: an empty cell when there is none."""
+    return "" if instant is None else shanghai_time(instant)

@@ -527,3 +527,64 @@ def waterfall_basis(rule: str, language: str) -> str:
         return rule
     percent = f"{int(shared.group(2)) / 10_000:.4f}".rstrip("0").rstrip(".")
     return f"{article}，顺序 {order_zh}：{_PART_ZH[shared.group(1)]}按份额 {percent}% 分配（最大余额法）"
+
+
+# --- The desks' CSV downloads (app/pages/desk_access.table_csv): column headers the page has no
+# label for (ids, a second kind or state), the clearing fee lines' codes, the truncation line ---
+DESK_CSV_LABELS: dict[str, tuple[str, str]] = {
+    "csv_loan_id": ("贷款编号", "Loan ID"),
+    "csv_loan_status": ("贷款状态", "Loan status"),
+    "csv_collateral_id": ("质押物编号", "Collateral ID"),
+    "csv_collateral_kind": ("质押物类型", "Collateral kind"),
+    "csv_collateral_state": ("质押物状态", "Collateral state"),
+    "csv_listing_id": ("挂牌编号", "Listing ID"),
+    "csv_trade_id": ("成交编号", "Trade ID"),
+    "csv_created_at": ("创建时间", "Created at"),
+    "csv_settled_at": ("交割时间", "Settled at"),
+    "csv_case_id": ("处置案件编号", "Case ID"),
+    "csv_step_number": ("步骤序号", "Step no."),
+    "csv_auction_id": ("拍卖编号", "Auction ID"),
+    "csv_line_number": ("分配行号", "Line no."),
+    "csv_payee_id": ("收款人编号", "Payee ID"),
+    "csv_holder_id": ("持有人编号", "Holder ID"),
+    "csv_alert_id": ("提醒编号", "Alert ID"),
+    "csv_annuity_id": ("年费编号", "Annuity ID"),
+    "csv_offer_id": ("报价编号", "Offer ID"),
+    "csv_pool_id": ("运营池编号", "Pool ID"),
+    "csv_commitment_id": ("收储承诺编号", "Commitment ID"),
+    "csv_earn_out_cap": ("对赌分成上限", "Earn-out cap"),
+    "csv_earn_out_until": ("对赌分成截止", "Earn-out until"),
+    "csv_max_price_per_case": ("单案最高价", "Max price per case"),
+    "csv_unheld": ("未冻结", "Unheld"),
+    "csv_released": ("已释放", "Released"),
+    "csv_asset_id": ("资产编号", "Asset ID"),
+    "csv_licence_id": ("许可编号", "Licence ID"),
+    "csv_starts_on": ("起始日", "Starts on"),
+    "csv_ends_on": ("终止日", "Ends on"),
+    "csv_fee_line_id": ("费用行编号", "Fee line ID"),
+    "csv_trade_date": ("成交日期", "Trade date"),
+    "csv_ip_pledge": ("知识产权质押", "IP pledge"),
+    "csv_fee_item": ("费用项目", "Fee item"),
+    "csv_payer": ("付费方", "Payer"),
+    "csv_payer_id": ("付费方编号", "Payer ID"),
+    "csv_fee_rule": ("收费依据", "Fee rule"),
+    "csv_yes": ("是", "Yes"),
+    "csv_no": ("否", "No"),
+    "csv_fee_item_registration": ("登记费", "Registration fee"),
+    "csv_fee_item_listing": ("挂牌费", "Listing fee"),
+    "csv_fee_item_transaction": ("交易手续费", "Transaction fee"),
+    "csv_fee_rule_ip_pledge_waiver_2025": (
+        "知识产权质押免收（金发〔2025〕10号）",
+        "IP-pledge waiver (金发〔2025〕10号)",
+    ),
+    "csv_fee_rule_schedule": ("按收费标准", "Fee schedule"),
+    "csv_break_code": ("差异代码", "Break code"),
+    "csv_truncated": (
+        "本文件不完整：超过行数上限，仅包含前 {rows} 行",
+        "This file is incomplete: the table passed the row limit; only its first {rows} rows are here",
+    ),
+}
+assert not DESK_CSV_LABELS.keys() & LABELS.keys(), "a CSV label shadows another"
+assert all(len(pair) == 2 and all(pair) for pair in DESK_CSV_LABELS.values())
+LABELS.update(DESK_CSV_LABELS)
+# --- end of the desks' CSV labels ----------------------------------------------------------------

@@ -337,6 +337,14 @@ async def test_the_catalogue_lists_lots_by_phase_with_collateral_and_filters_by_
     assert bad.status_code == 200 and "<script>" not in bad.text
 
 
+def _spreadsheet_rows(response: httpx.Response) -> list[list[str]]:
+    """A desk's CSV as a spreadsheet reads it: UTF-8 behind its byte-order mark, one charset."""
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "text/csv; charset=utf-8"
+    assert response.content.startswith(b"\xef\xbb\xbf")
+    return list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+
+
 async def _desk_trades(house: AuctionHouse) -> tuple[dict[str, str], list[dict[str, object]]]:
     """Two trades on 2026-06-01 (an IP-pledge loan, fees waived) and 2026-07-02 (no IP, charged)."""
     trades = []
@@ -385,18 +393,26 @@ async def test_the_clearing_desk_shows_the_api_totals_by_month_and_institution_w
         amount = api["totals"][figure]
         whole, fraction = amount.split(".")
         assert f"¥{int(whole):,}.{fraction}" in desk.text, figure
-    months = list(csv.reader(io.StringIO(by_month.text)))
-    assert months[0] == ["month", "gross", "waived", "charged"]
+    months = _spreadsheet_rows(by_month)
+    assert months[0] == ["月份", "应收", "减免（免收）", "实收"]
     assert [row[0] for row in months[1:]] == ["2026-06", "2026-07"]
     assert sum(int(row[2].replace(".", "")) for row in months[1:]) == int(
         api["totals"]["waived"].replace(".", "")
     )
     assert months[2][2] == "0.00"  # July's trade has no IP collateral: nothing waived
-    institutions = list(csv.reader(io.StringIO(by_institution.text)))[1:]
+    institutions = _spreadsheet_rows(by_institution)[1:]
     assert {row[0] for row in institutions} >= {"Bank invention_patent", "Bank real_estate"}
     api_by_institution = {v["waived"] for v in api["by_institution"].values()}
     assert {row[2] for row in institutions} == api_by_institution
-    assert lines.text == api_lines.text
+    # The desk's fee lines are the API's, line by line and to the fen; the API's CSV stays the
+    # machines' (codes, no byte-order mark).
+    desk_lines = _spreadsheet_rows(lines)
+    machine_lines = list(csv.reader(io.StringIO(api_lines.text)))
+    assert machine_lines[0][0] == "line_id" and not api_lines.content.startswith(b"\xef\xbb\xbf")
+    assert desk_lines[0][0] == "费用行编号" and len(desk_lines) == len(machine_lines) > 1
+    assert [(r[0], r[1], r[2], r[5], r[9], r[10], r[11]) for r in desk_lines[1:]] == [
+        (r[0], r[1], r[2], r[5], r[9], r[10], r[11]) for r in machine_lines[1:]
+    ]
     assert 'role="img"' in desk.text and "<svg" in desk.text
     assert 'data-value-fen="' in desk.text
 
@@ -419,9 +435,9 @@ async def test_the_clearing_desk_highlights_the_breaks_of_the_day(
 
     assert api["clean"] is False
     assert desk.text.count('<tr class="break">') == len(api["breaks"])
-    rows = list(csv.reader(io.StringIO(breaks_csv.text)))
-    assert rows[0] == ["date", "kind", "subject", "detail"]
-    assert {row[1] for row in rows[1:]} == {b["kind"] for b in api["breaks"]}
+    rows = _spreadsheet_rows(breaks_csv)
+    assert rows[0] == ["日期", "差异类型", "差异代码", "对象", "说明"]
+    assert {row[2] for row in rows[1:]} == {b["kind"] for b in api["breaks"]}
     assert 'data-testid="recon-clean"' in clean_day.text
 
 

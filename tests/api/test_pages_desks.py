@@ -17,6 +17,8 @@ import pytest
 from sqlalchemy import insert, text
 
 from app.http.request_id import RequestIdMiddleware
+from app.pages.formatting import shanghai_time
+from app.pages.i18n import term, waterfall_basis
 from tests.api.disposal_support import DisposalDesk
 from tests.api.page_support import HTML, JSON, api_key_of, visitor
 from tests.api.pool_support import AgencyDesk, commitment_ok
@@ -45,9 +47,11 @@ def _by_testid(html: str, testid: str) -> str:
 
 
 def _rows(response: httpx.Response) -> list[list[str]]:
+    """A desk's CSV as a spreadsheet reads it: UTF-8 behind its byte-order mark."""
     assert response.status_code == 200, response.text
-    assert response.headers["content-type"].startswith("text/csv")
-    return list(csv.reader(io.StringIO(response.text)))
+    assert response.headers["content-type"] == "text/csv; charset=utf-8"
+    assert response.content.startswith(b"\xef\xbb\xbf")
+    return list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
 
 
 async def _bought_out_case(
@@ -138,19 +142,26 @@ async def test_the_bank_desk_waterfall_and_compensation_equal_the_api_to_the_fen
     ]
     for line in case["compensation"]:
         assert line["fund_name"] in html and _yuan(line["amount"]) in html
-    # The CSVs say the same, line by line.
+    # The CSVs say the same, line by line, in the page's words (Chinese by default).
     rows = _rows(waterfall_csv)
-    assert rows[0] == ["case_id", "line", "part", "payee_id", "payee_name", "amount", "rule"]
-    assert [(int(r[1]), r[2], r[3], r[5]) for r in rows[1:]] == [
-        (line["line"], line["part"], str(line["payee_id"] or ""), line["amount"]) for line in api_lines
+    assert rows[0] == ["处置案件编号", "分配行号", "清偿项目", "收款人编号", "收款人", "金额", "依据"]
+    assert [(int(r[1]), r[2], r[3], r[5], r[6]) for r in rows[1:]] == [
+        (
+            line["line"],
+            term("part:" + line["part"], "zh"),
+            str(line["payee_id"] or ""),
+            line["amount"],
+            waterfall_basis(line["rule"], "zh"),
+        )
+        for line in api_lines
     ]
     compensation = _rows(compensation_csv)[1:]
     assert sorted((r[1], r[2], int(r[3]), r[5]) for r in compensation) == sorted(
-        (c["fund_name"], c["kind"], c["holder_id"], c["amount"]) for c in case["compensation"]
+        (c["fund_name"], term(c["kind"], "zh"), c["holder_id"], c["amount"]) for c in case["compensation"]
     )
     steps = _rows(steps_csv)[1:]
     assert [(int(r[0]), int(r[1]), r[2], r[10]) for r in steps] == [
-        (case["id"], s["number"], s["kind"], s["result"]) for s in case["steps"]
+        (case["id"], s["number"], term(s["kind"], "zh"), term(s["result"], "zh")) for s in case["steps"]
     ]
 
 
@@ -205,27 +216,35 @@ async def test_the_bank_desk_shows_loans_collateral_coverage_listings_trades_and
     assert _by_testid(html, f"ip-share-{loan['id']}") == (f"{whole}.{fraction}%" if fraction else f"{whole}%")
     assert _by_testid(html, f"coverage-{loan['id']}") == _yuan(annuities["coverage"])
     assert _by_testid(html, f"escrow-{loan['id']}") == _yuan(annuities["escrow_balance"])
-    # The loans CSV: a row per collateral item with the loan's coverage beside it.
+    # The loans CSV: a row per collateral item with the loan's coverage beside it, as the page says it
+    # (in English: the browser switched before downloading).
     assert loans_csv[0][:7] == [
-        "loan_id",
-        "borrower_name",
-        "status",
-        "outstanding_principal",
-        "ip_share_ppm",
-        "escrow_balance",
-        "coverage",
+        "Loan ID",
+        "Borrower",
+        "Loan status",
+        "Outstanding principal",
+        "IP share",
+        "Annuity escrow",
+        "Annuities not covered",
     ]
     assert [(int(r[0]), r[4], r[6], int(r[7]), r[12]) for r in loans_csv[1:]] == [
-        (loan["id"], str(ppm), annuities["coverage"], item["id"], item["state"])
+        (
+            loan["id"],
+            _by_testid(html, f"ip-share-{loan['id']}"),
+            annuities["coverage"],
+            item["id"],
+            term(item["state"], "en"),
+        )
         for item in api_loan["collateral"]
     ]
+    assert loans_csv[1][12] == "Lapsed (annuity unpaid)"
     assert [int(r[1]) for r in listings_csv[1:]] == [loan["id"]]
     assert [(int(r[0]), r[4], r[6]) for r in trades_csv[1:]] == [
-        (t["id"], "seller", t["price"]) for t in trades
+        (t["id"], "Seller", t["price"]) for t in trades
     ]
     assert alerts["total"] == 1 and alerts["items"][0]["amount"] == "12345.67"
     assert [(r[1], int(r[2]), r[4], r[5]) for r in alerts_csv[1:]] == [
-        ("escrow_short", loan["id"], "12345.67", "2027-04-20")
+        ("Escrow short", loan["id"], "12345.67", "2027-04-20")
     ]
     alerts_table = html.split('data-testid="table-alerts"', 1)[1].split("</table>", 1)[0]
     assert "年费托管不足" in alerts_table and "¥12,345.67" in alerts_table
@@ -350,9 +369,20 @@ async def test_the_agency_desk_holds_earn_outs_and_revenue_by_month_equal_the_ap
     assert _by_testid(html, f"earn-out-paid-{asset['id']}") == _yuan(asset["earn_out"]["paid"])
     assert _by_testid(html, f"earn-out-cap-{asset['id']}") == _yuan(asset["earn_out"]["cap"])
     assert '<progress value="3000000" max="3000000"' in html
-    assert [(int(r[1]), r[4], r[5]) for r in earn_outs_csv[1:]] == [
-        (asset["id"], asset["earn_out"]["paid"], asset["earn_out"]["cap"])
+    assert [(int(r[1]), r[3], r[4], r[5], r[6]) for r in earn_outs_csv[1:]] == [
+        (
+            asset["id"],
+            "20%",
+            asset["earn_out"]["paid"],
+            asset["earn_out"]["cap"],
+            shanghai_time(asset["earn_out"]["until"]),
+        )
     ]
+    # Basis points as the page writes them, kinds and states by their names, times in Shanghai.
+    accepted = next(r for r in offers_csv[1:] if int(r[0]) == scene["offer"]["id"])
+    assert (accepted[5], accepted[8]) == ("已接受", "20%")
+    assert accepted[4] == shanghai_time(api_offers[scene["offer"]["id"]]["valid_until"])
+    assert [(r[2], r[3], r[12]) for r in commitments_csv[1:]] == [("商标", "75%", "有效")]
     # Revenue by month: the API's revenues summed per calendar month, in the table, the bars and the CSV.
     by_month: dict[str, int] = defaultdict(int)
     for booked in view["revenues"]:
