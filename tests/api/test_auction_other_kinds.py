@@ -28,7 +28,9 @@ async def test_sealed_second_price_hides_everything_until_close_then_charges_the
         replaced.json()["current_price"],
         replaced.json()["leading_paddle"],
         replaced.json()["leading"],
-    ) == (None, None, None)
+        # No counter either: the lot's would tell an envelope's author how many rivals have bid.
+        replaced.json()["sequence"],
+    ) == (None, None, None, None)
     assert (with_max.status_code, with_max.json()["errors"][0]["field"]) == (422, "max_amount")
     view = await house.view(auction["id"], b)
     assert (view["current_price"], view["leading_paddle"], view["bid_count"], view["reserve_met"]) == (

@@ -160,7 +160,8 @@ class RegistrationOut(msgspec.Struct):
 
 class BidOut(msgspec.Struct):
     accepted: bool
-    sequence: int
+    # null for a sealed envelope: the lot's counter would tell how many rivals have bid.
+    sequence: int | None
     current_price: str | None
     leading_paddle: int | None
     leading: bool | None
@@ -174,7 +175,7 @@ class BidOut(msgspec.Struct):
         sealed = result.kind in SEALED_KINDS
         return cls(
             accepted=True,
-            sequence=result.sequence,
+            sequence=None if sealed else result.sequence,
             current_price=None if sealed else _money(result.price_fen),
             leading_paddle=None if sealed else result.leader_paddle,
             leading=None if sealed else result.bidder_leads,
