@@ -3,7 +3,7 @@
 One server (SQLite, scheduler ticking every 0.2 s so lots close promptly) and one browser serve
 the whole module; each test opens its own browser contexts (separate cookie jars, as separate
 people). The browser reaches the server through a TCP proxy the test can cut, to drop the live
-stream the way a network does. Screenshots at 1366 × 768 go to tests/browser/artefacts/.
+stream the way a network does, or stall, to freeze it the way a network also does. Screenshots at 1366 × 768 go to tests/browser/artefacts/.
 """
 
 from __future__ import annotations
