@@ -8,12 +8,14 @@ answers that participant's key.
 from __future__ import annotations
 
 import msgspec
+from sqlalchemy import exists, select
 
 from app.context import AppContext
 from app.http.auctions.schemas import AuctionOut, BidHistoryItem
 from app.http.auctions.views import lot_collateral, participant_auction, public_auction
 from app.http.auth import Actor
 from auction import queries
+from auction.models import Bid
 from auction.policy import RUNNING_STATES, SEALED_KINDS, AuctionKind
 from transfer.kernel.money import format_fen, parse_yuan
 
@@ -30,6 +32,13 @@ class RoomState(msgspec.Struct):
     history: list[BidHistoryItem]
     next_amounts: list[str]
     sealed_until_close: bool
+    # Whether the viewer has a bid on this lot: "outbid" is said only to one who bid.
+    viewer_has_bid: bool
+    # Whole seconds to the end at the read: the page's first countdown, spoken in words.
+    seconds_left: int
+    # The live stream's heartbeat (IPX_LIVE_HEARTBEAT_S): the script counts a stream silent for
+    # longer than a few of them as lost.
+    heartbeat_s: float
 
 
 def next_amounts(view: AuctionOut, increment_fen: int) -> list[str]:
@@ -58,6 +67,7 @@ async def read_room(ctx: AppContext, auction_id: int, viewer: Actor | None) -> R
                 limit=ROOM_HISTORY_BIDS,
             )
         )
+        viewer_has_bid = False
         if viewer is None:
             view = public_auction(auction, collateral, now)
         else:
@@ -68,9 +78,18 @@ async def read_room(ctx: AppContext, auction_id: int, viewer: Actor | None) -> R
                 else None
             )
             view = participant_auction(auction, collateral, now, mine, sealed_bid)
+            if mine is not None:
+                viewer_has_bid = bool(
+                    await session.scalar(
+                        select(exists().where(Bid.auction_id == auction_id, Bid.registration_id == mine.id))
+                    )
+                )
     return RoomState(
         auction=view,
         history=[BidHistoryItem.of(*b) for b in reversed(bids)],
         next_amounts=next_amounts(view, auction.increment_fen),
         sealed_until_close=sealed_until_close,
+        viewer_has_bid=viewer_has_bid,
+        seconds_left=max(0, int((auction.ends_at - now).total_seconds())),
+        heartbeat_s=ctx.settings.live_heartbeat_s,
     )

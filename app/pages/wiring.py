@@ -29,7 +29,7 @@ from litestar.stores.base import Store
 from litestar.template.config import TemplateConfig
 
 from app.context import AppContext
-from app.http.problems import STATUS_BY_KIND
+from app.http.problems import STATUS_BY_KIND, problem
 from app.http.problems import exception_handlers as problem_handlers
 from app.pages import i18n
 from app.pages.agency_desk import AgencyDeskController
@@ -114,6 +114,19 @@ def _t(request: Request[Any, Any, Any]) -> Callable[..., str]:
     return i18n.translator(language(request))
 
 
+_csrf_page = _html_or_problem(403, lambda request, _: _t(request)("csrf_failed"))
+
+
+def _csrf_refusal(request: Request[Any, Any, Any], error: PermissionDeniedException) -> Response[Any]:
+    """The CSRF middleware's refusal (no token, or not this browser's): the 403 a form meets. The
+    room's script posts for JSON and shows the detail, so the problem document (the API's status,
+    type and code) carries the page's sentence, not the middleware's English."""
+    if _wants_html(request):
+        page_answer: Response[Any] = _csrf_page(request, error)
+        return page_answer
+    return problem(request, error.status_code, "forbidden", _t(request)("csrf_failed"), headers=error.headers)
+
+
 def _domain_message(request: Request[Any, Any, Any], error: DomainError) -> str:
     return _t(request)("not_found") if error.kind is ErrorKind.NOT_FOUND else error.message
 
@@ -141,8 +154,7 @@ def page_wiring(session_store: Store) -> PageWiring:
         ],
         exception_handlers={
             DomainError: _html_or_problem(422, _domain_message),
-            # The CSRF middleware's refusal (no token, or not this browser's): the 403 a form meets.
-            PermissionDeniedException: _html_or_problem(403, lambda request, _: _t(request)("csrf_failed")),
+            PermissionDeniedException: _csrf_refusal,
             ValidationException: _html_or_problem(400, _http_message),
             HTTPException: _html_or_problem(400, _http_message),
         },

@@ -3,7 +3,7 @@
 One server (SQLite, scheduler ticking every 0.2 s so lots close promptly) and one browser serve
 the whole module; each test opens its own browser contexts (separate cookie jars, as separate
 people). The browser reaches the server through a TCP proxy the test can cut, to drop the live
-stream the way a network does. Screenshots at 1366 × 768 go to tests/browser/artefacts/.
+stream the way a network does, or stall, to freeze it the way a network also does. Screenshots at 1366 × 768 go to tests/browser/artefacts/.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -53,9 +54,24 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+class _Passage:
+    """One browser connection through the proxy: the request it last carried, whether it stalls."""
+
+    __slots__ = ("stalled", "target")
+
+    def __init__(self) -> None:
+        self.target = ""
+        self.stalled = False
+
+
+_REQUEST_LINE = re.compile(rb"^[A-Z]+ (\S+) HTTP/")
+
+
 class CuttableProxy:
     """Forwards the browser's connections to the server; cut() drops every one of them at once and
-    refuses new ones until restore(), as a network outage would."""
+    refuses new ones until restore(), as a network outage would. stall() freezes the connections
+    open now without closing them (a mobile hand-over, a buffering proxy): what they carry is
+    swallowed, in both directions; new connections pass."""
 
     def __init__(self, target_port: int) -> None:
         self.target_port = target_port
@@ -63,6 +79,7 @@ class CuttableProxy:
         self.live: set[asyncio.StreamWriter] = set()
         self.port = 0
         self._server: asyncio.Server | None = None
+        self._passages: set[_Passage] = set()
 
     async def start(self) -> None:
         self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
@@ -82,21 +99,36 @@ class CuttableProxy:
     def restore(self) -> None:
         self.refusing = False
 
+    def stall(self, path_contains: str = "") -> int:
+        """Freezes the open connections whose last request's path contains `path_contains` (all by
+        default); returns how many. A frozen connection stays frozen until one side closes it."""
+        frozen = [p for p in self._passages if path_contains in p.target]
+        for passage in frozen:
+            passage.stalled = True
+        return len(frozen)
+
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         if self.refusing:
             writer.transport.abort()
             return
         up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
         self.live.update((writer, up_writer))
+        passage = _Passage()
+        self._passages.add(passage)
 
-        async def pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+        async def pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter, upstream: bool) -> None:
             with contextlib.suppress(ConnectionError, OSError):
                 while data := await source.read(65_536):
+                    if upstream and (request := _REQUEST_LINE.match(data)):
+                        passage.target = request.group(1).decode(errors="replace")
+                    if passage.stalled:
+                        continue  # swallowed: the connection stays open, nothing gets through
                     sink.write(data)
                     await sink.drain()
             sink.transport.abort()
 
-        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+        await asyncio.gather(pipe(reader, up_writer, True), pipe(up_reader, writer, False))
+        self._passages.discard(passage)
         self.live.discard(writer)
         self.live.discard(up_writer)
 
@@ -178,7 +210,14 @@ def chromium() -> str:
 
 
 @pytest.fixture(scope="module")
-def server_url() -> Any:
+def server_env() -> dict[str, str]:
+    """Extra IPX_* settings for the module's server; a module overrides this fixture to change them
+    (e.g. a short IPX_LIVE_HEARTBEAT_S)."""
+    return {}
+
+
+@pytest.fixture(scope="module")
+def server_url(server_env: dict[str, str]) -> Any:
     folder = tempfile.mkdtemp(prefix="ipx-browser-")
     port = _free_port()
     env = {
@@ -189,6 +228,7 @@ def server_url() -> Any:
         "IPX_AUCTION_MIN_DURATION_S": "0",
         "IPX_SCHEDULER_TICK_S": "0.2",
         "IPX_LOG_LEVEL": "WARNING",
+        **server_env,
     }
     log = open(f"{folder}/server.log", "w")  # noqa: SIM115 (kept open for the server's life)
     process = subprocess.Popen(
