@@ -337,9 +337,10 @@
     return anchor;
   }
 
-  function say(message, ok, sentence, ...extra) {
+  // level: "ok", "warning" (accepted, yet not where the bidder hoped: outbid at once) or "refused".
+  function say(message, level, sentence, ...extra) {
     message.replaceChildren(sentence, ...extra.flatMap((node) => [" ", node]));
-    message.className = ok ? "message ok" : "message refused";
+    message.className = `message ${level}`;
   }
 
   async function post(form, messageId) {
@@ -358,20 +359,21 @@
       if (response.status === 403 && body.type) {
         // The pages' CSRF refusal, a problem document: the form's token is stale (a restart, a
         // cleared cookie). Its detail is in the page's language; a reload gives a fresh form.
-        say(message, false, body.detail, link(labels.reload_page, window.location.href));
+        say(message, "refused", body.detail, link(labels.reload_page, window.location.href));
         return { ok: false, code: "form_expired" };
       }
       if (body.code === "login_required" && loggedIn) {
         // The page was opened logged in, and the session has gone since (logged out elsewhere,
         // expired): say so, with the way back to this room.
         const here = window.location.pathname + window.location.search;
-        say(message, false, labels.login_expired, link(labels.log_in_again, `/login?next=${encodeURIComponent(here)}`));
+        say(message, "refused", labels.login_expired, link(labels.log_in_again, `/login?next=${encodeURIComponent(here)}`));
         return body;
       }
-      say(message, body.ok, body.message || body.detail || response.statusText);
+      const level = !body.ok ? "refused" : body.level === "warning" ? "warning" : "ok";
+      say(message, level, body.message || body.detail || response.statusText);
       return body;
     } catch (error) {
-      say(message, false, labels.live_reconnecting);
+      say(message, "refused", labels.live_reconnecting);
       return { ok: false };
     } finally {
       submit.disabled = false;
