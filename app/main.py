@@ -50,7 +50,7 @@ from app.live.feed import FeedSettings, LiveFeeds
 from app.live.relay import PostgresRelay
 from app.live.stream import create_channels, publisher
 from app.pages.session_store import DatabaseSessionStore
-from app.pages.wiring import page_wiring
+from app.pages.wiring import browser_aware_handlers, page_wiring
 from app.scheduler import periodic_jobs, start_scheduler
 from app.settings import Settings
 from app.working_calendar import warn_uncovered_years
@@ -222,7 +222,7 @@ def create_app(
         ],
         template_config=pages.template_config,
         stores=pages.stores,
-        exception_handlers=exception_handlers,
+        exception_handlers=browser_aware_handlers(exception_handlers),
         lifespan=[lifespan],
         state={"ctx": context, BINDING_STATE: binding},  # type: ignore[arg-type]
         # Every operation needs a key but those whose handler adds ANONYMOUS_READ (public_reads.py).

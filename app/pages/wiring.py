@@ -128,7 +128,22 @@ def _csrf_refusal(request: Request[Any, Any, Any], error: PermissionDeniedExcept
 
 
 def _domain_message(request: Request[Any, Any, Any], error: DomainError) -> str:
-    return _t(request)("not_found") if error.kind is ErrorKind.NOT_FOUND else error.message
+    # An id that can name nothing (0, -1, past 64 bits) is, to a person, a page that is not there.
+    missing = error.kind is ErrorKind.NOT_FOUND or error.code == "id_out_of_range"
+    return _t(request)("not_found") if missing else error.message
+
+
+def browser_aware_handlers(api_handlers: dict[type[Exception] | int, Any]) -> dict[type[Exception] | int, Any]:
+    """The app's handlers, but a browser navigating to a path no route matches (a mistyped id,
+    /auctions/abc) gets the error page in its language, not the API's JSON."""
+    api_http_error = api_handlers[HTTPException]
+
+    def handle(request: Request[Any, Any, Any], error: HTTPException) -> Response[Any]:
+        if error.status_code == 404 and _wants_html(request) and not request.url.path.startswith("/api/"):
+            return page(request, "error.html.j2", None, status_code=404, message=_t(request)("not_found"))
+        return api_http_error(request, error)  # type: ignore[no-any-return]
+
+    return {**api_handlers, HTTPException: handle}
 
 
 def _http_message(request: Request[Any, Any, Any], error: HTTPException) -> str:

@@ -537,3 +537,29 @@ async def test_no_other_site_may_frame_a_page(app: RequestIdMiddleware, client: 
             assert answer.headers["content-security-policy"] == "frame-ancestors 'none'"
     api = await client.get("/api/v1/clock")
     assert "x-frame-options" not in api.headers  # the JSON API is not a page
+
+
+async def test_a_browser_at_a_path_that_names_nothing_gets_the_error_page_in_its_language(
+    app: RequestIdMiddleware, client: httpx.AsyncClient
+) -> None:
+    async with visitor(app) as browser:
+        pages = {
+            path: await browser.page(path)
+            for path in ("/auctions/abc", "/nosuchpage", "/auctions/-1", "/auctions/0")
+        }
+        await browser.http.get("/lang/en?next=/", headers=HTML)
+        english = await browser.page("/auctions/2x")
+        script = await browser.http.get("/auctions/abc", headers=JSON)
+        api = await browser.http.get("/api/v1/nosuch", headers=HTML)
+
+    for path, answer in pages.items():
+        assert (answer.status_code, answer.headers["content-type"].split(";")[0]) == (
+            404 if "abc" in path or "nosuch" in path else 422,
+            "text/html",
+        ), path
+        assert "出错了" in answer.text and "must be an integer" not in answer.text, path
+    assert english.status_code == 404 and "text/html" in english.headers["content-type"]
+    assert "出错了" not in english.text
+    # A script, and anything under /api/, still gets the problem document.
+    assert script.headers["content-type"].startswith("application/problem+json")
+    assert api.headers["content-type"].startswith("application/problem+json")
