@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from app.pages import i18n
-from app.pages.charts import BAR_AREA_WIDTH_PX, MAX_BARS, bar_chart
+from app.pages.charts import BAR_AREA_PERCENT, MAX_BARS, bar_chart
 from app.pages.formatting import countdown_text, shanghai_time, yuan
 from app.pages.rendering import safe_next
 from transfer.kernel.money import MAX_AMOUNT_FEN, format_fen
@@ -95,11 +95,11 @@ def test_a_redirect_target_is_a_local_path_or_the_home_page(target: str | None, 
 def test_a_chart_scales_bars_to_the_largest_and_keeps_the_exact_amounts() -> None:
     chart = bar_chart("t", [("2026-05", 0), ("2026-06", 250_000), ("2026-07", 1_000_000)])
 
-    assert [bar.width_px for bar in chart.bars] == [0.0, BAR_AREA_WIDTH_PX / 4, BAR_AREA_WIDTH_PX]
+    assert [bar.width_percent for bar in chart.bars] == [0.0, BAR_AREA_PERCENT / 4, BAR_AREA_PERCENT]
     assert [bar.value_text for bar in chart.bars] == ["¥0.00", "¥2,500.00", "¥10,000.00"]
     assert [bar.y_px for bar in chart.bars] == sorted({bar.y_px for bar in chart.bars})
     assert bar_chart("empty", []).bars == []
-    assert bar_chart("zeros", [("a", 0)]).bars[0].width_px == 0.0
+    assert bar_chart("zeros", [("a", 0)]).bars[0].width_percent == 0.0
 
 
 def test_a_chart_with_too_many_bars_keeps_the_latest_or_the_largest_and_says_how_many_it_left() -> None:
