@@ -20,6 +20,10 @@ from transfer.kernel.errors import Conflict, DomainError, Forbidden, NotFound
 from transfer.kernel.locking import lock_row
 from transfer.kernel.unit_of_work import UnitOfWork
 from transfer.market.policy import MarketPolicy
+from transfer.market.reservations import (
+    refuse_listing_beyond_free_share,
+    refuse_match_beyond_free_share,
+)
 from transfer.market.trades import create_trade
 from transfer.models.loans import Loan
 from transfer.models.market import Listing, Offer, Trade
@@ -75,6 +79,7 @@ async def create_listing(unit: UnitOfWork, seller_id: int, spec: ListingSpec) ->
         )
     if spec.kind == "whole_loan":
         await _refuse_second_whole_loan_listing(unit, loan.id, seller_id)
+    await refuse_listing_beyond_free_share(unit, loan.id, seller_id, share_ppm)
     listing = Listing(
         loan_id=loan.id,
         seller_id=seller_id,
@@ -148,6 +153,22 @@ async def _refuse_second_whole_loan_listing(unit: UnitOfWork, loan_id: int, sell
     if open_listing is not None:
         raise Conflict(
             "already_listed", f"listing {open_listing[0]} already offers this loan", field="loan_id"
+        )
+    # A whole loan sold and not yet settled is sold: its title is not offered twice, even when the
+    # creditor's own income-right share (what transfer.market.reservations counts) is nothing.
+    pending = (
+        await unit.session.execute(
+            select(Trade.id).where(
+                Trade.loan_id == loan_id,
+                Trade.seller_id == seller_id,
+                Trade.kind == "whole_loan",
+                Trade.status == "pending",
+            )
+        )
+    ).first()
+    if pending is not None:
+        raise Conflict(
+            "already_listed", f"trade {pending[0]} already sells this loan, unsettled", field="loan_id"
         )
 
 
@@ -247,6 +268,7 @@ async def accept_offer(unit: UnitOfWork, offer_id: int, seller_id: int, policy: 
     if listing.status != "open" or offer.status != "open":
         raise Conflict("offer_not_open", f"the listing is {listing.status} and the offer {offer.status}")
     await _check_buyer(unit, listing, offer.buyer_id)
+    await refuse_match_beyond_free_share(unit, listing.loan_id, listing.seller_id, offer.share_ppm)
     trade = await create_trade(
         unit,
         listing,
