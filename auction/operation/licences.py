@@ -1,7 +1,7 @@
 """Licences of pool assets: granted by the pool's agency within the overlap rule
 (auction.operation.rules.licence_overlap), and, for a right pledged again, only with its pledgee's
 consent for those terms (民法典第444条). An open licence (开放许可, 专利法第50条) publishes its terms;
-anyone with a key takes a non-exclusive licence at them.
+any market participant (transfer.registry.market_standing) takes a non-exclusive licence at them.
 
 Every grant locks the asset first, so two licences that cannot both stand are never both granted.
 """
@@ -23,6 +23,7 @@ from transfer.kernel.money import MAX_AMOUNT_FEN
 from transfer.kernel.unit_of_work import UnitOfWork
 from transfer.models.loans import CollateralItem, CollateralPledge
 from transfer.registry.loans import registry_key
+from transfer.registry.market_standing import refuse_without_market_standing
 from transfer.rules.fee_waiver import shanghai_trade_date
 from transfer.rules.uscc import normalize_uscc, validate_uscc
 
@@ -234,8 +235,10 @@ def _record(unit: UnitOfWork, licence: PoolLicense) -> None:
     )
 
 
-async def take_open_licence(unit: UnitOfWork, open_id: int, licensee: Licensee) -> PoolLicense:
-    """Anyone takes a non-exclusive licence at an open licence's published terms, from today on."""
+async def take_open_licence(unit: UnitOfWork, open_id: int, taker_id: int, licensee: Licensee) -> PoolLicense:
+    """Any market participant takes a non-exclusive licence at an open licence's published terms,
+    from today on (the clearing and admin roles are not market participants)."""
+    await refuse_without_market_standing(unit.session, taker_id)
     taker = check_licensee(licensee)
     published = await unit.session.get(PoolLicense, open_id)
     if published is None or published.kind != LicenceKind.OPEN:

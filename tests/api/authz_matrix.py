@@ -368,7 +368,8 @@ ROWS: tuple[Row, ...] = (
         "POST",
         f"{P}/listings/{{listing_id}}/offers",
         "listing",
-        "401 | 201 | 201 | 403/201 | 201 | 201",
+        # The clearing and admin roles are not market participants (F15): they never buy.
+        "401 | 403 | 403 | 403/201 | 201 | 201",
         body=lambda call: {"price": "50000.00"},
     ),
     Row("POST", f"{P}/listings/{{listing_id}}/close", "listing", "401 | 403 | 403 | 409/403 | 403 | 403"),
@@ -580,7 +581,7 @@ ROWS: tuple[Row, ...] = (
         "POST",
         f"{P}/open-licenses/{{license_id}}/take",
         "licence",
-        "401 | 201 | 201 | 201 | 201 | 201",
+        "401 | 403 | 403 | 201 | 201 | 201",
         body=lambda call: {
             "licensee_name": "Suzhou Anode Materials Co., Ltd.",
             "licensee_credit_code": call.credit_code(),

@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import text, update
 
 from tests.api.auction_support import AuctionHouse
 from tests.api.market_support import post_ok, register_loan
+from transfer.models.loans import IncomeRight
 
 TABLES = ("trades", "fee_lines", "income_rights", "loans", "ledger_transfers", "accounts", "borrower_notices")
 
@@ -163,15 +164,18 @@ async def test_whole_loan_with_other_holders_needs_their_consent(house: AuctionH
 
 
 async def test_whole_loan_trade_does_not_settle_once_the_sellers_share_changed(house: AuctionHouse) -> None:
-    """A whole loan listed with the creditor's whole register share, then part of that share sold
-    and settled: the whole-loan trade would hand over less than it was priced for, so it is refused
-    and nothing moves (the stateful market test's replay of settled trades holds the same line)."""
+    """A whole loan listed with the creditor's whole register share, then part of that share
+    moved: the whole-loan trade would hand over less than it was priced for, so it is refused and
+    nothing moves (the stateful market test's replay of settled trades holds the same line). The
+    market no longer lets the seller list that part while the whole-loan trade is pending
+    (share_already_listed), so the register is changed underneath, as a path outside the market
+    or a listing older than that rule could have changed it."""
     http, market = house.http, house.market
-    _, bank = await market.participant(["bank"], name="Seller bank")
+    seller_id, bank = await market.participant(["bank"], name="Seller bank")
     whole_buyer_id, whole_buyer = await market.participant(
         ["bank"], funds="5000000.00", name="Buyer of the loan"
     )
-    _, share_buyer = await market.participant(["bank"], funds="5000000.00", name="Buyer of a share")
+    share_buyer_id, _ = await market.participant(["bank"], funds="5000000.00", name="Buyer of a share")
     clearing = await market.clearing()
     loan = await register_loan(http, bank)
     whole = await post_ok(
@@ -185,21 +189,22 @@ async def test_whole_loan_trade_does_not_settle_once_the_sellers_share_changed(h
         http, f"/api/v1/listings/{whole['id']}/offers", {"price": "3000000.00"}, whole_buyer
     )
     whole_trade = await post_ok(http, f"/api/v1/offers/{offer['id']}/accept", {}, bank)
-    share = await post_ok(
-        http,
-        "/api/v1/listings",
-        {
-            "loan_id": loan["id"],
-            "kind": "income_right",
-            "mode": "negotiated",
-            "share_ppm": 300_000,
-            "asking_price": "900000.00",
-        },
-        bank,
-    )
-    offer = await post_ok(http, f"/api/v1/listings/{share['id']}/offers", {"price": "900000.00"}, share_buyer)
-    share_trade = await post_ok(http, f"/api/v1/offers/{offer['id']}/accept", {}, bank)
-    await post_ok(http, f"/api/v1/trades/{share_trade['id']}/settle", {}, clearing, status=200)
+    share = {
+        "loan_id": loan["id"],
+        "kind": "income_right",
+        "mode": "negotiated",
+        "share_ppm": 300_000,
+        "asking_price": "900000.00",
+    }
+    listed = await http.post("/api/v1/listings", json=share, headers=bank)
+    assert (listed.status_code, listed.json()["code"]) == (409, "share_already_listed"), listed.text
+    async with house.context.database.write() as session, session.begin():
+        await session.execute(
+            update(IncomeRight)
+            .where(IncomeRight.loan_id == loan["id"], IncomeRight.holder_id == seller_id)
+            .values(share_ppm=700_000)
+        )
+        session.add(IncomeRight(loan_id=loan["id"], holder_id=share_buyer_id, share_ppm=300_000))
 
     before = await _snapshot(house)
     refused = await http.post(f"/api/v1/trades/{whole_trade['id']}/settle", json={}, headers=clearing)

@@ -20,11 +20,15 @@ from transfer.kernel.errors import Conflict, DomainError, Forbidden, NotFound
 from transfer.kernel.locking import lock_row
 from transfer.kernel.unit_of_work import UnitOfWork
 from transfer.market.policy import MarketPolicy
+from transfer.market.reservations import (
+    refuse_listing_beyond_free_share,
+    refuse_match_beyond_free_share,
+)
 from transfer.market.trades import create_trade
-from transfer.models import Participant
 from transfer.models.loans import Loan
 from transfer.models.market import Listing, Offer, Trade
 from transfer.registry.loans import REPAID, is_ip_pledge_loan, refuse_defaulted
+from transfer.registry.market_standing import refuse_without_market_standing
 from transfer.registry.ownership import lock_loan, register_of
 from transfer.rules.largest_remainder import allocate
 from transfer.rules.shares import WHOLE_SHARE_PPM
@@ -75,6 +79,7 @@ async def create_listing(unit: UnitOfWork, seller_id: int, spec: ListingSpec) ->
         )
     if spec.kind == "whole_loan":
         await _refuse_second_whole_loan_listing(unit, loan.id, seller_id)
+    await refuse_listing_beyond_free_share(unit, loan.id, seller_id, share_ppm)
     listing = Listing(
         loan_id=loan.id,
         seller_id=seller_id,
@@ -149,6 +154,22 @@ async def _refuse_second_whole_loan_listing(unit: UnitOfWork, loan_id: int, sell
         raise Conflict(
             "already_listed", f"listing {open_listing[0]} already offers this loan", field="loan_id"
         )
+    # A whole loan sold and not yet settled is sold: its title is not offered twice, even when the
+    # creditor's own income-right share (what transfer.market.reservations counts) is nothing.
+    pending = (
+        await unit.session.execute(
+            select(Trade.id).where(
+                Trade.loan_id == loan_id,
+                Trade.seller_id == seller_id,
+                Trade.kind == "whole_loan",
+                Trade.status == "pending",
+            )
+        )
+    ).first()
+    if pending is not None:
+        raise Conflict(
+            "already_listed", f"trade {pending[0]} already sells this loan, unsettled", field="loan_id"
+        )
 
 
 async def lock_listing(unit: UnitOfWork, listing_id: int) -> Listing:
@@ -156,6 +177,7 @@ async def lock_listing(unit: UnitOfWork, listing_id: int) -> Listing:
 
 
 async def _check_buyer(unit: UnitOfWork, listing: Listing, buyer_id: int) -> None:
+    buyer = await refuse_without_market_standing(unit.session, buyer_id)
     if buyer_id == listing.seller_id:
         raise Forbidden("seller_cannot_buy", "a seller cannot buy its own listing")
     loan = await lock_loan(unit, listing.loan_id)
@@ -163,18 +185,18 @@ async def _check_buyer(unit: UnitOfWork, listing: Listing, buyer_id: int) -> Non
         # Repaid after it was listed: the listing stays visible, but nothing is left to buy.
         raise Conflict("loan_repaid", f"loan {loan.id} is repaid: there is nothing left to transfer")
     refuse_defaulted(loan, None)
-    if listing.kind == "income_right" and loan.status == "non_performing":
-        buyer = await unit.session.get(Participant, buyer_id)
-        if buyer is None or not buyer.qualified_investor:
-            raise Forbidden(
-                "qualified_investor_required",
-                "income rights of a non-performing loan go only to qualified institutional investors",
-            )
+    if listing.kind == "income_right" and loan.status == "non_performing" and not buyer.qualified_investor:
+        raise Forbidden(
+            "qualified_investor_required",
+            "income rights of a non-performing loan go only to qualified institutional investors",
+        )
 
 
 async def make_offer(
     unit: UnitOfWork, listing_id: int, buyer_id: int, *, price_fen: int | None, share_ppm: int | None
 ) -> Offer:
+    # Who may buy is decided before what is for sale: the door, then the listing's state.
+    await refuse_without_market_standing(unit.session, buyer_id)
     listing = await lock_listing(unit, listing_id)
     if listing.status != "open":
         raise Conflict("listing_not_open", f"listing {listing_id} is {listing.status}")
@@ -246,6 +268,7 @@ async def accept_offer(unit: UnitOfWork, offer_id: int, seller_id: int, policy: 
     if listing.status != "open" or offer.status != "open":
         raise Conflict("offer_not_open", f"the listing is {listing.status} and the offer {offer.status}")
     await _check_buyer(unit, listing, offer.buyer_id)
+    await refuse_match_beyond_free_share(unit, listing.loan_id, listing.seller_id, offer.share_ppm)
     trade = await create_trade(
         unit,
         listing,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from transfer import ledger
-from transfer.kernel.errors import Conflict
+from transfer.kernel.errors import Conflict, Forbidden
 from transfer.kernel.locking import lock_row
 from transfer.kernel.unit_of_work import UnitOfWork
 from transfer.models.market import BorrowerNotice, Trade
@@ -24,8 +24,16 @@ async def lock_trade(unit: UnitOfWork, trade_id: int) -> Trade:
     return await lock_row(unit, Trade, trade_id, code="trade_not_found", noun="trade", field="id")
 
 
-async def settle_trade(unit: UnitOfWork, trade_id: int) -> Trade:
+async def settle_trade(unit: UnitOfWork, trade_id: int, *, clerk_id: int | None = None) -> Trade:
+    """Settle a pending trade. `clerk_id` is the clearing clerk who asks: never the buyer or the
+    seller, whatever its roles, so no one clears its own trade. None is the system's own work (the
+    demo's history), which has no clerk."""
     trade = await lock_trade(unit, trade_id)
+    if clerk_id is not None and clerk_id in (trade.buyer_id, trade.seller_id):
+        raise Forbidden(
+            "party_cannot_settle",
+            f"participant {clerk_id} is party to trade {trade_id}: another clerk settles it",
+        )
     if trade.status != "pending":
         raise Conflict(
             "trade_not_pending", f"trade {trade_id} is {trade.status}; only a pending trade settles"

@@ -1,5 +1,5 @@
 """Licences over HTTP: an agency licenses its pool's assets; open licences are public and taken by
-anyone with a key; a pledgee consents to licensing its pledged collateral."""
+any market participant (bank, bidder, agency); a pledgee consents to licensing its pledged collateral."""
 
 from __future__ import annotations
 
@@ -61,7 +61,8 @@ class LicenseController(Controller):
         )
 
     @post(
-        "/open-licenses/{license_id:int}/take", summary="Any participant: take an open licence at its terms"
+        "/open-licenses/{license_id:int}/take",
+        summary="A market participant (bank, bidder, agency): take an open licence at its terms",
     )
     async def take(
         self, request: Request[Actor, Any, Any], ctx: AppContext, license_id: int, data: TakeIn
@@ -69,7 +70,9 @@ class LicenseController(Controller):
         licensee = data.to_licensee()
 
         async def work(unit: UnitOfWork) -> LicenseOut:
-            return LicenseOut.of(await licences.take_open_licence(unit, license_id, licensee))
+            return LicenseOut.of(
+                await licences.take_open_licence(unit, license_id, request.user.id, licensee)
+            )
 
         return await run_mutation(request, ctx, work)
 

@@ -206,7 +206,7 @@ class TradeController(Controller):
         self, request: Request[Actor, Any, Any], ctx: AppContext, trade_id: int
     ) -> Response[TradeOut]:
         async def work(unit: UnitOfWork) -> TradeOut:
-            trade = await settle_trade(unit, trade_id)
+            trade = await settle_trade(unit, trade_id, clerk_id=request.user.id)
             return TradeOut.of(trade, await fee_lines_of(unit.session, trade.id))
 
         return await run_mutation(request, ctx, work)
