@@ -19,6 +19,7 @@ from app.working_calendar import load_calendar
 from auction.bidding.lot import EnglishBidOutcome, EnglishBidRequest, KnownLot
 from auction.disposal.origin import DisposalRounds
 from auction.disposal.policy import DisposalPolicy
+from auction.disposal.rules.claim_bounds import ClaimBounds
 from auction.disposal.rules.rounds import RoundLimits
 from auction.disposal.rules.waterfall import parse_recovery_order
 from auction.disposal.session_origin import SessionLots
@@ -126,6 +127,12 @@ class AppContext:
             auto_advance=s.disposal_auto_advance,
             recovery_order=parse_recovery_order(s.recovery_order),
             operation=self.operation_policy,
+            claim_bounds=ClaimBounds(
+                interest_tolerance_bps=s.claim_interest_tolerance_bps,
+                penalty_rate_max_bps=s.claim_penalty_rate_max_bps,
+                costs_max_bps=s.claim_costs_max_bps,
+            ),
+            compensation_seasoning_days=s.compensation_seasoning_days,
         )
 
     @property

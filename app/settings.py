@@ -87,6 +87,11 @@ class Settings:
     buyout_max_validity_s: int = 15_552_000
     earn_out_max_s: int = 631_152_000
     recovery_order: str = "costs,interest,principal"
+    # Guards of the default and of risk compensation (F6, F9, F10): sources in the README's table.
+    claim_interest_tolerance_bps: int = 200
+    claim_penalty_rate_max_bps: int = 15_000
+    claim_costs_max_bps: int = 1_000
+    compensation_seasoning_days: int = 90
     session_stagger_s: int = 60
     scheduler_enabled: bool = True
     scheduler_tick_s: float = 1.0
@@ -299,6 +304,10 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "buyout_max_validity_s": _parse_int(60, 3_153_600_000),
     "earn_out_max_s": _parse_int(60, 3_153_600_000),
     "recovery_order": _parse_recovery_order,
+    "claim_interest_tolerance_bps": _parse_int(0, 10_000),
+    "claim_penalty_rate_max_bps": _parse_int(0, 100_000),
+    "claim_costs_max_bps": _parse_int(0, 10_000),
+    "compensation_seasoning_days": _parse_int(0, 3_660),
     "session_stagger_s": _parse_int(0, 86_400),
     "scheduler_enabled": _parse_bool,
     "scheduler_tick_s": _parse_positive_float,

@@ -19,7 +19,7 @@ from transfer.kernel.errors import Conflict, DomainError, Forbidden, NotFound
 from transfer.kernel.locking import lock_row
 from transfer.kernel.money import format_fen
 from transfer.kernel.unit_of_work import UnitOfWork
-from transfer.registry.collateral import refuse_others_collateral
+from transfer.registry.collateral import collateral_owners, refuse_others_collateral
 
 MAX_COLLATERAL_IDS = 100
 
@@ -149,7 +149,8 @@ async def _check_lot_is_sellers(
     unit: UnitOfWork, seller_id: int, spec: AuctionSpec, origin: OriginHandler | None
 ) -> None:
     """What the lot names must be the seller's: its origin (asked of the origin's handler) or, for a
-    bank's own lot, its collateral (of loans the seller is the creditor of, not repaid)."""
+    bank's own lot, its collateral (of loans the seller is the creditor of, not repaid) — and a
+    bank's own lot names no collateral still pledged to a loan outside its disposal."""
     if origin is not None:
         assert spec.origin_id is not None
         await origin.claim(unit, seller_id, spec.origin_id, spec.collateral_ids)
@@ -160,6 +161,24 @@ async def _check_lot_is_sellers(
         lambda owner: owner.creditor_id == seller_id,
         "a loan you are the creditor of",
     )
+    await _refuse_pledged_collateral(unit, spec.collateral_ids)
+
+
+async def _refuse_pledged_collateral(unit: UnitOfWork, collateral_ids: Sequence[int]) -> None:
+    """A bank's own lot sells no pledged right. Collateral that passed the checks above secures a
+    loan of the seller that is neither repaid nor in default: the right is the pledgor's, and the
+    pledgee may have it sold only once the debt is not paid (民法典第436条), by the rounds of the
+    loan's disposal case, whose waterfall pays the pledgor's surplus (第438条) and the funds. The
+    loan itself, pledge and all (第547条), is sold through a listing."""
+    owners = await collateral_owners(unit.session, collateral_ids)
+    for collateral_id in sorted(set(collateral_ids)):
+        owner = owners[collateral_id]
+        raise Conflict(
+            "collateral_not_in_disposal",
+            f"collateral {collateral_id} is pledged to loan {owner.loan_id}, which is not in default:"
+            " a pledge is enforced only after a default, by its disposal case; list the loan to sell it",
+            field="lot.collateral_ids",
+        )
 
 
 async def create_auction(

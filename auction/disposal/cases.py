@@ -2,33 +2,48 @@
 
 Declaring a default is one transaction: the loan becomes `defaulted`, its collateral `in_disposal`
 (still pledged), every open listing of the loan is withdrawn (its offers lapse) and an auction
-still selling one is withdrawn with its deposits released, and one audit event names it all.
+still selling one, or a bank's own lot of its collateral, is withdrawn with its deposits released,
+and one audit event names it all. The claim is bounded by the loan's terms (rules/claim_bounds.py).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auction.creation import withdraw_auction
 from auction.disposal.models import DisposalBar, DisposalCase, DisposalCost
+from auction.disposal.rules.claim_bounds import (
+    ClaimBounds,
+    accrual_days,
+    costs_max_fen,
+    interest_max_fen,
+    penalty_max_fen,
+)
+from auction.models import Auction
+from auction.origins import OriginKind
+from auction.policy import RUNNING_STATES, AuctionState
 from transfer.compensation import clearing as compensation
 from transfer.kernel.errors import Conflict, DomainError, Forbidden, NotFound
 from transfer.kernel.locking import lock_row
-from transfer.kernel.money import MAX_AMOUNT_FEN
+from transfer.kernel.money import MAX_AMOUNT_FEN, format_fen
 from transfer.kernel.unit_of_work import UnitOfWork
 from transfer.market.withdrawal import withdraw_loan_listings
 from transfer.models.loans import CollateralItem, IncomeRight, Loan
+from transfer.models.servicing import Repayment
 from transfer.registry.collateral import IN_DISPOSAL, set_collateral_state
 from transfer.registry.loans import DEFAULTED, LAPSED, REPAID, appraisal_in_force_fen
 from transfer.registry.ownership import lock_loan, register_of
+from transfer.rules.fee_waiver import shanghai_trade_date
 
 MAX_REASON_LENGTH = 500
 MAX_DESCRIPTION_LENGTH = 300
+DEFAULT_CLAIM_BOUNDS = ClaimBounds()
 # Roles that read every case: the center's clearing desk pays them out, admins run the system.
 ROLES_SEEING_ALL_CASES = frozenset({"clearing", "admin"})
 
@@ -133,14 +148,117 @@ async def _defaultable_loan(
     return loan, items
 
 
+async def _accrual_days(unit: UnitOfWork, loan: Loan) -> int:
+    """Days since the loan began, or since a repayment last paid interest, to today (Asia/Shanghai)."""
+    last_interest_on = (
+        await unit.session.execute(
+            select(func.max(Repayment.received_on)).where(
+                Repayment.loan_id == loan.id, Repayment.interest_fen > 0
+            )
+        )
+    ).scalar_one_or_none()
+    since = max(loan.originated_on, last_interest_on) if last_interest_on else loan.originated_on
+    return accrual_days((shanghai_trade_date(unit.now) - since).days)
+
+
+def _beyond(field: str, what: str, amount_fen: int, bound_fen: int, why: str) -> DomainError:
+    return DomainError(
+        "claim_above_bound",
+        f"{what} {format_fen(amount_fen)} exceeds {format_fen(bound_fen)}, {why}",
+        field=field,
+    )
+
+
+async def _refuse_unbounded_claim(
+    unit: UnitOfWork, loan: Loan, spec: DefaultSpec, bounds: ClaimBounds
+) -> None:
+    """The claim's parts stay within what the loan's terms can have produced (rules/claim_bounds)."""
+    days = await _accrual_days(unit, loan)
+    # Interest ran on what was outstanding over those days: no more than the loan's principal (a
+    # principal repaid without interest lowered the outstanding only lately).
+    base_fen = max(loan.principal_fen, loan.outstanding_principal_fen)
+    interest_bound_fen = interest_max_fen(base_fen, loan.rate_bps, days, bounds.interest_tolerance_bps)
+    if spec.accrued_interest_fen > interest_bound_fen:
+        raise _beyond(
+            "accrued_interest",
+            "accrued interest",
+            spec.accrued_interest_fen,
+            interest_bound_fen,
+            f"{loan.rate_bps} bps a year on {format_fen(base_fen)} for {days} days"
+            f" (+{bounds.interest_tolerance_bps} bps)",
+        )
+    penalty_bound_fen = penalty_max_fen(base_fen, loan.rate_bps, days, bounds.penalty_rate_max_bps)
+    if spec.penalty_interest_fen > penalty_bound_fen:
+        raise _beyond(
+            "penalty_interest",
+            "penalty interest",
+            spec.penalty_interest_fen,
+            penalty_bound_fen,
+            f"the penalty rate ({bounds.penalty_rate_max_bps} bps of {loan.rate_bps} bps) on"
+            f" {format_fen(base_fen)} for {days} days",
+        )
+    outstanding_fen = loan.outstanding_principal_fen
+    costs_bound_fen = costs_max_fen(outstanding_fen, bounds.costs_max_bps)
+    if spec.realization_costs_fen > costs_bound_fen:
+        raise _beyond(
+            "realization_costs",
+            "realization costs",
+            spec.realization_costs_fen,
+            costs_bound_fen,
+            f"{bounds.costs_max_bps} bps of the outstanding principal {format_fen(outstanding_fen)}",
+        )
+
+
+async def _direct_sales_of(unit: UnitOfWork, collateral_ids: Sequence[int]) -> list[int]:
+    """Bank's own lots still selling any of these items (made before such lots were refused,
+    auction.creation): the default withdraws them, deposits back, so the collateral is sold only
+    by the case, through its waterfall."""
+    if not collateral_ids:
+        return []
+    # collateral_ids is stored as the JSON of the sorted ids ("[3, 17]"): the patterns find an id
+    # alone, first, inside or last; the JSON read below is the answer.
+    patterns = [
+        pattern
+        for collateral_id in collateral_ids
+        for pattern in (
+            f"[{collateral_id}]",
+            f"[{collateral_id},%",
+            f"% {collateral_id},%",
+            f"% {collateral_id}]",
+        )
+    ]
+    states = [
+        state.value for state in (*RUNNING_STATES, AuctionState.SET_ASIDE, AuctionState.AWAITING_PAYMENT)
+    ]
+    rows = await unit.session.execute(
+        select(Auction.id, Auction.collateral_ids)
+        .where(
+            Auction.origin_kind == OriginKind.DIRECT.value,
+            Auction.state.in_(states),
+            or_(*(Auction.collateral_ids.like(pattern) for pattern in patterns)),
+        )
+        .order_by(Auction.id)
+    )
+    wanted = set(collateral_ids)
+    return [auction_id for auction_id, named in rows.all() if wanted.intersection(json.loads(named))]
+
+
 async def open_case(
-    unit: UnitOfWork, loan_id: int, creditor_id: int, spec: DefaultSpec, auto_advance_default: bool
+    unit: UnitOfWork,
+    loan_id: int,
+    creditor_id: int,
+    spec: DefaultSpec,
+    auto_advance_default: bool,
+    *,
+    claim_bounds: ClaimBounds = DEFAULT_CLAIM_BOUNDS,
+    seasoning_days: int = compensation.DEFAULT_SEASONING_DAYS,
 ) -> DisposalCase:
     reason = _reason(spec.reason, "reason", MAX_REASON_LENGTH)
     interest_fen = _amount(spec.accrued_interest_fen, "accrued_interest")
     penalty_fen = _amount(spec.penalty_interest_fen, "penalty_interest")
     costs_fen = _amount(spec.realization_costs_fen, "realization_costs")
     loan, items = await _defaultable_loan(unit, loan_id, creditor_id)
+    await _refuse_unbounded_claim(unit, loan, spec, claim_bounds)
     # A lapsed patent backs nothing (its annuity went unpaid past grace): it counts for nothing in
     # the appraisal the rounds' minimums come from, and stays lapsed (it may still be restored).
     appraisal_fen = sum(appraisal_in_force_fen(item) for item in items)
@@ -149,7 +267,7 @@ async def open_case(
     withdrawn = await withdraw_loan_listings(unit, loan.id)
     cancelled = [
         auction.id
-        for auction_id in withdrawn.auction_ids
+        for auction_id in [*withdrawn.auction_ids, *await _direct_sales_of(unit, [item.id for item in items])]
         if (auction := await withdraw_auction(unit, auction_id, f"loan {loan.id} defaulted")) is not None
     ]
     case = DisposalCase(
@@ -173,7 +291,7 @@ async def open_case(
     unit.session.add(case)
     await unit.session.flush()
     # The funds the loan is enrolled in pay their share first (风险补偿前置), in this transaction.
-    await compensation.advance_on_default(unit, loan, case.id)
+    await compensation.advance_on_default(unit, loan, case.id, seasoning_days=seasoning_days)
     if costs_fen:
         unit.session.add(
             DisposalCost(
@@ -201,7 +319,13 @@ async def open_case(
 
 
 async def add_cost(
-    unit: UnitOfWork, case_id: int, actor_id: int, amount_fen: int, description: str
+    unit: UnitOfWork,
+    case_id: int,
+    actor_id: int,
+    amount_fen: int,
+    description: str,
+    *,
+    claim_bounds: ClaimBounds = DEFAULT_CLAIM_BOUNDS,
 ) -> DisposalCost:
     text = _reason(description, "description", MAX_DESCRIPTION_LENGTH)
     if amount_fen <= 0:
@@ -212,6 +336,16 @@ async def add_cost(
     if case.costs_fen + amount_fen > MAX_AMOUNT_FEN:
         raise DomainError(
             "amount_out_of_range", "the case's costs would exceed the largest amount", field="amount"
+        )
+    costs_bound_fen = costs_max_fen(case.principal_fen, claim_bounds.costs_max_bps)
+    if case.costs_fen + amount_fen > costs_bound_fen:
+        raise _beyond(
+            "amount",
+            "the case's realization costs",
+            case.costs_fen + amount_fen,
+            costs_bound_fen,
+            f"{claim_bounds.costs_max_bps} bps of the principal outstanding at default"
+            f" {format_fen(case.principal_fen)}",
         )
     case.costs_fen += amount_fen
     cost = DisposalCost(case_id=case.id, amount_fen=amount_fen, description=text, created_at=unit.now)

@@ -36,7 +36,15 @@ async def declare_default(
     policy: DisposalPolicy,
 ) -> DisposalCase:
     """The default opens the case, and standing commitments offer on it at once."""
-    case = await open_case(unit, loan_id, creditor_id, spec, auto_advance_default)
+    case = await open_case(
+        unit,
+        loan_id,
+        creditor_id,
+        spec,
+        auto_advance_default,
+        claim_bounds=policy.claim_bounds,
+        seasoning_days=policy.compensation_seasoning_days,
+    )
     await commitments.make_offers(unit, await _facts(unit, case), policy.operation)
     return case
 

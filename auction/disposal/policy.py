@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from auction.disposal.rules.claim_bounds import ClaimBounds
 from auction.disposal.rules.rounds import RoundLimits
 from auction.disposal.rules.waterfall import Part
 from auction.operation.policy import OperationPolicy
@@ -24,3 +25,7 @@ class DisposalPolicy:
     recovery_order: tuple[Part, ...] = (Part.COSTS, Part.INTEREST, Part.PRINCIPAL)
     # Buyout offers' limits: commitments make offers inside the case's own transactions.
     operation: OperationPolicy = field(default_factory=OperationPolicy)
+    # How large the claim declared at default may be, and the costs added later.
+    claim_bounds: ClaimBounds = field(default_factory=ClaimBounds)
+    # Days an enrolment in a compensation fund must run before a default is advanced on.
+    compensation_seasoning_days: int = 90

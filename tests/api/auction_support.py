@@ -51,6 +51,28 @@ class AuctionHouse:
         assert response.status_code == 201, response.text
         return dict(response.json())
 
+    async def listing_lot(self, seller: dict[str, str], loan_id: int, **overrides: Any) -> dict[str, Any]:
+        """A lot naming a performing loan's collateral: the auction of an income-right listing of
+        that loan (a bank's own lot may not sell pledged collateral, auction/creation.py); the
+        auction as its seller reads it."""
+        terms = self.body(**overrides)
+        listing = await self.http.post(
+            "/api/v1/listings",
+            json={
+                "loan_id": loan_id,
+                "kind": "income_right",
+                "mode": "auction",
+                "share_ppm": 100_000,
+                "asking_price": terms["start_price"],
+                "auction": terms,
+            },
+            headers=seller,
+        )
+        assert listing.status_code == 201, listing.text
+        auction = await self.http.get(f"/api/v1/auctions/{listing.json()['auction_id']}", headers=seller)
+        assert auction.status_code == 200, auction.text
+        return dict(auction.json())
+
     async def open_lot(
         self, bidders: int, **overrides: Any
     ) -> tuple[dict[str, str], list[tuple[int, dict[str, str]]], dict[str, Any]]:

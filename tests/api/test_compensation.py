@@ -11,12 +11,28 @@ from typing import Any
 import httpx
 import pytest
 
+from app.db import Database
+from app.settings import Settings, load_settings
 from tests.api.disposal_support import DAY_S, DisposalDesk
 from tests.api.market_support import loan_body, post_ok
 from tests.api.pool_support import AgencyDesk, books_are_whole
-from tests.conftest import Market
+from tests.conftest import ADMIN_KEY, Market
 
 pytestmark = pytest.mark.db
+
+
+@pytest.fixture
+def settings(database: Database) -> Settings:
+    """These tests follow the advance's arithmetic on loans defaulted right after their enrolment,
+    so enrolments need no seasoning here (IPX_COMPENSATION_SEASONING_DAYS: test_disposal_guards)."""
+    return load_settings(
+        {},
+        database_url=database.url,
+        admin_api_key=ADMIN_KEY,
+        scheduler_enabled=False,
+        auction_min_duration_s=0,
+        compensation_seasoning_days=0,
+    )
 
 
 async def _fund(

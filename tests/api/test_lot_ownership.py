@@ -104,9 +104,15 @@ async def test_another_banks_collateral_cannot_be_put_in_a_lot(house: AuctionHou
     _refused(response, 403, "not_your_collateral", "lot.collateral_ids")
     assert await _auction_count(house, bank_a) == 0
 
-    # The creditor may put its own collateral up.
-    created = await house.create(bank_a, lot={"title": "My patent", "collateral_ids": theirs})
-    assert created["lot"]["collateral_ids"] == sorted(theirs)
+    # Nor may its creditor while the loan performs: the pledge is enforced only after a default,
+    # by its disposal case (民法典第436条); the loan itself is sold through a listing.
+    response = await house.http.post(
+        "/api/v1/auctions",
+        json=house.body(lot={"title": "My patent", "collateral_ids": theirs}),
+        headers=bank_a,
+    )
+    _refused(response, 409, "collateral_not_in_disposal", "lot.collateral_ids")
+    assert await _auction_count(house, bank_a) == 0
 
 
 async def test_collateral_of_a_repaid_loan_is_released_and_cannot_be_sold(house: AuctionHouse) -> None:

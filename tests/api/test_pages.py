@@ -308,11 +308,15 @@ async def test_the_catalogue_lists_lots_by_phase_with_collateral_and_filters_by_
     loan = await register_loan(house.http, seller)
     patent_id, estate_id = (c["id"] for c in loan["collateral"])
     now = house.clock()
-    live = await house.create(
-        seller, lot={"title": "Live patent lot", "collateral_ids": [patent_id]}, starts_at=now.isoformat()
-    )
-    upcoming = await house.create(
+    live = await house.listing_lot(
         seller,
+        loan["id"],
+        lot={"title": "Live patent lot", "collateral_ids": [patent_id]},
+        starts_at=now.isoformat(),
+    )
+    upcoming = await house.listing_lot(
+        seller,
+        loan["id"],
         lot={"title": "Upcoming workshop lot", "collateral_ids": [estate_id]},
         starts_at=(now + timedelta(hours=2)).isoformat(),
         ends_at=(now + timedelta(hours=5)).isoformat(),

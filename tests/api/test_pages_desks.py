@@ -23,6 +23,7 @@ from tests.api.disposal_support import DisposalDesk
 from tests.api.page_support import HTML, JSON, api_key_of, visitor
 from tests.api.pool_support import AgencyDesk, commitment_ok
 from tests.api.test_compensation import _enrol, _fund
+from tests.api.test_compensation import settings as settings  # no seasoning: enrolled, then defaulted
 from tests.conftest import Market
 from transfer.models.annuities import Alert
 

@@ -114,7 +114,7 @@ async def _bank_lot(
     bank_id, bank = await house.bank()
     loan = await register_loan(house.http, bank)
     lot = {"title": "Separator patent and workshop", "collateral_ids": [c["id"] for c in loan["collateral"]]}
-    return bank_id, bank, loan, await house.create(bank, lot=lot, **overrides)
+    return bank_id, bank, loan, await house.listing_lot(bank, loan["id"], lot=lot, **overrides)
 
 
 async def test_anonymous_reads_show_the_public_view_of_an_english_lot_and_nothing_private(
@@ -329,8 +329,10 @@ async def test_a_page_of_lots_reads_its_collateral_in_one_statement_however_many
     counts = []
     for batch in (loans[:2], loans[2:]):
         for loan in batch:
-            await house.create(
-                bank, lot={"title": f"Lot {loan['id']}", "collateral_ids": [loan["collateral"][0]["id"]]}
+            await house.listing_lot(
+                bank,
+                loan["id"],
+                lot={"title": f"Lot {loan['id']}", "collateral_ids": [loan["collateral"][0]["id"]]},
             )
         with request_statements(context.database) as seen:
             listed, _ = await _public(house.http, "/api/v1/auctions")

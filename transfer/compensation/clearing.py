@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import select
 
 from transfer import ledger
-from transfer.compensation.enrolment import ADVANCED, CLEARED, ENROLLED, loan_ip_share_ppm
+from transfer.compensation.enrolment import ADVANCED, CLEARED, ENROLLED, UNSEASONED, loan_ip_share_ppm
 from transfer.compensation.funds import fund_balance_fen
 from transfer.kernel.unit_of_work import UnitOfWork
 from transfer.models import Account
@@ -173,17 +174,44 @@ class _Lines:
         await ledger.post_movements(self.unit, self.movements)
 
 
-async def advance_on_default(unit: UnitOfWork, loan: Loan, case_id: int) -> int:
+# How long an enrolment must run before a default is advanced on (the README's settings table).
+DEFAULT_SEASONING_DAYS = 90
+
+
+async def advance_on_default(
+    unit: UnitOfWork, loan: Loan, case_id: int, *, seasoning_days: int = DEFAULT_SEASONING_DAYS
+) -> int:
     """Each fund the loan is enrolled in advances its ratio of the covered base (the outstanding
-    principal's IP part), within its per-loan cap and its balance. Returns the total advanced."""
+    principal's IP part), within its per-loan cap and its balance. Returns the total advanced.
+
+    An enrolment younger than `seasoning_days` advances nothing and stays out of the final
+    clearing (`unseasoned`): a bank that enrols a loan and defaults it at once does not turn a
+    fund's balance into its own money."""
     pairs = await _enrolments(unit, [loan.id], [ENROLLED])
     if not pairs:
         return 0
+    seasoned_before = unit.now - timedelta(days=seasoning_days)
     share_ppm = await loan_ip_share_ppm(unit, loan.id)
     holders = await _holders(unit, loan.id)
     lines = _Lines(unit)
     total_fen = 0
     for enrolment, fund in pairs:
+        if enrolment.enrolled_at > seasoned_before:
+            enrolment.state = UNSEASONED
+            enrolment.case_id = case_id
+            enrolment.principal_at_default_fen = loan.outstanding_principal_fen
+            unit.record(
+                "compensation.not_advanced",
+                f"loan:{loan.id}",
+                {
+                    "fund_id": fund.id,
+                    "disposal_id": case_id,
+                    "reason": "unseasoned",
+                    "enrolled_at": enrolment.enrolled_at.isoformat(),
+                    "seasoning_days": seasoning_days,
+                },
+            )
+            continue
         base_fen = covered_base_fen(loan.outstanding_principal_fen, share_ppm)
         owed_fen = fund_share_fen(base_fen, fund.fund_share_bps, fund.per_loan_cap_fen)
         pay = payable(owed_fen, await fund_balance_fen(unit, fund, lock=True))

@@ -9,13 +9,19 @@ from transfer.kernel.errors import Conflict, Forbidden
 from transfer.kernel.unit_of_work import UnitOfWork
 from transfer.models.compensation import CompensationEnrolment
 from transfer.models.loans import CollateralItem, Loan
-from transfer.registry.loans import DEFAULTED, REPAID, appraisal_in_force_fen
+from transfer.registry.loans import appraisal_in_force_fen
 from transfer.registry.ownership import lock_loan
 from transfer.rules.collateral import ip_share_ppm
 
 ENROLLED = "enrolled"
 ADVANCED = "advanced"
 CLEARED = "cleared"
+# The loan defaulted before its enrolment had seasoned (IPX_COMPENSATION_SEASONING_DAYS): the fund
+# advances nothing and bears no share of the loss (transfer.compensation.clearing).
+UNSEASONED = "unseasoned"
+# Only a loan that performs is taken on: an overdue or non-performing one is already a loss in the
+# making, which a fund enrolled now would be made to pay.
+ENROLLABLE_STATUSES = ("performing",)
 
 
 async def loan_ip_share_ppm(unit: UnitOfWork, loan_id: int) -> int:
@@ -32,7 +38,7 @@ async def enrol(unit: UnitOfWork, loan_id: int, creditor_id: int, fund_id: int) 
     loan: Loan = await lock_loan(unit, loan_id)
     if loan.creditor_id != creditor_id:
         raise Forbidden("not_creditor", "only the loan's creditor enrols it in a fund", field="loan_id")
-    if loan.status in (DEFAULTED, REPAID):
+    if loan.status not in ENROLLABLE_STATUSES:
         raise Conflict(
             "loan_not_performing",
             f"loan {loan.id} is {loan.status}: only a performing loan is enrolled",

@@ -99,9 +99,12 @@ class DisposalController(Controller):
         self, request: Request[Actor, Any, Any], ctx: AppContext, case_id: int, data: CostIn
     ) -> Response[DisposalOut]:
         amount_fen = parse_yuan(data.amount, "amount")
+        bounds = ctx.disposal_policy.claim_bounds
 
         async def work(unit: UnitOfWork) -> DisposalOut:
-            await cases.add_cost(unit, case_id, request.user.id, amount_fen, data.description)
+            await cases.add_cost(
+                unit, case_id, request.user.id, amount_fen, data.description, claim_bounds=bounds
+            )
             return await answer_case(unit, case_id, request.user)
 
         return await run_mutation(request, ctx, work)
