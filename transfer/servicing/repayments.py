@@ -167,8 +167,8 @@ async def _check_interest(
         raise DomainError(
             "interest_exceeds_accrual",
             f"interest exceeds the {format_fen(bound_fen)} the loan can have accrued and not been paid by"
-            f" {received_on.isoformat()} ({loan.rate_bps} bps a year on its outstanding principal,"
-            f" times {tolerance_bps / 10_000:g})",
+            f" {received_on.isoformat()} ({loan.rate_bps} bps a year on its outstanding principal, with"
+            f" IPX_REPAYMENT_INTEREST_TOLERANCE_BPS {tolerance_bps})",
             field="interest",
             extra={"max_interest": format_fen(bound_fen)},
         )
