@@ -18,6 +18,7 @@ from auction.disposal.rules.waterfall import parse_recovery_order
 from transfer.annuities.daily_run import RUN_BATCH_LOANS
 from transfer.kernel.errors import DomainError
 from transfer.kernel.money import parse_yuan
+from transfer.rules.interest_accrual import TOLERANCE_MAX_BPS, TOLERANCE_MIN_BPS
 from transfer.rules.working_calendar import OverrideFileError, parse_overrides
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -93,6 +94,10 @@ class Settings:
     claim_costs_max_bps: int = 1_000
     compensation_seasoning_days: int = 90
     session_stagger_s: int = 60
+    # Servicing (transfer/servicing/repayments.py): a repayment's interest is at most this multiple,
+    # in bps, of what the loan accrued and was not yet paid (transfer/rules/interest_accrual.py);
+    # why 1.5 times: the README's settings table.
+    repayment_interest_tolerance_bps: int = 15_000
     scheduler_enabled: bool = True
     scheduler_tick_s: float = 1.0
     # Rows per transaction of the scheduler's batch jobs: auctions closed, paid disposal cases
@@ -309,6 +314,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "claim_costs_max_bps": _parse_int(0, 10_000),
     "compensation_seasoning_days": _parse_int(0, 3_660),
     "session_stagger_s": _parse_int(0, 86_400),
+    "repayment_interest_tolerance_bps": _parse_int(TOLERANCE_MIN_BPS, TOLERANCE_MAX_BPS),
     "scheduler_enabled": _parse_bool,
     "scheduler_tick_s": _parse_positive_float,
     "auction_close_batch_size": _parse_int(1, 100_000),

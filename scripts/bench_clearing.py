@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from app import migrate
 from app.db import create_database
+from app.settings import Settings
 from transfer import ledger
 from transfer.bootstrap import bootstrap
 from transfer.clearing import reports
@@ -303,12 +304,27 @@ async def run(args: argparse.Namespace) -> int:
 
         loan_id = await distribution_loan(url, args.holders)
         clock = lambda: datetime.now(UTC)  # noqa: E731
+        principal_fen, interest_fen = 1_000_000_00, 12_345_67
+        # A repayment pays out the servicer's own funds, so clearing books the borrower's cash first
+        # (not timed).
+        await run_in_transaction(
+            database.write,
+            lambda unit: ledger.record_funds(unit, 1, principal_fen + interest_fen, "BENCH-REPAYMENT"),
+            actor_id=1,
+            clock=clock,
+        )
 
         async def distribute() -> object:
             return await run_in_transaction(
                 database.write,
                 lambda unit: record_repayment(
-                    unit, loan_id, 1, principal_fen=1_000_000_00, interest_fen=12_345_67, received_on=DAY
+                    unit,
+                    loan_id,
+                    1,
+                    principal_fen=principal_fen,
+                    interest_fen=interest_fen,
+                    received_on=DAY,
+                    interest_tolerance_bps=Settings().repayment_interest_tolerance_bps,
                 ),
                 actor_id=1,
                 clock=clock,

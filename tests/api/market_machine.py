@@ -340,16 +340,29 @@ class MarketMachine(RuleBasedStateMachine):
         )
 
     @precondition(lambda self: bool(self.live_loans()))
-    @rule(loan=st.integers(0, 999), part_bps=st.integers(0, 12_000), interest_fen=st.integers(0, 5_000_000))
-    def record_repayment(self, loan: int, part_bps: int, interest_fen: int) -> None:
+    @rule(
+        loan=st.integers(0, 999),
+        part_bps=st.integers(0, 12_000),
+        interest_fen=st.integers(0, 5_000_000),
+        funded=st.booleans(),
+    )
+    def record_repayment(self, loan: int, part_bps: int, interest_fen: int, funded: bool) -> None:
+        """A repayment pays out of the servicer's funds: mostly clearing books the borrower's cash
+        first; without it, a servicer short of funds is refused and nothing moves."""
         loan_id, servicer_id, _, outstanding_fen = pick(self.live_loans(), loan)
+        principal_fen = outstanding_fen * part_bps // 10_000
         body = {
-            "principal": yuan(outstanding_fen * part_bps // 10_000),
+            "principal": yuan(principal_fen),
             "interest": yuan(interest_fen),
             "received_on": shanghai_trade_date(self.now()).isoformat(),
         }
+        if funded and principal_fen + interest_fen > 0:
+            self._fund(servicer_id, principal_fen + interest_fen)
+        balances = self.get("/api/v1/participants/me", self.keys[servicer_id])["balances"]
         response = self.post(f"/api/v1/loans/{loan_id}/repayments", self.keys[servicer_id], body)
         assert response.status_code in (201, 409, 422), response.text
+        if response.status_code != 201:
+            assert self.get("/api/v1/participants/me", self.keys[servicer_id])["balances"] == balances
 
     # ---- auctions -----------------------------------------------------------------------------
 

@@ -26,6 +26,7 @@ from tests.api.annuity_support import (
 )
 from tests.api.disposal_support import DisposalDesk
 from tests.api.market_support import post_ok
+from tests.api.repayment_support import post_repayment
 from tests.conftest import FakeClock, Market
 
 pytestmark = pytest.mark.db
@@ -43,10 +44,10 @@ async def _funded_loan(
 
 
 async def _repay_in_full(
-    client: httpx.AsyncClient, loan_id: int, bank: dict[str, str], day: str = "2026-03-16"
+    client: httpx.AsyncClient, market: Market, loan_id: int, bank: dict[str, str], day: str = "2026-03-16"
 ) -> httpx.Response:
     body = {"principal": "4000000.00", "interest": "0.00", "received_on": day}
-    return await client.post(f"/api/v1/loans/{loan_id}/repayments", json=body, headers=bank)
+    return await post_repayment(client, market, loan_id, body, bank)
 
 
 async def _payout(
@@ -69,7 +70,7 @@ async def test_a_repaid_loans_escrow_gives_the_creditor_its_unspent_money_and_cl
     assert (early.status_code, early.json()["code"]) == (409, "escrow_open"), early.text
     assert (await run_on(context, clock, date(2026, 3, 16))).paid == 1
 
-    repaid = await _repay_in_full(client, loan["id"], bank)
+    repaid = await _repay_in_full(client, market, loan["id"], bank)
     assert repaid.status_code == 201, repaid.text
 
     # 1,007,000.00 in, 4,000.00 of fees out: the prepayment paid the fee, so the creditor's
@@ -116,7 +117,7 @@ async def test_a_small_enterprise_part_is_paid_out_at_once_and_a_reference_only_
     clearing = await market.clearing()
     loan = await _funded_loan(client, market, bank, "5000.00", (INVENTION_NUMBER, "ZL201920000410.1"))
     assert (await run_on(context, clock, date(2026, 3, 16))).paid == 1
-    assert (await _repay_in_full(client, loan["id"], bank)).status_code == 201
+    assert (await _repay_in_full(client, market, loan["id"], bank)).status_code == 201
 
     paid = await _payout(client, loan["id"], clearing, "OUT-1")
 
@@ -138,7 +139,7 @@ async def test_a_cured_case_closes_the_escrow_as_it_ends(
     case = await desk.opened(loan["id"], bank)
     travel_to_day(clock, date(2026, 3, 2))
 
-    assert (await _repay_in_full(client, loan["id"], bank, "2026-03-02")).status_code == 201
+    assert (await _repay_in_full(client, market, loan["id"], bank, "2026-03-02")).status_code == 201
 
     assert (await desk.case(case["id"], bank))["state"] == "cured"
     # No fee was paid: the creditor's 2,000.00 back, the prepayment's 5,000.00 waits for clearing.
@@ -160,7 +161,7 @@ async def test_a_repayment_in_full_racing_the_daily_run_on_the_due_date_pays_the
 
     # The run's task first, then the repayments' (the order one gather of them all would start them in).
     running = asyncio.create_task(run_annuities(context))
-    repaid = await asyncio.gather(*(_repay_in_full(client, loan["id"], bank) for loan in loans))
+    repaid = await asyncio.gather(*(_repay_in_full(client, market, loan["id"], bank) for loan in loans))
     run = await running
 
     assert all(answer.status_code == 201 for answer in repaid), [answer.text for answer in repaid]

@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from tests.api.disposal_support import DAY_S, DisposalDesk, line_amounts
 from tests.api.pool_support import AgencyDesk, refusal
+from tests.api.repayment_support import post_repayment
 from tests.conftest import Market
 from transfer.models.loans import CollateralTransferTask
 
@@ -288,10 +289,12 @@ async def test_the_scheduler_expires_offers_and_voids_those_left_on_an_ended_cas
 
     # The loan is repaid in full: the case is cured, and the live offer is voided on the next tick.
     loan_id = (await desk.case(case["id"], bank))["loan_id"]
-    repaid = await client.post(
-        f"/api/v1/loans/{loan_id}/repayments",
-        json={"principal": "2000000.00", "interest": "50000.00", "received_on": "2026-12-01"},
-        headers=bank,
+    repaid = await post_repayment(
+        client,
+        market,
+        loan_id,
+        {"principal": "2000000.00", "interest": "50000.00", "received_on": "2026-12-01"},
+        bank,
     )
     assert repaid.status_code == 201, repaid.text
     assert (await desk.case(case["id"], bank))["state"] == "cured"

@@ -16,6 +16,7 @@ from app.settings import Settings, load_settings
 from tests.api.disposal_support import DAY_S, DisposalDesk
 from tests.api.market_support import loan_body, post_ok
 from tests.api.pool_support import AgencyDesk, books_are_whole
+from tests.api.repayment_support import fund_repayment
 from tests.conftest import ADMIN_KEY, Market
 
 pytestmark = pytest.mark.db
@@ -239,9 +240,9 @@ async def test_a_cure_refunds_the_whole_advance_and_a_holder_who_spent_it_owes_i
         [("Cure fund", "advance", bank_id, "450000.00"), ("Cure fund", "advance", h1_id, "50000.00")]
     )
     repay = f"/api/v1/loans/{loan['id']}/repayments"
-    await post_ok(
-        client, repay, {"principal": "900000.00", "interest": "0.00", "received_on": "2026-11-30"}, bank
-    )
+    body = {"principal": "900000.00", "interest": "0.00", "received_on": "2026-11-30"}
+    await fund_repayment(client, market, bank, body)
+    await post_ok(client, repay, body, bank)
     # The holder takes all it has (its advance and its 90,000.00 of the repayment) out of the market.
     spent = (await market.balances(h1))["available"]
     clearing = await market.clearing()

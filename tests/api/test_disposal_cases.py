@@ -10,6 +10,7 @@ import httpx
 from app.http.key_cache import REFRESH_AHEAD_S
 from tests.api.disposal_support import DAY_S, DisposalDesk
 from tests.api.market_support import post_ok
+from tests.api.repayment_support import fund_repayment
 from tests.api.statements import request_statements
 from tests.conftest import Market
 
@@ -47,12 +48,9 @@ async def test_a_repaid_loan_cannot_default(
 ) -> None:
     _, bank = await market.participant(["bank"])
     loan = await desk.loan(bank, outstanding_principal="1000.00")
-    await post_ok(
-        client,
-        f"/api/v1/loans/{loan['id']}/repayments",
-        {"principal": "1000.00", "interest": "0.00", "received_on": "2026-11-30"},
-        bank,
-    )
+    body = {"principal": "1000.00", "interest": "0.00", "received_on": "2026-11-30"}
+    await fund_repayment(client, market, bank, body)
+    await post_ok(client, f"/api/v1/loans/{loan['id']}/repayments", body, bank)
     response = await desk.default(loan["id"], bank)
     assert response.status_code == 409 and response.json()["code"] == "loan_repaid", response.text
 
@@ -188,25 +186,20 @@ async def test_repaid_in_full_the_case_is_cured_and_its_round_withdrawn(
 ) -> None:
     _, bank = await market.participant(["bank"])
     _, bidder = await market.participant(["bidder"], funds="100000.00")
-    loan = await desk.loan(bank, outstanding_principal="300000.00")
+    # 15 % a year: the 50,000.00 of interest collected below is within what the loan accrued.
+    loan = await desk.loan(bank, outstanding_principal="300000.00", rate_bps=1_500)
     case = await desk.opened(loan["id"], bank)
     case = await desk.round_ok(case["id"], bank, 30 * DAY_S + 60)
     step = case["steps"][0]
     assert (await desk.register(step["auction_id"], bidder)).status_code == 201
-    partial = await post_ok(
-        client,
-        f"/api/v1/loans/{loan['id']}/repayments",
-        {"principal": "100000.00", "interest": "20000.00", "received_on": "2026-11-30"},
-        bank,
-    )
+    body = {"principal": "100000.00", "interest": "20000.00", "received_on": "2026-11-30"}
+    await fund_repayment(client, market, bank, body)
+    partial = await post_ok(client, f"/api/v1/loans/{loan['id']}/repayments", body, bank)
     assert partial["outstanding_principal"] == "200000.00"
     assert (await desk.case(case["id"], bank))["claim"]["interest_repaid"] == "20000.00"
-    await post_ok(
-        client,
-        f"/api/v1/loans/{loan['id']}/repayments",
-        {"principal": "200000.00", "interest": "30000.00", "received_on": "2026-11-30"},
-        bank,
-    )
+    body = {"principal": "200000.00", "interest": "30000.00", "received_on": "2026-11-30"}
+    await fund_repayment(client, market, bank, body)
+    await post_ok(client, f"/api/v1/loans/{loan['id']}/repayments", body, bank)
     cured = await desk.case(case["id"], bank)
     assert (cured["state"], cured["outcome"]) == ("cured", "cured")
     assert cured["steps"][0]["result"] == "cancelled" and cured["steps"][0]["auction_state"] == "cancelled"

@@ -10,6 +10,7 @@ import pytest
 
 from auction.disposal import proceeds
 from tests.api.disposal_support import DAY_S, DisposalDesk
+from tests.api.repayment_support import post_repayment
 from tests.conftest import Market
 
 pytestmark = pytest.mark.db
@@ -71,10 +72,12 @@ async def test_a_repayment_while_the_proceeds_are_being_split_is_refused_and_cha
     case = await _paid_case(desk, bank, "ZL202110000103.X")
     before = (await client.get(f"/api/v1/loans/{case['loan_id']}", headers=bank)).json()
 
-    response = await client.post(
-        f"/api/v1/loans/{case['loan_id']}/repayments",
-        json={"principal": "2000000.00", "interest": "0.00", "received_on": "2026-11-30"},
-        headers=bank,
+    response = await post_repayment(
+        client,
+        market,
+        case["loan_id"],
+        {"principal": "2000000.00", "interest": "0.00", "received_on": "2026-11-30"},
+        bank,
     )
     assert response.status_code == 409 and response.json()["code"] == "disposal_settling", response.text
     assert (await client.get(f"/api/v1/loans/{case['loan_id']}", headers=bank)).json() == before

@@ -13,6 +13,7 @@ from sqlalchemy import func, select, text, update
 
 from app.context import AppContext
 from app.db import Database
+from tests.api.repayment_support import post_repayment
 from tests.conftest import Market
 from transfer.kernel.unit_of_work import UnitOfWork
 from transfer.models import AuditEvent
@@ -345,11 +346,8 @@ async def test_the_last_principal_repaid_frees_the_collateral_for_a_new_loan(
     loan = await register(client, bank, collateral=[patent()], outstanding_principal="1000.00")
 
     async def repay(principal: str) -> httpx.Response:
-        return await client.post(
-            f"/api/v1/loans/{loan['id']}/repayments",
-            json={"principal": principal, "interest": "5.00", "received_on": "2026-06-01"},
-            headers=bank,
-        )
+        body = {"principal": principal, "interest": "5.00", "received_on": "2026-06-01"}
+        return await post_repayment(client, market, loan["id"], body, bank)
 
     listed = await client.post(
         "/api/v1/listings",

@@ -10,6 +10,7 @@ import pytest
 
 from tests.api.auction_support import AuctionHouse
 from tests.api.market_support import register_loan
+from tests.api.repayment_support import post_repayment
 
 pytestmark = pytest.mark.db
 
@@ -118,10 +119,12 @@ async def test_another_banks_collateral_cannot_be_put_in_a_lot(house: AuctionHou
 async def test_collateral_of_a_repaid_loan_is_released_and_cannot_be_sold(house: AuctionHouse) -> None:
     _, bank = await house.market.participant(["bank"], name="Bank A")
     loan = await register_loan(house.http, bank, outstanding_principal="1000.00")
-    repaid = await house.http.post(
-        f"/api/v1/loans/{loan['id']}/repayments",
-        json={"principal": "1000.00", "interest": "0.00", "received_on": "2026-06-01"},
-        headers=bank,
+    repaid = await post_repayment(
+        house.http,
+        house.market,
+        loan["id"],
+        {"principal": "1000.00", "interest": "0.00", "received_on": "2026-06-01"},
+        bank,
     )
     assert repaid.status_code == 201, repaid.text
     response = await house.http.post(

@@ -125,13 +125,11 @@ async def test_the_done_means_scenario(house: AuctionHouse) -> None:
     assert loan_two["income_rights"] == [{"holder_id": buyers[0][0], "share_ppm": 1_000_000}]
 
     # The next repayment lands at every holder to the fen.
+    # The servicer pays it out of the cash clearing booked as received from the borrower.
     before = {pid: (await market.balances(h))["available"] for pid, h in [(bank_id, bank), *buyers]}
-    repayment = await post_ok(
-        http,
-        f"/api/v1/loans/{first['id']}/repayments",
-        {"principal": "100000.00", "interest": "12345.67", "received_on": clock().date().isoformat()},
-        bank,
-    )
+    body = {"principal": "100000.00", "interest": "12345.67", "received_on": clock().date().isoformat()}
+    await market.fund(bank_id, "112345.67")
+    repayment = await post_ok(http, f"/api/v1/loans/{first['id']}/repayments", body, bank)
     lines = {line["holder_id"]: line for line in repayment["distribution"]}
     assert {pid: (lines[pid]["principal"], lines[pid]["interest"]) for pid in lines} == {
         bank_id: ("70000.00", "8641.97"),

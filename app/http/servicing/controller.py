@@ -58,6 +58,7 @@ class ServicingController(Controller):
         interest_fen = parse_yuan(data.interest, "interest", allow_zero=True)
         check_date(data.received_on, "received_on")
         policy = ctx.disposal_policy
+        interest_tolerance_bps = ctx.settings.repayment_interest_tolerance_bps
 
         async def work(unit: UnitOfWork) -> RepaymentOut:
             recorded = await record_repayment(
@@ -67,6 +68,7 @@ class ServicingController(Controller):
                 principal_fen=principal_fen,
                 interest_fen=interest_fen,
                 received_on=data.received_on,
+                interest_tolerance_bps=interest_tolerance_bps,
                 lines_limit=MAX_LINES_IN_ANSWER,
             )
             # A loan in disposal: interest lowers its claim, and a repayment in full cures the case.
