@@ -7,12 +7,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from transfer import ledger
 from transfer.kernel.errors import Conflict, DomainError, Forbidden, NotFound
 from transfer.kernel.locking import lock_row
-from transfer.kernel.unit_of_work import UnitOfWork
+from transfer.kernel.unit_of_work import RetryTransaction, UnitOfWork
 from transfer.models import LedgerTransfer
 from transfer.models.approvals import Approval
 
@@ -64,7 +65,13 @@ async def request_approval(
         created_at=unit.now,
     )
     unit.session.add(approval)
-    await unit.session.flush()
+    try:
+        await unit.session.flush()
+    except IntegrityError as error:
+        # A twin request (same kind, subject, reference) committed first: run again and find it.
+        if not ledger.is_unique_violation(error):
+            raise
+        raise RetryTransaction(f"approval {kind} {subject} {reference} requested concurrently") from error
     unit.record(
         "approval.requested",
         f"approval:{approval.id}",

@@ -48,7 +48,14 @@ from transfer.ledger.holds import (
     resolve_holds,
     void_hold,
 )
-from transfer.ledger.posting import TRANSFER_COLUMNS, Movement, post_fan_out, post_movements, post_transfer
+from transfer.ledger.posting import (
+    TRANSFER_COLUMNS,
+    Movement,
+    is_unique_violation,
+    post_fan_out,
+    post_movements,
+    post_transfer,
+)
 
 __all__ = [
     "AVAILABLE",
@@ -77,6 +84,7 @@ __all__ = [
     "ensure_center_accounts",
     "fund_account_key",
     "hold",
+    "is_unique_violation",
     "ledger_sum_fen",
     "open_participant_accounts",
     "participant_account_id",
