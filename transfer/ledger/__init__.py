@@ -39,7 +39,14 @@ from transfer.ledger.accounts import (
     participant_account_key,
 )
 from transfer.ledger.deltas import BULK_CREDIT_ROWS, apply_balance_deltas, current_balances
-from transfer.ledger.funds import record_funds, withdraw
+from transfer.ledger.funds import (
+    booked_receipt,
+    receipt_transfer_id,
+    record_funds,
+    reference_booked,
+    withdraw,
+    withdrawal_transfer_id,
+)
 from transfer.ledger.holds import (
     HoldResolution,
     hold,
@@ -79,6 +86,7 @@ __all__ = [
     "account_id",
     "apply_balance_deltas",
     "balances",
+    "booked_receipt",
     "center_account_key",
     "current_balances",
     "ensure_center_accounts",
@@ -95,8 +103,11 @@ __all__ = [
     "post_hold",
     "post_movements",
     "post_transfer",
+    "receipt_transfer_id",
     "record_funds",
+    "reference_booked",
     "resolve_holds",
     "void_hold",
     "withdraw",
+    "withdrawal_transfer_id",
 ]
