@@ -20,7 +20,9 @@ from app.context import AppContext
 from tests.api.annuity_support import annuity_loan, travel_to_day
 from tests.api.market_support import post_ok
 from tests.conftest import FakeClock, Market
+from transfer import ledger
 from transfer.kernel.audit_tables import AuditEvent
+from transfer.kernel.unit_of_work import UnitOfWork
 
 pytestmark = pytest.mark.db
 BURST = 20
@@ -328,3 +330,29 @@ async def test_twin_receipts_for_two_participants_at_once_credit_one(
     statuses = _statuses(responses)
     assert set(statuses) == {201, 409}, [r.text for r in responses]
     assert len({r.json()["participant_id"] for r in responses if r.status_code == 201}) == 1
+
+
+async def test_a_receipt_booked_before_references_were_center_wide_replays_under_its_old_id(
+    client: httpx.AsyncClient, market: Market, context: AppContext
+) -> None:
+    bank_id, bank = await market.participant(["bank"])
+
+    async def legacy(unit: UnitOfWork) -> None:
+        await ledger.post_transfer(
+            unit,
+            f"funds:{bank_id}:OLD-WIRE",
+            debit_account_id=await ledger.account_id(
+                unit.session, ledger.center_account_key(ledger.EXTERNAL)
+            ),
+            credit_account_id=await ledger.participant_account_id(unit.session, bank_id, ledger.AVAILABLE),
+            amount_fen=500_00,
+            code="funds",
+            reference="OLD-WIRE",
+        )
+
+    await context.transact(legacy, actor_id=None)
+    replay = await _move(client, "funds", bank_id, "500.00", "OLD-WIRE", await market.clearing())
+    assert (replay.status_code, replay.json()["transfer_id"]) == (201, f"funds:{bank_id}:OLD-WIRE"), (
+        replay.text
+    )
+    assert (await market.balances(bank))["available"] == "500.00"
