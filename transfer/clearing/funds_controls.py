@@ -18,8 +18,7 @@ from sqlalchemy import func, select
 
 from transfer import ledger
 from transfer.clearing import approvals
-from transfer.kernel.errors import Conflict, Forbidden
-from transfer.kernel.locking import lock_row
+from transfer.kernel.errors import Conflict, Forbidden, NotFound
 from transfer.kernel.unit_of_work import UnitOfWork
 from transfer.models import LedgerTransfer, Participant
 from transfer.models.approvals import Approval
@@ -45,9 +44,14 @@ def trade_day_window(now: datetime) -> tuple[datetime, datetime]:
 
 
 async def _lock_participant(unit: UnitOfWork, participant_id: int) -> None:
-    await lock_row(
-        unit, Participant, participant_id, code="participant_not_found", noun="participant", field="id"
+    """FOR NO KEY UPDATE on PostgreSQL (SQLite has one writer): it serialises this desk's requests
+    for the participant, but not the rows that merely reference it (a bid, an approval's maker),
+    whose foreign-key checks take KEY SHARE."""
+    found = await unit.session.execute(
+        select(Participant.id).where(Participant.id == participant_id).with_for_update(key_share=True)
     )
+    if found.scalar_one_or_none() is None:
+        raise NotFound("participant_not_found", f"participant {participant_id} does not exist", field="id")
 
 
 async def withdrawn_today_fen(unit: UnitOfWork, participant_id: int) -> int:
