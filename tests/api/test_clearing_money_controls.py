@@ -356,3 +356,19 @@ async def test_a_receipt_booked_before_references_were_center_wide_replays_under
         replay.text
     )
     assert (await market.balances(bank))["available"] == "500.00"
+
+
+async def test_a_reference_of_a_hundred_characters_is_booked_and_held_like_any_other(
+    client: httpx.AsyncClient, market: Market
+) -> None:
+    bank_id, bank = await market.participant(["bank"])
+    clerk, checker = await market.clearing(), await market.checker()
+    reference = "R" * 100
+    for direction, amount in (("funds", "1500010.00"), ("withdrawals", "1500000.00")):
+        waiting = await _move(client, direction, bank_id, amount, reference, clerk)
+        assert (waiting.status_code, waiting.json()["status"]) == (201, "awaiting_approval"), waiting.text
+        assert len(waiting.json()["transfer_id"]) <= 100
+        approval_id = waiting.json()["approval_id"]
+        approved = await client.post(f"/api/v1/approvals/{approval_id}/approve", headers=checker)
+        assert approved.status_code == 200, approved.text
+    assert await market.balances(bank) == {"available": "10.00", "held": "0.00"}

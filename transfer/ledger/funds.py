@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from transfer.kernel.errors import Conflict
@@ -16,11 +18,25 @@ from transfer.ledger.accounts import (
 from transfer.ledger.posting import post_transfer
 from transfer.models import LedgerTransfer
 
+# A transfer id is at most 100 characters; a withdrawal's hold adds ":hold:released" to its id.
+MAX_WITHDRAWAL_ID_LENGTH = 100 - len(":hold:released")
+
+
+def _reference_id(prefix: str, reference: str, room: int) -> str:
+    """`prefix` + the reference, or + its digest when that would not fit in `room` characters (a
+    reference may be 100 characters long)."""
+    plain = f"{prefix}{reference}"
+    if len(plain) <= room:
+        return plain
+    digest = f"{prefix}sha256:{hashlib.sha256(reference.encode()).hexdigest()[:40]}"
+    assert len(digest) <= room
+    return digest
+
 
 def receipt_transfer_id(reference: str) -> str:
     """One bank reference, one receipt across the center: a wire is credited once, to one
     participant. Receipts booked before that rule kept their per-participant id (legacy below)."""
-    return f"receipt:{reference}"
+    return _reference_id("receipt:", reference, 100)
 
 
 def _legacy_receipt_transfer_id(participant_id: int, reference: str) -> str:
@@ -28,7 +44,7 @@ def _legacy_receipt_transfer_id(participant_id: int, reference: str) -> str:
 
 
 def withdrawal_transfer_id(participant_id: int, reference: str) -> str:
-    return f"withdrawal:{participant_id}:{reference}"
+    return _reference_id(f"withdrawal:{participant_id}:", reference, MAX_WITHDRAWAL_ID_LENGTH)
 
 
 def reference_booked(reference: str) -> Conflict:
