@@ -134,7 +134,8 @@ class Settings:
     # kilobytes; Litestar's own default is ten times this.
     max_body_bytes: int = 1_048_576
     # Money leaving the system above this (a withdrawal, a surplus payout) needs a second clearing
-    # participant's approval (maker-checker).
+    # participant's approval (maker-checker), and so do funds received; for a participant's
+    # receipts and withdrawals it bounds the Asia/Shanghai day's running total (README, settings).
     dual_control_above_fen: int = 100_000_000
     # Failed authentications (app/http/auth_failures.py): past this many in the window from one
     # client address or on one key prefix, each further failure is answered only after the delay.

@@ -265,6 +265,22 @@ async def call(client: httpx.AsyncClient, method: str, path: str, key: str, body
     return response.json()
 
 
+async def fund(
+    client: httpx.AsyncClient, clerk_key: str, checker_key: str, participant_id: int, amount: str
+) -> None:
+    """Funds received for a participant; a receipt past the dual-control threshold is approved by
+    a second clearing participant, as the desk would."""
+    recorded = await call(
+        client,
+        "POST",
+        f"/api/v1/participants/{participant_id}/funds",
+        clerk_key,
+        {"amount": amount, "reference": f"BENCH-FUNDS-{participant_id}"},
+    )
+    if recorded["status"] == "awaiting_approval":
+        await call(client, "POST", f"/api/v1/approvals/{recorded['approval_id']}/approve", checker_key)
+
+
 async def gather_limited(coroutines: list[Any], limit: int) -> list[Any]:
     semaphore = asyncio.Semaphore(limit)
 
@@ -295,6 +311,13 @@ async def build_market(server: Server, admin_key: str, config: Config) -> Market
             admin_key,
             {"name": "Bench Clearing", "roles": ["clearing"]},
         )
+        checker = await call(
+            client,
+            "POST",
+            "/api/v1/participants",
+            admin_key,
+            {"name": "Bench Clearing Checker", "roles": ["clearing"]},
+        )
         market.bank_key, market.bank_id, market.clearing_key = (
             bank["api_key"],
             bank["id"],
@@ -310,13 +333,7 @@ async def build_market(server: Server, admin_key: str, config: Config) -> Market
             )
             market.bidder_ids.append(bidder["id"])
             market.bidder_keys.append(bidder["api_key"])
-            await call(
-                client,
-                "POST",
-                f"/api/v1/participants/{bidder['id']}/funds",
-                market.clearing_key,
-                {"amount": FUNDS, "reference": f"BENCH-FUNDS-{bidder['id']}"},
-            )
+            await fund(client, market.clearing_key, checker["api_key"], bidder["id"], FUNDS)
 
         async def create_auction(title: str) -> int:
             now = datetime.now(UTC)

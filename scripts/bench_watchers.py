@@ -262,7 +262,7 @@ def pick_port() -> int:
 
 async def build_lot(base: str, admin_key: str) -> tuple[int, list[str]]:
     import httpx
-    from bench_auction import DEPOSIT, FUNDS, INCREMENT, START_PRICE_FEN, call, yuan
+    from bench_auction import DEPOSIT, FUNDS, INCREMENT, START_PRICE_FEN, call, fund, yuan
 
     async with httpx.AsyncClient(base_url=base, timeout=60) as http:
         bank = await call(
@@ -270,6 +270,13 @@ async def build_lot(base: str, admin_key: str) -> tuple[int, list[str]]:
         )
         clearing = await call(
             http, "POST", "/api/v1/participants", admin_key, {"name": "Bench Clearing", "roles": ["clearing"]}
+        )
+        checker = await call(
+            http,
+            "POST",
+            "/api/v1/participants",
+            admin_key,
+            {"name": "Bench Clearing Checker", "roles": ["clearing"]},
         )
         now = datetime.now(UTC)
         body = {
@@ -292,13 +299,7 @@ async def build_lot(base: str, admin_key: str) -> tuple[int, list[str]]:
                 admin_key,
                 {"name": f"Bench Bidder {i}", "roles": ["bidder"]},
             )
-            await call(
-                http,
-                "POST",
-                f"/api/v1/participants/{bidder['id']}/funds",
-                clearing["api_key"],
-                {"amount": FUNDS, "reference": f"BENCH-FUNDS-{bidder['id']}"},
-            )
+            await fund(http, clearing["api_key"], checker["api_key"], bidder["id"], FUNDS)
             await call(http, "POST", f"/api/v1/auctions/{auction_id}/registrations", bidder["api_key"], {})
             keys.append(bidder["api_key"])
     await asyncio.sleep(1.2)  # the lot has started

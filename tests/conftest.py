@@ -191,6 +191,7 @@ class Market:
         self.http = http
         self.admin = auth(ADMIN_KEY)
         self._clearing: dict[str, str] | None = None
+        self._checker: dict[str, str] | None = None
 
     async def participant(
         self, roles: list[str], *, funds: str | None = None, name: str | None = None, **extra: Any
@@ -208,6 +209,12 @@ class Market:
             _, self._clearing = await self.participant(["clearing"], name="Clearing desk")
         return self._clearing
 
+    async def checker(self) -> dict[str, str]:
+        """A second clearing participant: approves what the first one records past dual control."""
+        if self._checker is None:
+            _, self._checker = await self.participant(["clearing"], name="Clearing checker")
+        return self._checker
+
     async def fund(self, participant_id: int, amount: str) -> None:
         response = await self.http.post(
             f"/api/v1/participants/{participant_id}/funds",
@@ -215,6 +222,11 @@ class Market:
             headers=await self.clearing(),
         )
         assert response.status_code == 201, response.text
+        if response.json()["status"] == "awaiting_approval":
+            approved = await self.http.post(
+                f"/api/v1/approvals/{response.json()['approval_id']}/approve", headers=await self.checker()
+            )
+            assert approved.status_code == 200, approved.text
 
     async def balances(self, headers: dict[str, str]) -> dict[str, str]:
         response = await self.http.get("/api/v1/participants/me", headers=headers)

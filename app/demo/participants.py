@@ -91,7 +91,11 @@ async def create_missing(unit: UnitOfWork) -> int:
         )
         if participant.funds_fen:
             await ledger.record_funds(
-                unit, created.participant.id, participant.funds_fen, "demo-opening-balance"
+                # A bank reference is one receipt across the center: one per participant.
+                unit,
+                created.participant.id,
+                participant.funds_fen,
+                f"demo-opening-{created.participant.id}",
             )
         created_count += 1
     return created_count

@@ -169,6 +169,8 @@ class MarketMachine(RuleBasedStateMachine):
             return int(body["id"])
 
         self.clearing = self.keys[participant("Clearing desk", ["clearing"])]
+        # Receipts past dual control (the day's total above 1,000,000.00) need a second clerk.
+        self.checker = self.keys[participant("Clearing checker", ["clearing"])]
         self.banks = [participant(f"Bank {i}", ["bank"]) for i in range(BANKS)]
         self.investors = [participant(f"Investor {i}", ["bank", "bidder"]) for i in range(INVESTORS)]
         self.agency = participant("Operating agency", ["agency"])
@@ -191,6 +193,9 @@ class MarketMachine(RuleBasedStateMachine):
         body = {"amount": yuan(amount_fen), "reference": f"ref-{uuid.uuid4().hex[:12]}"}
         response = self.post(f"/api/v1/participants/{who}/funds", self.clearing, body)
         assert response.status_code == 201, response.text
+        if response.json()["status"] == "awaiting_approval":
+            approved = self.post(f"/api/v1/approvals/{response.json()['approval_id']}/approve", self.checker)
+            assert approved.status_code == 200, approved.text
 
     def everyone(self) -> list[int]:
         return [*self.banks, *self.investors, self.agency]
@@ -209,7 +214,8 @@ class MarketMachine(RuleBasedStateMachine):
 
     @rule(who=st.integers(0, 99), amount_fen=st.integers(1, 99_999_999))
     def withdraw(self, who: int, amount_fen: int) -> None:
-        # Below the dual-control threshold (1,000,000.00): paid out at once, or refused.
+        # Below the dual-control threshold (1,000,000.00): paid out at once, refused, or (past the
+        # day's running total) held for an approval nobody gives.
         body = {"amount": yuan(amount_fen), "reference": f"out-{uuid.uuid4().hex[:12]}"}
         response = self.post(
             f"/api/v1/participants/{pick(self.everyone(), who)}/withdrawals", self.clearing, body

@@ -26,6 +26,7 @@ from auction.rules.grid import PriceGrid, is_on_grid
 from transfer.kernel.audit import verify_chain
 from transfer.kernel.audit_tables import AuditEvent
 from transfer.models import Account, LedgerTransfer
+from transfer.models.approvals import Approval
 from transfer.models.loans import IncomeRight, Loan
 from transfer.models.market import FeeLine, Trade
 from transfer.models.servicing import Repayment, RepaymentShare
@@ -166,6 +167,15 @@ async def holds_match_what_they_hold_for(session: AsyncSession) -> None:
             session,
             select(BuyoutCommitment.hold_id, BuyoutCommitment.unheld_fen).where(
                 BuyoutCommitment.state == "live", BuyoutCommitment.hold_id.is_not(None)
+            ),
+        )
+    )
+    # A withdrawal past the day's dual-control total, held until a second clerk decides.
+    expected.update(
+        await _rows(
+            session,
+            select(Approval.hold_id, Approval.amount_fen).where(
+                Approval.state == "pending", Approval.hold_id.is_not(None)
             ),
         )
     )

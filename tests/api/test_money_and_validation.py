@@ -55,6 +55,9 @@ async def test_good_money_is_booked_to_the_fen(
     assert response.status_code == 201, response.text
     whole, _, decimals = amount.partition(".")
     assert response.json()["amount"] == f"{whole}.{decimals.ljust(2, '0')}"
+    if response.json()["status"] == "awaiting_approval":  # past dual control (1,000,000.00)
+        approval = f"/api/v1/approvals/{response.json()['approval_id']}/approve"
+        assert (await client.post(approval, headers=await market.checker())).status_code == 200
     assert (await market.balances(bank))["available"] == f"{whole}.{decimals.ljust(2, '0')}"
 
 

@@ -140,6 +140,7 @@ class Api:
         self.http = http
         self.admin = {"Authorization": f"Bearer {ADMIN_KEY}"}
         self._clearing: tuple[int, str] | None = None
+        self._checker: tuple[int, str] | None = None
 
     async def participant(self, roles: list[str], name: str, funds: str | None = None) -> tuple[int, str]:
         response = await self.http.post(
@@ -155,12 +156,25 @@ class Api:
                 headers=self.bearer(clearing_key),
             )
             assert funded.status_code == 201, funded.text
+            if funded.json()["status"] == "awaiting_approval":
+                # Past dual control a second clearing participant approves the receipt.
+                _, checker_key = await self.checker()
+                approved = await self.http.post(
+                    f"/api/v1/approvals/{funded.json()['approval_id']}/approve",
+                    headers=self.bearer(checker_key),
+                )
+                assert approved.status_code == 200, approved.text
         return int(created["id"]), str(created["api_key"])
 
     async def clearing(self) -> tuple[int, str]:
         if self._clearing is None:
             self._clearing = await self.participant(["clearing"], "清算中心 Clearing desk")
         return self._clearing
+
+    async def checker(self) -> tuple[int, str]:
+        if self._checker is None:
+            self._checker = await self.participant(["clearing"], "清算中心 Clearing checker")
+        return self._checker
 
     @staticmethod
     def bearer(api_key: str) -> dict[str, str]:

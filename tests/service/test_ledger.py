@@ -49,7 +49,7 @@ async def test_repeated_transfer_id_has_one_effect(database: Database) -> None:
     first = await run(database, fund)
     second = await run(database, fund)
 
-    assert first.id == second.id == f"funds:{bidder}:bank-ref-1"
+    assert first.id == second.id == "receipt:bank-ref-1"
     assert (await balances(database, bidder)).available_fen == 123_45
     assert await ledger_sum(database) == 0
 

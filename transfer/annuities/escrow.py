@@ -6,11 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from transfer import ledger
 from transfer.kernel.errors import Conflict, NotFound
-from transfer.kernel.unit_of_work import UnitOfWork
+from transfer.kernel.unit_of_work import RetryTransaction, UnitOfWork
 from transfer.models import Account, LedgerTransfer
 from transfer.models.annuities import AnnuityEscrow
 from transfer.models.loans import CollateralPledge, Loan
@@ -56,7 +57,13 @@ async def escrow_account(unit: UnitOfWork, loan_id: int) -> int:
         balance_fen=0,
     )
     unit.session.add(account)
-    await unit.session.flush()
+    try:
+        await unit.session.flush()
+    except IntegrityError as error:
+        # A twin opened it first and committed (PostgreSQL): run again and find it.
+        if not ledger.is_unique_violation(error):
+            raise
+        raise RetryTransaction(f"escrow of loan {loan_id} opened concurrently") from error
     unit.session.add(AnnuityEscrow(loan_id=loan_id, account_id=account.id, created_at=unit.now))
     await unit.session.flush()
     return account.id
@@ -94,12 +101,13 @@ async def deposit(
         )
     source = RECEIVED if is_clearing else CREDITOR_FUNDS
     transfer_id = f"annuity_escrow:{loan_id}:{source}:{reference}"
+    booked = Conflict(
+        "reference_already_booked",
+        f"reference {reference!r} is already booked to this escrow",
+        field="reference",
+    )
     if await unit.session.get(LedgerTransfer, transfer_id) is not None:
-        raise Conflict(
-            "reference_already_booked",
-            f"reference {reference!r} is already booked to this escrow",
-            field="reference",
-        )
+        raise booked
     if is_clearing:
         debit = await ledger.account_id(unit.session, ledger.center_account_key(ledger.EXTERNAL))
     else:
@@ -113,6 +121,8 @@ async def deposit(
         amount_fen=amount_fen,
         code="annuity_escrow",
         reference=reference,
+        # A twin that passed the check above while the first was uncommitted is refused here.
+        booked_once=booked,
     )
     balance_fen = await escrow_balance_fen(unit, loan_id)
     unit.record(

@@ -1,19 +1,20 @@
-"""Dual control (maker-checker) for money leaving the system: above a threshold, a withdrawal, a
-surplus payout or an annuity escrow's payout waits, its money held, until a second clearing participant approves it; the maker
-may withdraw its own request (a rejection), never approve it. Every decision is in the audit chain."""
+"""Dual control (maker-checker): above a threshold, a withdrawal, a receipt of funds
+(transfer.clearing.funds_controls), a surplus payout or an annuity escrow's payout waits until a
+second clearing participant approves it; the maker may withdraw its own request (a rejection),
+never approve it. Every request and decision is in the audit chain."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from transfer import ledger
 from transfer.kernel.errors import Conflict, DomainError, Forbidden, NotFound
 from transfer.kernel.locking import lock_row
-from transfer.kernel.unit_of_work import UnitOfWork
-from transfer.models import LedgerTransfer
+from transfer.kernel.unit_of_work import RetryTransaction, UnitOfWork
 from transfer.models.approvals import Approval
 
 PENDING = "pending"
@@ -21,6 +22,8 @@ APPROVED = "approved"
 REJECTED = "rejected"
 STATES = (PENDING, APPROVED, REJECTED)
 WITHDRAWAL = "withdrawal"
+# Funds received for a participant: nothing is credited until approved.
+RECEIPT = "funds_receipt"
 SURPLUS_PAYOUT = "surplus_payout"
 # The enterprise's part of a closed annuity escrow (transfer.clearing.escrow_payouts).
 ESCROW_PAYOUT = "annuity_escrow_payout"
@@ -64,7 +67,13 @@ async def request_approval(
         created_at=unit.now,
     )
     unit.session.add(approval)
-    await unit.session.flush()
+    try:
+        await unit.session.flush()
+    except IntegrityError as error:
+        # A twin request (same kind, subject, reference) committed first: run again and find it.
+        if not ledger.is_unique_violation(error):
+            raise
+        raise RetryTransaction(f"approval {kind} {subject} {reference} requested concurrently") from error
     unit.record(
         "approval.requested",
         f"approval:{approval.id}",
@@ -114,64 +123,15 @@ async def decide(
     return approval
 
 
-async def withdraw_controlled(
-    unit: UnitOfWork, maker_id: int, participant_id: int, amount_fen: int, reference: str, above_fen: int
-) -> tuple[LedgerTransfer, Approval | None]:
-    """A withdrawal at or under `above_fen` is paid out now; above it the amount is held and an
-    approval requested."""
-    if amount_fen <= above_fen:
-        return await ledger.withdraw(unit, participant_id, amount_fen, reference), None
-    hold = await ledger.hold(
-        unit,
-        f"withdrawal:{participant_id}:{reference}:hold",
-        participant_id=participant_id,
-        amount_fen=amount_fen,
-        code="withdrawal_awaiting_approval",
-        reference=reference,
-    )
-    approval = await request_approval(
-        unit,
-        kind=WITHDRAWAL,
-        subject=f"participant:{participant_id}",
-        amount_fen=amount_fen,
-        reference=reference,
-        maker_id=maker_id,
-        hold_id=hold.id,
-    )
-    return hold, approval
-
-
-async def carry_out_withdrawal(unit: UnitOfWork, approval: Approval) -> None:
-    """An approved withdrawal's hold goes out to the participant's bank; a rejected one's is released."""
-    assert approval.kind == WITHDRAWAL and approval.hold_id is not None
-    if approval.state == APPROVED:
-        external = await ledger.account_id(unit.session, ledger.center_account_key(ledger.EXTERNAL))
-        await ledger.post_hold(
-            unit,
-            f"{approval.hold_id}:paid",
-            pending_id=approval.hold_id,
-            credit_account_id=external,
-            code="withdrawal",
-            reference=approval.reference,
+async def find(unit: UnitOfWork, kind: str, subject: str, reference: str) -> Approval | None:
+    """The request already made under this reference, in whatever state."""
+    return (
+        await unit.session.execute(
+            select(Approval).where(
+                Approval.kind == kind, Approval.subject == subject, Approval.reference == reference
+            )
         )
-        unit.record(
-            "funds.withdrawn",
-            approval.subject,
-            {
-                "transfer_id": f"{approval.hold_id}:paid",
-                "amount_fen": approval.amount_fen,
-                "reference": approval.reference,
-                "approval_id": approval.id,
-            },
-        )
-    else:
-        await ledger.void_hold(
-            unit,
-            f"{approval.hold_id}:released",
-            pending_id=approval.hold_id,
-            code="withdrawal_rejected",
-            reference=approval.reference,
-        )
+    ).scalar_one_or_none()
 
 
 async def pending_for(unit: UnitOfWork, kind: str, subject: str) -> Approval | None:

@@ -39,7 +39,14 @@ from transfer.ledger.accounts import (
     participant_account_key,
 )
 from transfer.ledger.deltas import BULK_CREDIT_ROWS, apply_balance_deltas, current_balances
-from transfer.ledger.funds import record_funds, withdraw
+from transfer.ledger.funds import (
+    booked_receipt,
+    receipt_transfer_id,
+    record_funds,
+    reference_booked,
+    withdraw,
+    withdrawal_transfer_id,
+)
 from transfer.ledger.holds import (
     HoldResolution,
     hold,
@@ -48,7 +55,14 @@ from transfer.ledger.holds import (
     resolve_holds,
     void_hold,
 )
-from transfer.ledger.posting import TRANSFER_COLUMNS, Movement, post_fan_out, post_movements, post_transfer
+from transfer.ledger.posting import (
+    TRANSFER_COLUMNS,
+    Movement,
+    is_unique_violation,
+    post_fan_out,
+    post_movements,
+    post_transfer,
+)
 
 __all__ = [
     "AVAILABLE",
@@ -72,11 +86,13 @@ __all__ = [
     "account_id",
     "apply_balance_deltas",
     "balances",
+    "booked_receipt",
     "center_account_key",
     "current_balances",
     "ensure_center_accounts",
     "fund_account_key",
     "hold",
+    "is_unique_violation",
     "ledger_sum_fen",
     "open_participant_accounts",
     "participant_account_id",
@@ -87,8 +103,11 @@ __all__ = [
     "post_hold",
     "post_movements",
     "post_transfer",
+    "receipt_transfer_id",
     "record_funds",
+    "reference_booked",
     "resolve_holds",
     "void_hold",
     "withdraw",
+    "withdrawal_transfer_id",
 ]

@@ -8,12 +8,13 @@ from dataclasses import dataclass
 from typing import cast
 
 from sqlalchemy import Select, String, Subquery, Table, func, insert, literal, null, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from transfer.kernel.bulk import insert_rows
 from transfer.kernel.errors import Conflict, InsufficientFunds
 from transfer.kernel.model_base import UTCDateTime
-from transfer.kernel.unit_of_work import UnitOfWork
+from transfer.kernel.unit_of_work import RetryTransaction, UnitOfWork, sqlstate_of
 from transfer.ledger.accounts import PENDING, POSTED
 from transfer.ledger.deltas import move
 from transfer.models import Account, LedgerTransfer
@@ -192,10 +193,21 @@ async def post_transfer(
     amount_fen: int,
     code: str,
     reference: str | None = None,
+    booked_once: Conflict | None = None,
 ) -> LedgerTransfer:
-    """A plain movement. A repeated id with the same content is a no-op returning the original."""
+    """A plain movement. A repeated id with the same content is a no-op returning the original;
+    with `booked_once`, a repeated id is refused with that conflict instead (a receipt whose
+    reference may be booked once: every twin of a race gets it, as a later retry does)."""
     return await record_transfer(
-        unit, transfer_id, POSTED, debit_account_id, credit_account_id, amount_fen, code, reference
+        unit,
+        transfer_id,
+        POSTED,
+        debit_account_id,
+        credit_account_id,
+        amount_fen,
+        code,
+        reference,
+        booked_once=booked_once,
     )
 
 
@@ -208,9 +220,17 @@ async def record_transfer(
     amount_fen: int,
     code: str,
     reference: str | None,
+    *,
+    booked_once: Conflict | None = None,
 ) -> LedgerTransfer:
     """Store a new movement (a hold when kind is pending), or return the identical one already
-    stored under this id: a client's retry has one effect."""
+    stored under this id: a client's retry has one effect.
+
+    Many ids come from the client (a bank reference), so two requests at once can both find no
+    transfer and both insert: on PostgreSQL the second insert waits for the first transaction and
+    then breaks the primary key. That is a race, not an error: the transaction runs again, finds
+    the committed transfer and answers as a sequential retry would (the same transfer, or the
+    caller's 409). SQLite serialises writers, so there the check above always sees it."""
     existing = await existing_transfer(
         unit.session,
         transfer_id,
@@ -220,6 +240,8 @@ async def record_transfer(
         amount_fen=amount_fen,
     )
     if existing is not None:
+        if booked_once is not None:
+            raise booked_once
         return existing
     move(unit, debit_account_id, credit_account_id, amount_fen)
     transfer = LedgerTransfer(
@@ -234,5 +256,19 @@ async def record_transfer(
         created_at=unit.now,
     )
     unit.session.add(transfer)
-    await unit.session.flush()
+    try:
+        await unit.session.flush()
+    except IntegrityError as error:
+        if not is_unique_violation(error):
+            raise
+        raise RetryTransaction(f"transfer {transfer_id} stored concurrently") from error
     return transfer
+
+
+# PostgreSQL's unique_violation; SQLite names no SQLSTATE, only its message.
+UNIQUE_VIOLATION = "23505"
+
+
+def is_unique_violation(error: IntegrityError) -> bool:
+    """A clash on a unique key (the race of two twins), not a broken check or foreign key (a bug)."""
+    return sqlstate_of(error) == UNIQUE_VIOLATION or "UNIQUE constraint failed" in str(error.orig)

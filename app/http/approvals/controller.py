@@ -16,7 +16,7 @@ from app.http.auth import Actor, requires
 from app.http.input_bounds import Offset, multi_line_text, one_of
 from app.http.mutation import run_mutation
 from auction.disposal import cases, surplus
-from transfer.clearing import approvals, escrow_payouts
+from transfer.clearing import approvals, escrow_payouts, funds_controls
 from transfer.kernel.money import format_fen
 from transfer.kernel.unit_of_work import UnitOfWork
 from transfer.models.approvals import Approval
@@ -78,7 +78,8 @@ async def _surplus_payout(unit: UnitOfWork, approval: Approval) -> None:
 
 # What each kind of request sets moving once decided, in the decision's transaction.
 CARRY_OUT: dict[str, Callable[[UnitOfWork, Approval], Awaitable[None]]] = {
-    approvals.WITHDRAWAL: approvals.carry_out_withdrawal,
+    approvals.WITHDRAWAL: funds_controls.carry_out_withdrawal,
+    approvals.RECEIPT: funds_controls.carry_out_receipt,
     approvals.SURPLUS_PAYOUT: _surplus_payout,
     approvals.ESCROW_PAYOUT: escrow_payouts.carry_out,
 }

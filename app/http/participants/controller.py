@@ -19,7 +19,7 @@ from app.http.participants.schemas import (
 )
 from app.http.participants.statements import StatementOut
 from transfer import ledger
-from transfer.clearing import approvals
+from transfer.clearing import funds_controls
 from transfer.clearing.statements import daily_statement
 from transfer.kernel.money import parse_yuan
 from transfer.kernel.unit_of_work import UnitOfWork
@@ -85,16 +85,27 @@ class ParticipantController(Controller):
         async with ctx.database.read() as session:
             return StatementOut.of(await daily_statement(session, request.user.id, wanted, ctx.calendar))
 
-    @post("/{participant_id:int}/funds", guards=[requires("clearing")], summary="Record funds received")
+    @post(
+        "/{participant_id:int}/funds",
+        guards=[requires("clearing")],
+        summary="Record funds received (past the day's dual-control total, a second clearing participant approves)",
+    )
     async def record_funds(
         self, request: Request[Actor, Any, Any], ctx: AppContext, participant_id: int, data: FundsMovement
     ) -> Response[FundsRecorded]:
         amount_fen = parse_yuan(data.amount, "amount")
 
         async def work(unit: UnitOfWork) -> FundsRecorded:
-            transfer = await ledger.record_funds(unit, participant_id, amount_fen, data.reference)
+            transfer, approval = await funds_controls.receive_controlled(
+                unit,
+                request.user.id,
+                participant_id,
+                amount_fen,
+                data.reference,
+                ctx.settings.dual_control_above_fen,
+            )
             return FundsRecorded.of(
-                participant_id, transfer, await ledger.current_balances(unit, participant_id)
+                participant_id, transfer, await ledger.current_balances(unit, participant_id), approval
             )
 
         return await run_mutation(request, ctx, work)
@@ -108,7 +119,7 @@ class ParticipantController(Controller):
         amount_fen = parse_yuan(data.amount, "amount")
 
         async def work(unit: UnitOfWork) -> FundsRecorded:
-            transfer, approval = await approvals.withdraw_controlled(
+            transfer, approval = await funds_controls.withdraw_controlled(
                 unit,
                 request.user.id,
                 participant_id,
@@ -120,7 +131,7 @@ class ParticipantController(Controller):
                 participant_id,
                 transfer,
                 await ledger.current_balances(unit, participant_id),
-                approval_id=None if approval is None else approval.id,
+                approval,
             )
 
         return await run_mutation(request, ctx, work)

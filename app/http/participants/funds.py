@@ -5,9 +5,11 @@ from typing import Annotated
 import msgspec
 
 from app.http.input_bounds import Yuan
+from transfer.clearing.approvals import APPROVED, PENDING, REJECTED
 from transfer.kernel.money import format_fen
-from transfer.ledger import Balances
+from transfer.ledger import Balances, receipt_transfer_id
 from transfer.models import LedgerTransfer
+from transfer.models.approvals import Approval
 
 
 class FundsMovement(msgspec.Struct, forbid_unknown_fields=True):
@@ -24,24 +26,46 @@ class FundsRecorded(msgspec.Struct):
     reference: str
     created_at: str
     balances: dict[str, str]
-    # A withdrawal above the dual-control threshold: its money is held until approval_id is decided.
+    # done; awaiting_approval past the dual-control threshold (a withdrawal's money held, a
+    # receipt not yet credited) until approval_id is decided; rejected once it is refused.
     status: str = "done"
     approval_id: int | None = None
 
     @classmethod
     def of(
-        cls, participant_id: int, transfer: LedgerTransfer, balances: Balances, approval_id: int | None = None
+        cls,
+        participant_id: int,
+        transfer: LedgerTransfer | None,
+        balances: Balances,
+        approval: Approval | None = None,
     ) -> FundsRecorded:
+        """`transfer` is None for a receipt that waits: its id is the one it will be booked under."""
+        if transfer is None:
+            assert approval is not None, "only a receipt that waits has no transfer yet"
+            transfer_id, amount_fen, created_at = (
+                receipt_transfer_id(approval.reference),
+                approval.amount_fen,
+                approval.created_at,
+            )
+        else:
+            transfer_id, amount_fen, created_at = transfer.id, transfer.amount_fen, transfer.created_at
         return cls(
-            transfer_id=transfer.id,
+            transfer_id=transfer_id,
             participant_id=participant_id,
-            amount=format_fen(transfer.amount_fen),
-            reference=transfer.reference or "",
-            created_at=transfer.created_at.isoformat(),
+            amount=format_fen(amount_fen),
+            reference=transfer.reference or ""
+            if transfer is not None
+            else approval.reference
+            if approval
+            else "",
+            created_at=created_at.isoformat(),
             balances={
                 "available": format_fen(balances.available_fen),
                 "held": format_fen(balances.held_fen),
             },
-            status="done" if approval_id is None else "awaiting_approval",
-            approval_id=approval_id,
+            status=_STATUS[approval.state] if approval is not None else "done",
+            approval_id=None if approval is None else approval.id,
         )
+
+
+_STATUS = {PENDING: "awaiting_approval", APPROVED: "done", REJECTED: "rejected"}
