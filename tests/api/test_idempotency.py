@@ -65,7 +65,9 @@ async def test_concurrent_retries_with_one_key_have_one_effect(
 
     assert {r.status_code for r in responses} == {201}
     assert len({r.json()["id"] for r in responses}) == 1
-    assert len({r.json()["api_key"] for r in responses}) == 1
+    # One made the key and shows it; the replays answer the same without it (a key is shown once).
+    keys = [r.json()["api_key"] for r in responses]
+    assert len([k for k in keys if k is not None]) == 1 and keys.count(None) == 11
     listing = (await client.get("/api/v1/participants?limit=200", headers=admin_headers)).json()
     assert [p["name"] for p in listing["items"]].count("Concurrent Bank") == 1
 

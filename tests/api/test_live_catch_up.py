@@ -23,8 +23,10 @@ Frame = tuple[str | None, str, str]  # id, event, data as sent
 STALL_BACKLOG = 10
 SEND_BUFFER_BYTES = 4_096
 # Enough bids that a watcher which stopped reading fills its socket's buffers (a small receive
-# window on our side, the server's bounded send buffer, its transport's 64 KiB) and the backlog.
-STALL_BIDS = 400
+# window on our side, the server's bounded send buffer, its transport's 64 KiB) and the backlog,
+# with a margin: one bidder bids here, so each bid after the first is the leader's and its event
+# carries no amount, a few bytes shorter (400 bids were too close to the buffers' size).
+STALL_BIDS = 700
 
 
 async def _frames(lines: AsyncIterator[str]) -> AsyncIterator[Frame]:

@@ -101,8 +101,32 @@ async def scene(server_url: str) -> Scene:
         await _post(http, f"/api/v1/buyout-offers/{offer['id']}/accept", {}, bank, status=200)
 
         pledged = await register_loan(http, api.bearer(bank), collateral=_collateral())
-        lot = {"collateral_ids": [item["id"] for item in pledged["collateral"]]}
-        room = await api.auction(bank, LOT_TITLE, starts_in_s=0.2, ends_in_s=3_600, lot=lot)
+        # A lot showing a performing loan's collateral: the auction of an income-right listing of
+        # the loan (a bank's own lot may not sell pledged collateral).
+        now = datetime.now(UTC)
+        terms = {
+            "lot": {"title": LOT_TITLE, "collateral_ids": [item["id"] for item in pledged["collateral"]]},
+            "kind": "english",
+            "start_price": "1000.00",
+            "increment": "10.00",
+            "deposit": "100.00",
+            "starts_at": (now + timedelta(seconds=0.5)).isoformat(),
+            "ends_at": (now + timedelta(seconds=3_600)).isoformat(),
+        }
+        listing = await _post(
+            http,
+            "/api/v1/listings",
+            {
+                "loan_id": pledged["id"],
+                "kind": "income_right",
+                "mode": "auction",
+                "share_ppm": 100_000,
+                "asking_price": "1000.00",
+                "auction": terms,
+            },
+            bank,
+        )
+        room = {"id": listing["auction_id"]}
         made.room_id = int(room["id"])
         ended = await api.auction(
             bank, "Layout lot that ended unsold 流拍的拍品", starts_in_s=0.2, ends_in_s=2.5
