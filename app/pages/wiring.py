@@ -133,7 +133,9 @@ def _domain_message(request: Request[Any, Any, Any], error: DomainError) -> str:
     return _t(request)("not_found") if missing else error.message
 
 
-def browser_aware_handlers(api_handlers: dict[type[Exception] | int, Any]) -> dict[type[Exception] | int, Any]:
+def browser_aware_handlers(
+    api_handlers: dict[type[Exception] | int, Any],
+) -> dict[type[Exception] | int, Any]:
     """The app's handlers, but a browser navigating to a path no route matches (a mistyped id,
     /auctions/abc) gets the error page in its language, not the API's JSON."""
     api_http_error = api_handlers[HTTPException]
